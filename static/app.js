@@ -1,0 +1,39 @@
+// Small glue for htmx: CSRF on every request, toasts from HX-Trigger, polling only when visible.
+(function () {
+  "use strict";
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRFToken"] = csrfToken();
+  });
+
+  function showToast(message, kind) {
+    var region = document.getElementById("toasts");
+    if (!region || !message) return;
+    var toast = document.createElement("div");
+    toast.className = "toast toast-" + (kind || "info");
+    toast.setAttribute("role", kind === "error" ? "alert" : "status");
+    toast.textContent = message;
+    region.appendChild(toast);
+    setTimeout(function () { toast.remove(); }, 6000);
+  }
+  window.appToast = showToast;
+  // The server sends HX-Trigger: {"toast": {"message": "...", "kind": "success"}}
+  document.body.addEventListener("toast", function (event) {
+    var detail = event.detail || {};
+    showToast(detail.message, detail.kind);
+  });
+  // A refused htmx request still swaps its body (the current state); say so.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 409 || status === 403 || status === 422 || status === 400) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    showToast(document.body.dataset.offlineMessage || "Network error", "error");
+  });
+})();

@@ -1,0 +1,84 @@
+"""The composition root: `create_app` builds the whole product from its settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from webapp import config as settings
+from webapp.extensions import babel, csrf, db, htmx, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_mapping(settings.from_environment(_env_with(config)))
+    if config:
+        app.config.from_mapping(config)
+    Path(app.instance_path).mkdir(exist_ok=True)
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def _env_with(config: Mapping[str, Any] | None) -> Mapping[str, str]:
+    """Settings given to `create_app` stand in for environment variables of the same name."""
+    import os
+
+    env = dict(os.environ)
+    for name, value in (config or {}).items():
+        if isinstance(value, str):
+            env[name] = value
+        elif isinstance(value, bool):
+            env[name] = "1" if value else "0"
+    return env
+
+
+def register_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    from webapp import i18n, login, ratelimit
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login.init_app(app, login_manager)
+    i18n.init_app(app)
+    ratelimit.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.views import api, auth, errors, health
+
+    for module in (health, auth, api):
+        app.register_blueprint(module.bp)
+    errors.init_app(app)
+    if app.config["LARK_SANDBOX"]:
+        from webapp import sandbox
+
+        sandbox.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from webapp import cli
+
+    cli.init_app(app)

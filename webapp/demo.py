@@ -1,0 +1,155 @@
+"""`flask demo load`: a demo account with people, a channel and incidents in every state.
+
+Idempotent: a second run finds the account and only adds what is missing.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from webapp import incidents
+from webapp.extensions import db
+from webapp.incidents import Actor
+from webapp.models import (
+    Account,
+    AlertSource,
+    Channel,
+    Incident,
+    Member,
+    Role,
+    Severity,
+    Source,
+    Team,
+    utcnow,
+)
+
+DEMO_ACCOUNT = "Acme Demo"
+DEMO_PASSWORD = "oncall-demo"  # noqa: S105 - a published demo login, not a secret
+ALERT_KEY = "demo-alerts-7f3c9a"
+PEOPLE = [
+    ("Li Lei", "li.lei@example.com", "+8613800000001", Role.OWNER, True),
+    ("Han Meimei", "han.meimei@example.com", "+8613800000002", Role.MEMBER, True),
+    ("Wang Fang", "wang.fang@example.com", "+8613800000003", Role.MEMBER, False),
+    ("Zhang Wei", "zhang.wei@example.com", "+8613800000004", Role.ADMIN, True),
+]
+TITLES = [
+    "db-01: replication lag above 30s",
+    "api-gateway: 5xx rate 4.2% (threshold 1%)",
+    "payments: p99 latency 2.4s",
+    "kafka-3: disk 91% full",
+    "k8s node cn-north-7 NotReady",
+    "checkout: error budget burn rate 14x",
+    "redis-cache: evictions spiking",
+    "search: index lag 12 minutes",
+    "cdn: origin fetch failures in eu-west",
+    "cron backup-nightly did not run",
+]
+
+
+def load() -> list[str]:
+    account = db.session.execute(
+        select(Account).where(Account.name == DEMO_ACCOUNT)
+    ).scalar_one_or_none()
+    if account is None:
+        account = Account(name=DEMO_ACCOUNT, seats_allowed=3)
+        db.session.add(account)
+        db.session.flush()
+    members = [_member(account, *person) for person in PEOPLE]
+    channel = _channel(account, members)
+    _team(account, members)
+    source = _alert_source(account, channel)
+    db.session.commit()
+    if not db.session.execute(
+        select(Incident.id).where(Incident.account_id == account.id).limit(1)
+    ).first():
+        _incidents(account, channel, members)
+    lines = [
+        f"demo account: {account.name}",
+        f"sign in as {members[0].email} / {DEMO_PASSWORD} (owner)",
+        f"alert intake: POST {current_app.config['PUBLIC_BASE_URL']}/api/v1/alerts/{source.key}",
+    ]
+    for hook in current_app.extensions.get("demo_hooks", []):
+        lines.extend(hook(account, members, channel))
+    return lines
+
+
+def _member(account: Account, name: str, email: str, phone: str, role: Role, seat: bool) -> Member:
+    member = db.session.execute(select(Member).where(Member.email == email)).scalar_one_or_none()
+    if member is None:
+        member = Member(
+            account=account, name=name, email=email, phone=phone, role=role, has_seat=seat
+        )
+        member.set_password(DEMO_PASSWORD)
+        db.session.add(member)
+    return member
+
+
+def _channel(account: Account, members: list[Member]) -> Channel:
+    channel = db.session.execute(
+        select(Channel).where(Channel.account_id == account.id, Channel.name == "Core Platform")
+    ).scalar_one_or_none()
+    if channel is None:
+        channel = Channel(
+            account_id=account.id,
+            name="Core Platform",
+            description="Databases, gateways and the payment path",
+            members=list(members),
+        )
+        db.session.add(channel)
+    return channel
+
+
+def _team(account: Account, members: list[Member]) -> None:
+    exists = db.session.execute(
+        select(Team).where(Team.account_id == account.id, Team.name == "SRE")
+    ).scalar_one_or_none()
+    if exists is None:
+        db.session.add(Team(account_id=account.id, name="SRE", members=members[:2]))
+
+
+def _alert_source(account: Account, channel: Channel) -> AlertSource:
+    source = db.session.execute(
+        select(AlertSource).where(AlertSource.key == ALERT_KEY)
+    ).scalar_one_or_none()
+    if source is None:
+        db.session.flush()
+        source = AlertSource(
+            account_id=account.id, channel_id=channel.id, name="Prometheus", key=ALERT_KEY
+        )
+        db.session.add(source)
+    return source
+
+
+def _incidents(account: Account, channel: Channel, members: list[Member]) -> None:
+    """Thirty incidents spread over the last week, walked through the service verbs."""
+    rng = random.Random(7)  # noqa: S311 - the same demo every time, not security
+    severities = [Severity.CRITICAL, Severity.WARNING, Severity.INFO]
+    for i in range(30):
+        title = TITLES[i % len(TITLES)]
+        incident = incidents.open_incident(
+            account.id,
+            title=title,
+            severity=severities[i % 3],
+            description=f"Seen by Prometheus rule #{100 + i}.",
+            channel_id=channel.id,
+            labels={"service": title.split(":")[0].split(" ")[0], "env": "prod"},
+            dedup_key=f"demo-{i}",
+            actor=Actor.api(),
+            assignees=[members[i % 2]],
+        )
+        incident.created_at = utcnow() - timedelta(hours=rng.randint(1, 160))
+        db.session.commit()
+        person = Actor(members[(i + 1) % 2], Source.WEB if i % 2 else Source.CARD)
+        step = i % 5
+        if step >= 1:
+            incidents.acknowledge(incident, person)
+        if step == 2:
+            incidents.comment(incident, person, "Looking at the dashboards now.")
+        if step == 3:
+            incidents.resolve(incident, person)
+        if step == 4:
+            incidents.snooze(incident, person, 240)

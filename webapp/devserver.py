@@ -1,0 +1,36 @@
+"""`make run`: the web app (with the Lark sandbox) and, beside it, the delivery worker."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from webapp import create_app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args()
+    base = f"http://{args.host}:{args.port}"
+    env = {**os.environ, "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", base)}
+    os.environ.update(env)
+    app = create_app()
+    worker = None
+    if "lark" in app.cli.commands:  # the outbox worker delivers cards to the sandbox
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "lark", "worker"], env=env
+        )
+    try:
+        app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

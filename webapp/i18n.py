@@ -1,0 +1,40 @@
+"""Which language a request speaks: the member's choice, then Lark's, then the browser's."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+LOCALES = ("en", "zh")
+_LARK_LOCALE = re.compile(r"LarkLocale/([a-z]{2})[_-]", re.IGNORECASE)
+
+
+def select_locale() -> str | None:
+    chosen = getattr(current_user, "locale", None) if current_user else None
+    if chosen in LOCALES:
+        return str(chosen)
+    lark = lark_locale(request.headers.get("User-Agent", ""))
+    if lark:
+        return lark
+    return request.accept_languages.best_match(LOCALES)
+
+
+def lark_locale(user_agent: str) -> str | None:
+    """`LarkLocale/zh_CN` in the Lark client user agent (undocumented; a hint only)."""
+    match = _LARK_LOCALE.search(user_agent)
+    if match and match.group(1).lower() in LOCALES:
+        return match.group(1).lower()
+    return None
+
+
+def current_locale() -> str:
+    locale = get_locale()
+    return locale.language if locale else "en"
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path + "/translations"))
+    app.jinja_env.globals["current_locale"] = current_locale

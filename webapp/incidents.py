@@ -1,0 +1,511 @@
+"""The incident service: the only code that changes incident state.
+
+Every verb takes the incident, an `Actor` (who, and from where: web, card, api, system),
+checks the transition and the actor's right to act, writes one timeline event, bumps the
+version and commits, all in one transaction. Listeners of `incident_changed` (the
+dispatcher that writes outbox rows) run inside that same transaction, before the commit.
+
+A refusal raises an `IncidentError` subclass whose message names what happened
+("already acknowledged by Li Lei 2 minutes ago") and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from blinker import Namespace
+from flask_babel import format_timedelta, lazy_gettext
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from webapp.extensions import db
+from webapp.models import (
+    Account,
+    Incident,
+    IncidentEvent,
+    LicenseRefusal,
+    Member,
+    Severity,
+    Source,
+    Status,
+    utcnow,
+)
+
+SNOOZE_MINUTES = (30, 60, 120, 240, 480, 1440)
+
+_signals = Namespace()
+# Sent with (incident, event=IncidentEvent) inside the transaction, before the commit.
+incident_changed = _signals.signal("incident-changed")
+
+
+@dataclass(frozen=True)
+class Actor:
+    member: Member | None
+    source: Source
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(None, Source.SYSTEM)
+
+    @classmethod
+    def api(cls) -> Actor:
+        return cls(None, Source.API)
+
+    @property
+    def name(self) -> str:
+        return self.member.name if self.member else str(lazy_gettext("the system"))
+
+
+class IncidentError(Exception):
+    """A refused change. `code` is stable for programs; str(error) is for people."""
+
+    code = "error"
+
+    def __init__(self, message: str, incident: Incident | None = None) -> None:
+        super().__init__(message)
+        self.incident = incident
+
+
+class InvalidTransition(IncidentError):
+    code = "invalid_transition"
+
+
+class StaleVersion(IncidentError):
+    code = "stale"
+
+
+class NotAllowed(IncidentError):
+    code = "forbidden"
+
+
+class NoSeat(IncidentError):
+    code = "no_seat"
+
+
+# -- verbs -----------------------------------------------------------------------------
+
+
+def acknowledge(incident: Incident, actor: Actor, expected_version: int | None = None) -> Incident:
+    """Triggered → Processing. The actor also becomes a responder."""
+
+    def change(inc: Incident, now: datetime) -> dict[str, Any]:
+        if inc.status is Status.PROCESSING:
+            raise InvalidTransition(
+                _already("acknowledged", inc.acknowledged_by, inc.acknowledged_at), inc
+            )
+        if inc.status is Status.CLOSED:
+            raise InvalidTransition(_already("resolved", inc.closed_by, inc.closed_at), inc)
+        inc.status = Status.PROCESSING
+        inc.acknowledged_at = now
+        inc.acknowledged_by = actor.member
+        inc.snoozed_until = None
+        _add_responder(inc, actor.member)
+        return {}
+
+    return _apply(incident, actor, "acknowledged", change, expected_version)
+
+
+def unacknowledge(
+    incident: Incident, actor: Actor, expected_version: int | None = None
+) -> Incident:
+    """Processing → Triggered."""
+
+    def change(inc: Incident, now: datetime) -> dict[str, Any]:
+        if inc.status is not Status.PROCESSING:
+            raise InvalidTransition(_not_state(inc), inc)
+        inc.status = Status.TRIGGERED
+        inc.acknowledged_at = None
+        inc.acknowledged_by = None
+        return {}
+
+    return _apply(incident, actor, "unacknowledged", change, expected_version)
+
+
+def resolve(incident: Incident, actor: Actor, expected_version: int | None = None) -> Incident:
+    """Triggered or Processing → Closed."""
+
+    def change(inc: Incident, now: datetime) -> dict[str, Any]:
+        if inc.status is Status.CLOSED:
+            raise InvalidTransition(_already("resolved", inc.closed_by, inc.closed_at), inc)
+        inc.status = Status.CLOSED
+        inc.closed_at = now
+        inc.closed_by = actor.member
+        inc.snoozed_until = None
+        return {}
+
+    return _apply(incident, actor, "resolved", change, expected_version)
+
+
+def reopen(incident: Incident, actor: Actor, expected_version: int | None = None) -> Incident:
+    """Closed → Triggered."""
+
+    def change(inc: Incident, now: datetime) -> dict[str, Any]:
+        if inc.status is not Status.CLOSED:
+            raise InvalidTransition(_not_state(inc), inc)
+        inc.status = Status.TRIGGERED
+        inc.closed_at = None
+        inc.closed_by = None
+        inc.acknowledged_at = None
+        inc.acknowledged_by = None
+        return {}
+
+    return _apply(incident, actor, "reopened", change, expected_version)
+
+
+def snooze(
+    incident: Incident, actor: Actor, minutes: int, expected_version: int | None = None
+) -> Incident:
+    """Silence an open incident's notifications for one of `SNOOZE_MINUTES`."""
+    if minutes not in SNOOZE_MINUTES:
+        raise InvalidTransition(_("Snooze for 30 min, 1, 2, 4, 8 or 24 hours."), incident)
+
+    def change(inc: Incident, now: datetime) -> dict[str, Any]:
+        if inc.status is Status.CLOSED:
+            raise InvalidTransition(_already("resolved", inc.closed_by, inc.closed_at), inc)
+        inc.snoozed_until = now + timedelta(minutes=minutes)
+        return {"minutes": minutes, "until": inc.snoozed_until.isoformat()}
+
+    return _apply(incident, actor, "snoozed", change, expected_version)
+
+
+def unsnooze(incident: Incident, actor: Actor, expected_version: int | None = None) -> Incident:
+    def change(inc: Incident, now: datetime) -> dict[str, Any]:
+        if not inc.is_snoozed(now):
+            raise InvalidTransition(_("The incident is not snoozed."), inc)
+        inc.snoozed_until = None
+        return {}
+
+    return _apply(incident, actor, "unsnoozed", change, expected_version)
+
+
+def reassign(
+    incident: Incident,
+    actor: Actor,
+    members: Iterable[Member],
+    expected_version: int | None = None,
+) -> Incident:
+    """Replace the assignees. Every new assignee must belong to the incident's account."""
+    chosen = list(members)
+
+    def change(inc: Incident, now: datetime) -> dict[str, Any]:
+        if not chosen:
+            raise InvalidTransition(_("Choose at least one person to assign."), inc)
+        if any(m.account_id != inc.account_id for m in chosen):
+            raise NotAllowed(_("Only members of this account can be assigned."), inc)
+        before = [m.name for m in inc.assignees]
+        inc.assignees = chosen
+        return {"from": before, "to": [m.name for m in chosen], "to_ids": [m.id for m in chosen]}
+
+    return _apply(incident, actor, "reassigned", change, expected_version)
+
+
+def add_responder(
+    incident: Incident, actor: Actor, member: Member, expected_version: int | None = None
+) -> Incident:
+    def change(inc: Incident, now: datetime) -> dict[str, Any]:
+        if member.account_id != inc.account_id:
+            raise NotAllowed(_("Only members of this account can respond."), inc)
+        if member in inc.responders:
+            raise InvalidTransition(_("%(name)s is already a responder.", name=member.name), inc)
+        inc.responders.append(member)
+        return {"member": member.name, "member_id": member.id}
+
+    return _apply(incident, actor, "responder_added", change, expected_version)
+
+
+def comment(incident: Incident, actor: Actor, text: str) -> Incident:
+    body = text.strip()
+
+    def change(inc: Incident, now: datetime) -> dict[str, Any]:
+        if not body:
+            raise InvalidTransition(_("A comment cannot be empty."), inc)
+        if len(body) > 4000:
+            raise InvalidTransition(_("A comment can be at most 4,000 characters."), inc)
+        return {"text": body}
+
+    return _apply(incident, actor, "commented", change, None)
+
+
+def record(incident: Incident, actor: Actor, kind: str, details: dict[str, Any]) -> IncidentEvent:
+    """Add a timeline event that changes no state (a failed notification, a war room...).
+
+    The caller commits; the version is not bumped, so open cards stay current.
+    """
+    event = IncidentEvent(
+        incident=incident, actor=actor.member, source=actor.source, kind=kind, details=details
+    )
+    db.session.add(event)
+    return event
+
+
+# -- rights ----------------------------------------------------------------------------
+
+
+def may_view(member: Member, incident: Incident) -> bool:
+    """Admins see every incident of their account; members see their channels' and their own."""
+    if member.account_id != incident.account_id:
+        return False
+    if member.is_admin or incident.channel is None:
+        return True
+    return (
+        member in incident.channel.members
+        or member in incident.assignees
+        or member in incident.responders
+    )
+
+
+def check_may_act(incident: Incident, actor: Actor) -> None:
+    """Raise unless the actor may change this incident. API and system actors always may."""
+    member = actor.member
+    if actor.source in (Source.API, Source.SYSTEM) and member is None:
+        return
+    if member is None or not may_view(member, incident):
+        raise NotAllowed(_("You do not have access to this incident."), incident)
+    if not member.has_seat:
+        db.session.add(
+            LicenseRefusal(
+                account_id=member.account_id,
+                member_id=member.id,
+                source=actor.source.value,
+                action="act",
+            )
+        )
+        db.session.commit()
+        raise NoSeat(
+            _(
+                "You have no license seat. Ask an account admin to assign you one on the "
+                "License page (费用中心)."
+            ),
+            incident,
+        )
+
+
+# -- machinery -------------------------------------------------------------------------
+
+
+Change = Callable[[Incident, datetime], dict[str, Any]]
+
+
+def _apply(
+    incident: Incident,
+    actor: Actor,
+    kind: str,
+    change: Change,
+    expected_version: int | None,
+) -> Incident:
+    """Lock the row, check, change, record, notify listeners, commit — or change nothing."""
+    try:
+        locked = _lock(incident.id)
+        check_may_act(locked, actor)
+        if expected_version is not None and locked.version != expected_version:
+            raise StaleVersion(_stale_message(locked), locked)
+        now = utcnow()
+        details = change(locked, now)
+        event = IncidentEvent(
+            incident=locked, actor=actor.member, source=actor.source, kind=kind, details=details
+        )
+        db.session.add(event)
+        locked.updated_at = now
+        db.session.flush()
+        incident_changed.send(locked, event=event)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        fresh = db.session.get(Incident, incident.id)
+        raise StaleVersion(
+            _stale_message(fresh) if fresh else _("The incident changed."), fresh
+        ) from None
+    except IncidentError:
+        db.session.rollback()
+        raise
+    except Exception:
+        db.session.rollback()
+        raise
+    return locked
+
+
+def _lock(incident_id: int) -> Incident:
+    """Re-read the incident under a row lock (PostgreSQL); SQLite serialises writers itself."""
+    db.session.rollback()  # start from a fresh transaction so the read is current
+    stmt = select(Incident).where(Incident.id == incident_id).with_for_update()
+    return db.session.execute(stmt).scalar_one()
+
+
+def _add_responder(incident: Incident, member: Member | None) -> None:
+    if member is not None and member not in incident.responders:
+        incident.responders.append(member)
+
+
+def _ago(when: datetime | None) -> str:
+    if when is None:
+        return ""
+    return format_timedelta(utcnow() - when, add_direction=True)
+
+
+def _already(what: str, who: Member | None, when: datetime | None) -> str:
+    name = who.name if who else _("the system")
+    if what == "acknowledged":
+        return _("Already acknowledged by %(name)s %(ago)s.", name=name, ago=_ago(when))
+    return _("Already resolved by %(name)s %(ago)s.", name=name, ago=_ago(when))
+
+
+def _not_state(incident: Incident) -> str:
+    labels = {
+        Status.TRIGGERED: _("triggered"),
+        Status.PROCESSING: _("acknowledged"),
+        Status.CLOSED: _("resolved"),
+    }
+    return _("Not possible: the incident is %(state)s.", state=labels[incident.status])
+
+
+def _stale_message(incident: Incident) -> str:
+    last = db.session.execute(
+        select(IncidentEvent)
+        .where(IncidentEvent.incident_id == incident.id)
+        .order_by(IncidentEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if last is None:
+        return _("The incident changed since you loaded it.")
+    who = last.actor.name if last.actor else _("the system")
+    return _(
+        "The incident changed since you loaded it: %(kind)s by %(name)s %(ago)s.",
+        kind=event_label(last.kind),
+        name=who,
+        ago=_ago(last.created_at),
+    )
+
+
+def event_label(kind: str) -> str:
+    """Human words for a timeline event kind."""
+    labels = {
+        "triggered": _("triggered"),
+        "alert_joined": _("alert joined"),
+        "alert_resolved": _("alert resolved"),
+        "acknowledged": _("acknowledged"),
+        "unacknowledged": _("unacknowledged"),
+        "resolved": _("resolved"),
+        "reopened": _("reopened"),
+        "snoozed": _("snoozed"),
+        "unsnoozed": _("unsnoozed"),
+        "reassigned": _("reassigned"),
+        "responder_added": _("responder added"),
+        "commented": _("commented"),
+        "notified": _("notified"),
+        "notification_failed": _("notification failed"),
+        "war_room": _("war room"),
+    }
+    return labels.get(kind, kind.replace("_", " "))
+
+
+# -- opening and alerts (source api or system) ----------------------------------------
+
+
+def open_incident(
+    account_id: int,
+    *,
+    title: str,
+    severity: Severity,
+    actor: Actor,
+    description: str = "",
+    channel_id: int | None = None,
+    labels: dict[str, str] | None = None,
+    dedup_key: str | None = None,
+    assignees: Iterable[Member] = (),
+    details: dict[str, Any] | None = None,
+    commit: bool = True,
+) -> Incident:
+    """Create an incident with the next number of its account and a `triggered` event."""
+    account = db.session.execute(
+        select(Account).where(Account.id == account_id).with_for_update()
+    ).scalar_one()  # the lock hands out numbers one at a time on PostgreSQL
+    number = (
+        db.session.execute(
+            select(func.max(Incident.number)).where(Incident.account_id == account.id)
+        ).scalar_one()
+        or 0
+    ) + 1
+    incident = Incident(
+        account_id=account.id,
+        number=number,
+        title=title,
+        description=description,
+        severity=severity,
+        status=Status.TRIGGERED,
+        channel_id=channel_id,
+        labels=labels or {},
+        dedup_key=dedup_key,
+        alert_count=0,
+        assignees=list(assignees),
+    )
+    db.session.add(incident)
+    event = IncidentEvent(
+        incident=incident,
+        actor=actor.member,
+        source=actor.source,
+        kind="triggered",
+        details=details or {},
+    )
+    db.session.add(event)
+    db.session.flush()
+    incident_changed.send(incident, event=event)
+    if commit:
+        db.session.commit()
+    return incident
+
+
+def alert_joined(incident: Incident, actor: Actor, details: dict[str, Any], first: bool) -> None:
+    """Count a new alert on the incident; the caller commits (one transaction per body)."""
+    incident.alert_count += 1
+    incident.updated_at = utcnow()
+    if not first:
+        event = IncidentEvent(
+            incident=incident,
+            actor=None,
+            source=actor.source,
+            kind="alert_joined",
+            details=details,
+        )
+        db.session.add(event)
+        db.session.flush()
+        incident_changed.send(incident, event=event)
+    db.session.flush()
+
+
+def alert_resolved(incident: Incident, actor: Actor, details: dict[str, Any], last: bool) -> bool:
+    """Record a resolved alert; when it was the last one firing, close the incident.
+
+    Returns True when the incident closed. The caller commits.
+    """
+    db.session.add(
+        IncidentEvent(
+            incident=incident,
+            actor=None,
+            source=actor.source,
+            kind="alert_resolved",
+            details=details,
+        )
+    )
+    incident.updated_at = utcnow()
+    if not last or incident.status is Status.CLOSED:
+        db.session.flush()
+        return False
+    incident.status = Status.CLOSED
+    incident.closed_at = utcnow()
+    incident.closed_by_id = None
+    incident.snoozed_until = None
+    event = IncidentEvent(
+        incident=incident,
+        actor=None,
+        source=actor.source,
+        kind="resolved",
+        details={**details, "reason": "all alerts resolved"},
+    )
+    db.session.add(event)
+    db.session.flush()
+    incident_changed.send(incident, event=event)
+    return True

@@ -1,0 +1,145 @@
+"""Who is told about an incident, and the outbox rows that carry it to Lark."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.models.base import JSONType, UTCDateTime, utcnow
+from webapp.models.core import Channel, Member
+
+
+class DispatchRule(db.Model):  # type: ignore[name-defined]
+    """A channel's dispatch policy (分派策略): which incidents, whom to tell, which chats."""
+
+    __tablename__ = "dispatch_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channel.id", ondelete="CASCADE"), index=True
+    )
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("lark_integration.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # Empty list = every severity.
+    severities: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Every pair must match the incident's labels; empty = any incident.
+    label_match: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    # Escalation layers, in order: [{"delay_minutes": 0, "assignees": true,
+    #   "team_ids": [..], "member_ids": [..], "chat_ids": ["oc_.."]}, ...]
+    layers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    channel: Mapped[Channel] = relationship()
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # permanent; `reason` says why in one small taxonomy
+
+
+class Delivery(db.Model):  # type: ignore[name-defined]
+    """An outbox row, written in the same transaction as the change it reports."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("uuid"),
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+        Index("ix_delivery_integration_created", "integration_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("lark_integration.id", ondelete="CASCADE")
+    )
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+    )
+    # send_card | update_card | notice | war_room
+    kind: Mapped[str] = mapped_column(String(16))
+    receive_id_type: Mapped[str | None] = mapped_column(String(16))
+    receive_id: Mapped[str | None] = mapped_column(String(128))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    card_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("card_message.id", ondelete="CASCADE")
+    )
+    # Lark's send de-duplication key (≤ 50 chars, 1 hour): a retry never posts twice.
+    uuid: Mapped[str] = mapped_column(String(50))
+    layer: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        Enum(
+            DeliveryStatus,
+            native_enum=False,
+            length=12,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=DeliveryStatus.PENDING,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    member: Mapped[Member | None] = relationship()
+
+
+class WarRoom(db.Model):  # type: ignore[name-defined]
+    """A Lark group chat made for one incident (作战室)."""
+
+    __tablename__ = "war_room"
+    __table_args__ = (UniqueConstraint("incident_id", "integration_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("lark_integration.id", ondelete="CASCADE")
+    )
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(120))
+    # Members Lark could not find, with the reason: [{"member_id":1,"name":"..","reason":".."}]
+    missing: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiUsage(db.Model):  # type: ignore[name-defined]
+    """Lark API calls per integration per month, for the free edition's quota."""
+
+    __tablename__ = "api_usage"
+    __table_args__ = (UniqueConstraint("integration_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("lark_integration.id", ondelete="CASCADE")
+    )
+    month: Mapped[str] = mapped_column(String(7))  # "2026-11"
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LarkApiEvent(db.Model):  # type: ignore[name-defined]
+    """A notable answer from Lark (rate limit, quota, permission) for the diagnostics page."""
+
+    __tablename__ = "lark_api_event"
+    __table_args__ = (Index("ix_lark_api_event_integration_at", "integration_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("lark_integration.id", ondelete="CASCADE")
+    )
+    path: Mapped[str] = mapped_column(String(120))
+    code: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # rate_limited | quota | permission | other
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

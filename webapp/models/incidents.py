@@ -1,0 +1,198 @@
+"""Incidents, their timeline, and the raw alerts that open them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.models.base import JSONType, UTCDateTime, utcnow
+from webapp.models.core import Account, Channel, Member
+
+
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "Critical"
+    WARNING = "Warning"
+    INFO = "Info"
+
+    @property
+    def rank(self) -> int:
+        """Sort key: Critical first."""
+        return {"Critical": 0, "Warning": 1, "Info": 2}[self.value]
+
+
+class Status(enum.StrEnum):
+    TRIGGERED = "Triggered"
+    PROCESSING = "Processing"  # acknowledged
+    CLOSED = "Closed"
+
+
+class Source(enum.StrEnum):
+    """Where a change came from; every timeline event carries one."""
+
+    WEB = "web"
+    CARD = "card"
+    API = "api"
+    SYSTEM = "system"
+
+
+incident_assignees = Table(
+    "incident_assignee",
+    db.metadata,
+    Column("incident_id", ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", ForeignKey("member.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_incident_assignee_member", "member_id", "incident_id"),
+)
+
+incident_responders = Table(
+    "incident_responder",
+    db.metadata,
+    Column("incident_id", ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", ForeignKey("member.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_incident_responder_member", "member_id", "incident_id"),
+)
+
+
+class Incident(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "incident"
+    __table_args__ = (
+        UniqueConstraint("account_id", "number"),
+        # Keyset pagination: newest first within an account, optionally by status.
+        Index("ix_incident_account_created", "account_id", "created_at", "id"),
+        Index("ix_incident_account_status_created", "account_id", "status", "created_at", "id"),
+        Index("ix_incident_channel_created", "channel_id", "created_at", "id"),
+        Index("ix_incident_open_dedup", "account_id", "dedup_key", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[Severity] = mapped_column(_enum(Severity))
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.TRIGGERED)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
+    labels: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    dedup_key: Mapped[str | None] = mapped_column(String(255))
+    alert_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    # Optimistic concurrency: every change bumps it; a stale version is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # SQLAlchemy bumps `version` on every UPDATE and adds `WHERE version = :seen`, so two
+    # writers that read the same version cannot both win, even on SQLite.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    account: Mapped[Account] = relationship()
+    channel: Mapped[Channel | None] = relationship()
+    acknowledged_by: Mapped[Member | None] = relationship(foreign_keys=[acknowledged_by_id])
+    closed_by: Mapped[Member | None] = relationship(foreign_keys=[closed_by_id])
+    assignees: Mapped[list[Member]] = relationship(
+        secondary=incident_assignees, order_by="Member.id"
+    )
+    responders: Mapped[list[Member]] = relationship(
+        secondary=incident_responders, order_by="Member.id"
+    )
+    events: Mapped[list[IncidentEvent]] = relationship(
+        back_populates="incident", order_by="IncidentEvent.id", cascade="all, delete-orphan"
+    )
+    alerts: Mapped[list[Alert]] = relationship(
+        back_populates="incident", order_by="Alert.id", cascade="all, delete-orphan"
+    )
+
+    def is_snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > now
+
+
+class IncidentEvent(db.Model):  # type: ignore[name-defined]
+    """One line of an incident's timeline."""
+
+    __tablename__ = "incident_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    source: Mapped[Source] = mapped_column(_enum(Source, 8))
+    kind: Mapped[str] = mapped_column(String(40))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="events")
+    actor: Mapped[Member | None] = relationship()
+
+
+class AlertSource(db.Model):  # type: ignore[name-defined]
+    """An alert intake endpoint: `POST /api/v1/alerts/<key>` lands alerts in its channel."""
+
+    __tablename__ = "alert_source"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship()
+    channel: Mapped[Channel | None] = relationship()
+
+
+class AlertStatus(enum.StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class Alert(db.Model):  # type: ignore[name-defined]
+    """One raw alert. Replays of the same alert update this row instead of adding one."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        UniqueConstraint("source_id", "dedup_key", "starts_at", name="uq_alert_occurrence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("alert_source.id"))
+    dedup_key: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[Severity] = mapped_column(_enum(Severity))
+    status: Mapped[AlertStatus] = mapped_column(_enum(AlertStatus, 8))
+    labels: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    annotations: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="alerts")

@@ -1,0 +1,1 @@
+"""HTTP adapters: parse, authorise, call one service verb, render the answer."""

@@ -1,0 +1,75 @@
+"""Members' own sign-in: e-mail and password. Lark binding builds on it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, Length
+
+from webapp import ratelimit
+from webapp.extensions import db
+from webapp.login import safe_next
+from webapp.models import Member
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+def authenticate(form: LoginForm) -> Member | None:
+    """Check the form's credentials, rate-limited per address and per e-mail.
+
+    Adds the error to the form and returns None when they are wrong or too frequent.
+    """
+    email = (form.email.data or "").strip().lower()
+    limiter = ratelimit.limiter()
+    if not (
+        limiter.hit(ratelimit.LOGIN_PER_ADDRESS, "login-ip", request.remote_addr or "?")
+        and limiter.hit(ratelimit.LOGIN_PER_ACCOUNT, "login-email", email)
+    ):
+        form.password.errors = [str(_l("Too many attempts. Wait 15 minutes and try again."))]
+        return None
+    member = db.session.execute(
+        select(Member).where(func.lower(Member.email) == email)
+    ).scalar_one_or_none()
+    if member is None or not member.check_password(form.password.data or ""):
+        form.password.errors = [str(_l("Wrong e-mail or password."))]
+        return None
+    return member
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    target = safe_next(request.values.get("next"), url_for("auth.signed_in"))
+    if form.validate_on_submit():
+        member = authenticate(form)
+        if member is not None:
+            login_user(member)
+            return redirect(target, 303)
+    status = 422 if form.errors else 200
+    return render_template("auth/login.html", form=form, next=target), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    logout_user()
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.get("/")
+@login_required
+def signed_in() -> ResponseReturnValue:
+    """Where a member lands after signing in outside Lark."""
+    member: Member = current_user
+    if member.is_anonymous:
+        abort(401)
+    return render_template("auth/signed_in.html", member=member)

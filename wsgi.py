@@ -1,0 +1,5 @@
+"""Entry for gunicorn: `gunicorn wsgi:app`."""
+
+from webapp import create_app
+
+app = create_app()
