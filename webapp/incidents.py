@@ -46,6 +46,9 @@ incident_changed = _signals.signal("incident-changed")
 class Actor:
     member: Member | None
     source: Source
+    # The Lark card message the click came from: its copy is updated by the callback's
+    # answer, so the outbox only needs to update the other copies.
+    message_id: str | None = None
 
     @classmethod
     def system(cls) -> Actor:
@@ -305,6 +308,8 @@ def _apply(
             raise StaleVersion(_stale_message(locked), locked)
         now = utcnow()
         details = change(locked, now)
+        if actor.message_id:
+            details["message_id"] = actor.message_id
         event = IncidentEvent(
             incident=locked, actor=actor.member, source=actor.source, kind=kind, details=details
         )
