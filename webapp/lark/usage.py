@@ -1,0 +1,94 @@
+"""What Lark calls leave behind: the monthly usage counter, notable refusals, and evidence.
+
+Each write is its own short transaction on the engine (`db.engine.begin()`), never the
+caller's session: a send inside an outbox transaction that later rolls back must still be
+counted, and a failure to count must never fail the send (we log and carry on).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from webapp.extensions import db
+from webapp.lark.errors import LarkError
+from webapp.models import ApiUsage, LarkApiEvent, LarkIntegration, utcnow
+
+log = logging.getLogger(__name__)
+
+# The free edition's quota leaves out auth, events and contact APIs (open-api.md 6.2).
+_UNCOUNTED_PREFIXES = ("/open-apis/auth/", "/open-apis/authen/", "/open-apis/contact/")
+
+# reason -> LarkApiEvent.kind, for the answers the diagnostics page explains.
+_EVENT_KINDS = {"rate_limited": "rate_limited", "quota": "quota", "no_permission": "permission"}
+
+
+def is_counted(path: str) -> bool:
+    return not path.startswith(_UNCOUNTED_PREFIXES)
+
+
+def month_of(when: datetime) -> str:
+    # UNCONFIRMED: the doc says the quota resets "on the 1st"; we count in UTC months.
+    return when.strftime("%Y-%m")
+
+
+def count_call(integration_id: int | None, path: str) -> None:
+    """One successful counted call (failed calls do not count against the quota)."""
+    if integration_id is None or not is_counted(path):
+        return
+    _write(lambda conn: _increment(conn, integration_id, month_of(utcnow())))
+
+
+def note_failure(integration_id: int | None, path: str, error: LarkError) -> None:
+    kind = _EVENT_KINDS.get(error.reason)
+    if integration_id is None or kind is None:
+        return
+    row = {"integration_id": integration_id, "path": path[:120], "code": error.code, "kind": kind}
+    _write(lambda conn: conn.execute(insert(LarkApiEvent).values(created_at=utcnow(), **row)))
+
+
+def token_ok(integration_id: int | None) -> None:
+    _evidence(integration_id, token_ok_at=utcnow(), token_error=None)
+
+
+def token_failed(integration_id: int | None, message: str) -> None:
+    _evidence(integration_id, token_error=message[:500])
+
+
+def send_ok(integration_id: int | None) -> None:
+    _evidence(integration_id, last_send_ok_at=utcnow())
+
+
+def chats_listed(integration_id: int | None, seen: int) -> None:
+    _evidence(integration_id, chats_listed_at=utcnow(), chats_seen=seen)
+
+
+def _evidence(integration_id: int | None, **values: Any) -> None:
+    if integration_id is None:
+        return
+    stmt = update(LarkIntegration).where(LarkIntegration.id == integration_id).values(**values)
+    _write(lambda conn: conn.execute(stmt))
+
+
+def _increment(conn: Connection, integration_id: int, month: str) -> None:
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(ApiUsage).values(integration_id=integration_id, month=month, calls=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["integration_id", "month"],
+        set_={"calls": ApiUsage.__table__.c.calls + 1},
+    )
+    conn.execute(stmt)
+
+
+def _write(work: Callable[[Connection], Any]) -> None:
+    try:
+        with db.engine.begin() as conn:
+            work(conn)
+    except Exception:
+        log.exception("could not record Lark usage")
