@@ -245,17 +245,19 @@ def ingest(source: AlertSource, alerts: list[ParsedAlert]) -> list[Outcome]:
 
 
 def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
-    starts_at = parsed.starts_at or datetime.now(UTC).replace(microsecond=0)
-    existing = db.session.execute(
-        select(Alert).where(
-            Alert.source_id == source.id,
-            Alert.dedup_key == parsed.dedup_key,
-            Alert.starts_at == starts_at,
-        )
-    ).scalar_one_or_none()
-    if existing is None and parsed.starts_at is None:
+    if parsed.starts_at is None:
         # A generic alert without a start time: the same key while firing is a replay.
+        starts_at = datetime.now(UTC)
         existing = _latest_firing(source, parsed.dedup_key)
+    else:
+        starts_at = parsed.starts_at
+        existing = db.session.execute(
+            select(Alert).where(
+                Alert.source_id == source.id,
+                Alert.dedup_key == parsed.dedup_key,
+                Alert.starts_at == starts_at,
+            )
+        ).scalar_one_or_none()
     if parsed.status is AlertStatus.RESOLVED:
         return _resolve(existing, parsed, actor)
     if existing is not None:

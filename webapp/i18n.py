@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ _LARK_LOCALE = re.compile(r"LarkLocale/([a-z]{2})[_-]", re.IGNORECASE)
 
 
 def select_locale() -> str | None:
+    if not has_request_context():  # CLI, worker, tests: the default locale
+        return None
     chosen = getattr(current_user, "locale", None) if current_user else None
     if chosen in LOCALES:
         return str(chosen)

@@ -307,7 +307,8 @@ def _apply(
         if expected_version is not None and locked.version != expected_version:
             raise StaleVersion(_stale_message(locked), locked)
         now = utcnow()
-        details = change(locked, now)
+        with db.session.no_autoflush:  # one UPDATE, so the version moves by exactly one
+            details = change(locked, now)
         if actor.message_id:
             details["message_id"] = actor.message_id
         event = IncidentEvent(
