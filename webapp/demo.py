@@ -18,8 +18,12 @@ from webapp.models import (
     Account,
     AlertSource,
     Channel,
+    DispatchRule,
+    Edition,
     Incident,
+    LarkIntegration,
     Member,
+    Platform,
     Role,
     Severity,
     Source,
@@ -72,9 +76,49 @@ def load() -> list[str]:
         f"sign in as {members[0].email} / {DEMO_PASSWORD} (owner)",
         f"alert intake: POST {current_app.config['PUBLIC_BASE_URL']}/api/v1/alerts/{source.key}",
     ]
-    for hook in current_app.extensions.get("demo_hooks", []):
-        lines.extend(hook(account, members, channel))
+    if current_app.config["LARK_SANDBOX"]:
+        lines.extend(_lark_demo(account, channel))
     return lines
+
+
+def _lark_demo(account: Account, channel: Channel) -> list[str]:
+    """A Lark integration wired to the sandbox's seeded app, and a dispatch rule using it."""
+    from webapp.sandbox import seed
+
+    integration = db.session.execute(
+        select(LarkIntegration).where(LarkIntegration.key == seed.DEMO_INTEGRATION_KEY)
+    ).scalar_one_or_none()
+    base = current_app.config["PUBLIC_BASE_URL"]
+    if integration is None:
+        integration = LarkIntegration(
+            account_id=account.id,
+            key=seed.DEMO_INTEGRATION_KEY,
+            name="Lark (sandbox)",
+            app_id=seed.DEMO_APP_ID,
+            platform=Platform.FEISHU,
+            edition=Edition.FREE,
+            api_base_url=f"{base}/_lark",
+        )
+        integration.app_secret = seed.DEMO_APP_SECRET
+        integration.verification_token = seed.DEMO_VERIFICATION_TOKEN
+        integration.encrypt_key = seed.DEMO_ENCRYPT_KEY
+        db.session.add(integration)
+        db.session.flush()
+    if not db.session.execute(
+        select(DispatchRule.id).where(DispatchRule.channel_id == channel.id).limit(1)
+    ).first():
+        db.session.add(
+            DispatchRule(
+                channel_id=channel.id,
+                integration_id=integration.id,
+                name="Everything to the on-call chat and the assignees",
+                layers=[
+                    {"delay_minutes": 0, "assignees": True, "chat_ids": [seed.ONCALL_CHAT.chat_id]}
+                ],
+            )
+        )
+    db.session.commit()
+    return [f"Lark web app homepage (网页配置 URL): {base}/lark/{integration.key}/"]
 
 
 def _member(account: Account, name: str, email: str, phone: str, role: Role, seat: bool) -> Member:
