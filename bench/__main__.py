@@ -1,0 +1,20 @@
+"""`make bench`: every benchmark in turn."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ("incidents", "callbacks", "delivery", "outage")
+
+
+def main(names: list[str]) -> int:
+    for name in names or BENCHMARKS:
+        print(f"\n=== bench.{name} ===", flush=True)
+        module = importlib.import_module(f"bench.{name}")
+        module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
