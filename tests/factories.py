@@ -5,12 +5,22 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import delete
 
 from webapp import incidents
 from webapp.extensions import db
 from webapp.incidents import Actor
-from webapp.models import Account, AlertSource, Channel, Incident, Member, Role, Severity
+from webapp.models import (
+    Account,
+    AlertSource,
+    Channel,
+    Incident,
+    LarkIntegration,
+    Member,
+    Role,
+    Severity,
+)
 
 PASSWORD = "correct horse battery staple"
 _seq = itertools.count(1)
@@ -85,6 +95,34 @@ def incident(
         labels=labels or {},
         actor=Actor.api(),
     )
+
+
+def lark_integration(
+    account: Account,
+    key: str = "demo",
+    tenant_key: str | None = None,
+    enabled: bool = True,
+    app_id: str | None = None,
+    app_secret: str | None = None,
+) -> LarkIntegration:
+    """A Lark integration talking to the sandbox (by default its seeded demo app)."""
+    from webapp.sandbox import seed
+
+    integration = LarkIntegration(
+        account_id=account.id,
+        key=key,
+        name="Lark",
+        app_id=app_id or seed.DEMO_APP_ID,
+        api_base_url=f"{current_app.config['PUBLIC_BASE_URL']}/_lark",
+        tenant_key=tenant_key,
+        enabled=enabled,
+    )
+    integration.app_secret = app_secret or seed.DEMO_APP_SECRET
+    integration.verification_token = seed.DEMO_VERIFICATION_TOKEN
+    integration.encrypt_key = seed.DEMO_ENCRYPT_KEY
+    db.session.add(integration)
+    db.session.commit()
+    return integration
 
 
 def empty_all_tables() -> None:

@@ -67,9 +67,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp.views import api, auth, errors, health
+    from webapp.views import api, auth, errors, health, lark_home
 
-    for module in (health, auth, api):
+    for module in (health, auth, api, lark_home):
         app.register_blueprint(module.bp)
     errors.init_app(app)
     if app.config["LARK_SANDBOX"]:

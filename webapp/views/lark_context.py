@@ -1,0 +1,103 @@
+"""Who is at the keyboard under /lark/<key>/...: the integration, the member, the binding.
+
+The signed cookie session remembers the integration key and the binding a member came
+through (`session["lark"]`). A visit without it starts Lark OAuth, which inside the Lark
+client comes back at once without a consent page, and the live binding signs the member
+in: that is the login-free second visit. Tokens never go into the session.
+
+Cookies inside Lark: the web app normally runs as a top-level page of Lark's web-app
+container, where the default SameSite=Lax cookie works (the OAuth round trip is a
+top-level GET navigation). Where the page is framed by another site (the Lark desktop
+sidebar / Base iframes, an AppLink in `sidebar` mode: UNCONFIRMED which containers frame
+it), a Lax cookie is not sent, so behind HTTPS the deployment sets
+SESSION_COOKIE_SECURE=1 and SESSION_COOKIE_SAMESITE=None. That is safe here because every
+form and htmx request also carries a CSRF token; browsers refuse SameSite=None without
+Secure, so plain-http demos keep Lax.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import g, request, session
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import LarkBinding, LarkIntegration, Member
+
+SESSION_KEY = "lark"
+
+# Lark client user agents carry `Lark/7.27.8`, `Feishu/7.35.0`, `LarkClient/7.20.0` or
+# `LarkLocale/zh_CN` (third-party captures only, UNCONFIRMED): a hint for layout, never
+# used to decide who someone is.
+_LARK_UA = re.compile(r"(?:\b(?:Lark|Feishu|LarkClient)/\d)|LarkLocale/", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LarkContext:
+    integration: LarkIntegration
+    member: Member
+    binding: LarkBinding
+    in_lark_client: bool
+
+
+def in_lark_client() -> bool:
+    return bool(_LARK_UA.search(request.headers.get("User-Agent", "")))
+
+
+def enabled_integration(key: str) -> LarkIntegration | None:
+    return db.session.execute(
+        select(LarkIntegration).where(LarkIntegration.key == key, LarkIntegration.enabled)
+    ).scalar_one_or_none()
+
+
+def remember(integration: LarkIntegration, binding: LarkBinding) -> None:
+    session[SESSION_KEY] = {"key": integration.key, "binding": binding.id}
+
+
+def forget() -> None:
+    session.pop(SESSION_KEY, None)
+
+
+def current_binding(integration: LarkIntegration) -> LarkBinding | None:
+    """The live binding this browser came through, if it still belongs to the signed-in member."""
+    remembered = session.get(SESSION_KEY)
+    if not isinstance(remembered, dict) or remembered.get("key") != integration.key:
+        return None
+    if not current_user.is_authenticated:
+        return None
+    binding = db.session.get(LarkBinding, remembered.get("binding"))
+    if (
+        binding is None
+        or binding.ended_at is not None
+        or binding.integration_id != integration.id
+        or binding.member_id != current_user.id
+    ):
+        return None
+    return binding
+
+
+def lark_member_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., Any]:
+    """For routes under /lark/<key>/: 404 page for an unknown or disabled integration,
+    OAuth (then the bind page) without a bound member, else `g.lark` is set."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        from webapp.views import lark_home
+
+        integration = enabled_integration(kwargs["key"])
+        if integration is None:
+            return lark_home.integration_missing()
+        binding = current_binding(integration)
+        if binding is None:
+            return lark_home.start_login(integration)
+        g.lark = LarkContext(integration, binding.member, binding, in_lark_client())
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,421 @@
+"""The doorway from Lark: the homepage (网页配置 URL), the OAuth redirect (重定向 URL),
+the bind page, switch account, sign out and language.
+
+Every way a login can fail renders `lark/problem.html` with what happened and what to do,
+and binds nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_user, logout_user
+from sqlalchemy import update
+from werkzeug.routing import BuildError
+
+from webapp import bindings
+from webapp.extensions import db
+from webapp.i18n import LOCALES
+from webapp.lark import oauth
+from webapp.lark.oauth import Failure, LarkUser, LoginError
+from webapp.login import safe_next
+from webapp.models import LarkBinding, LarkIntegration
+from webapp.views.auth import LoginForm, authenticate
+from webapp.views.lark_context import (
+    enabled_integration,
+    forget,
+    lark_member_required,
+    remember,
+)
+
+bp = Blueprint("lark", __name__, url_prefix="/lark/<key>")
+log = logging.getLogger(__name__)
+
+# The OAuth round trip in progress: state and PKCE verifier (never tokens), signed cookie.
+OAUTH_SESSION = "lark_oauth"
+# The Lark user who came back from OAuth without a binding, waiting on the bind page.
+PENDING_SESSION = "lark_pending"
+OAUTH_MAX_AGE = 10 * 60  # Lark's code lives 5 minutes; the consent page may take a while
+PENDING_MAX_AGE = 30 * 60
+
+# Where the homepage's default view lives once the incident pages exist (helper WEB).
+DEFAULT_VIEW = "incidents_web.list"
+
+
+def redirect_uri(integration: LarkIntegration) -> str:
+    """The 重定向 URL shown on the integration page; Lark compares it exactly."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/lark/{integration.key}/oauth/callback"
+
+
+# --- shell helpers (Jinja globals) -----------------------------------------------------
+
+
+@bp.app_template_global()
+def url_for_if(endpoint: str, **values: Any) -> str | None:
+    """A URL when the endpoint exists, else None: lets the shell link to pages other
+    helpers are still building without breaking while they are missing."""
+    if endpoint not in current_app.view_functions:
+        return None
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+# The shell's navigation: label, endpoint, URL values, and the endpoint used while the first
+# is missing (None: hide the link). Pages of other helpers appear once they exist.
+_NAV: tuple[tuple[Any, str, dict[str, str], str | None], ...] = (
+    (_l("My incidents"), "incidents_web.list", {"scope": "mine"}, "lark.home"),
+    (_l("All incidents"), "incidents_web.list", {"scope": "all"}, None),
+    (_l("License"), "admin.license_page", {}, None),
+    (_l("Diagnostics"), "admin.diagnostics_page", {}, None),
+)
+
+
+@bp.app_template_global()
+def lark_nav() -> list[dict[str, Any]]:
+    """[{label, url, current}] of the links whose pages exist."""
+    items = []
+    for label, endpoint, values, fallback in _NAV:
+        url = url_for_if(endpoint, **values) or (url_for_if(fallback) if fallback else None)
+        if url:
+            current = url in (request.full_path.rstrip("?"), request.path)
+            items.append({"label": str(label), "url": url, "current": current})
+    return items
+
+
+@bp.app_url_defaults
+def _fill_lark_key(endpoint: str, values: dict[str, Any]) -> None:
+    """Inside /lark/<key>/..., url_for() of any endpoint taking `key` defaults to this one."""
+    if "key" in values or not has_request_context() or not request.view_args:
+        return
+    key = request.view_args.get("key")
+    if (
+        key
+        and request.path.startswith("/lark/")
+        and current_app.url_map.is_endpoint_expecting(endpoint, "key")
+    ):
+        values["key"] = key
+
+
+# --- failure pages -----------------------------------------------------------------
+
+
+def problem(
+    title: str, message: str, status: int, *, retry: bool = True, key: str | None = None
+) -> ResponseReturnValue:
+    body = render_template("lark/problem.html", title=title, message=message, retry=retry, key=key)
+    return body, status
+
+
+def integration_missing() -> ResponseReturnValue:
+    return problem(
+        _("This Lark app is not connected"),
+        _(
+            "No integration matches this address, or it was disabled. Ask your administrator"
+            " to check the web app URL in the Lark developer console against the integration"
+            " page."
+        ),
+        404,
+        retry=False,
+    )
+
+
+def _failure_page(integration: LarkIntegration, failure: Failure, code: int | None) -> Any:
+    pages: dict[Failure, tuple[str, str, int]] = {
+        Failure.CODE: (
+            _("The sign-in expired"),
+            _("Lark's sign-in code expired or was already used. Nothing was linked."),
+            400,
+        ),
+        Failure.NOT_VISIBLE: (
+            _("This app is not available to you"),
+            _(
+                "Your Lark user is outside the availability range of this Lark app. Ask your"
+                " Lark administrator to add you to the app's availability range (可用范围),"
+                " then open it again."
+            ),
+            403,
+        ),
+        Failure.USER_INACTIVE: (
+            _("Your Lark user cannot sign in"),
+            _("Lark reports your user as resigned, frozen or not activated."),
+            403,
+        ),
+        Failure.APP_CONFIG: (
+            _("The Lark app is not set up correctly"),
+            _(
+                "Lark refused this app's credentials or redirect URL. Ask your administrator"
+                " to compare the App Secret and the redirect URL with the integration page."
+            ),
+            502,
+        ),
+        Failure.UNREACHABLE: (
+            _("Lark could not be reached"),
+            _("Lark did not answer in time. Nothing was linked. Try again in a minute."),
+            503,
+        ),
+        Failure.LARK: (
+            _("Lark refused the sign-in"),
+            _("Lark refused the sign-in (code %(code)s). Try again.", code=code or "-"),
+            502,
+        ),
+    }
+    title, message, status = pages[failure]
+    return problem(title, message, status, key=integration.key)
+
+
+def _state_problem(integration: LarkIntegration) -> ResponseReturnValue:
+    return problem(
+        _("This sign-in link is no longer valid"),
+        _(
+            "The sign-in was started in another window, took too long, or was already used."
+            " Nothing was linked. Open the app again to sign in."
+        ),
+        400,
+        key=integration.key,
+    )
+
+
+# --- login -------------------------------------------------------------------------
+
+
+def start_login(integration: LarkIntegration) -> ResponseReturnValue:
+    """Send the browser to Lark's authorize page; come back to where it was going."""
+    home = url_for("lark.home", key=integration.key)
+    if request.headers.get("HX-Request"):
+        return "", 200, {"HX-Redirect": home}
+    if request.method != "GET":
+        return redirect(home, 303)
+    auth = oauth.start(integration, redirect_uri(integration))
+    session[OAUTH_SESSION] = {
+        "key": integration.key,
+        "state": auth.state,
+        "verifier": auth.code_verifier,
+        "next": safe_next(request.full_path.rstrip("?"), home),
+        "at": int(time.time()),
+    }
+    return redirect(auth.url, 302)
+
+
+def _take_oauth_round(integration: LarkIntegration) -> dict[str, Any] | None:
+    """The round trip this callback answers, used at most once (pop), and recent."""
+    pending = session.pop(OAUTH_SESSION, None)
+    state = request.args.get("state", "")
+    if not isinstance(pending, dict) or pending.get("key") != integration.key:
+        return None
+    if not state or not hmac.compare_digest(str(pending.get("state", "")), state):
+        return None
+    if time.time() - int(pending.get("at", 0)) > OAUTH_MAX_AGE:
+        return None
+    return pending
+
+
+@bp.get("/oauth/callback")
+def oauth_callback(key: str) -> ResponseReturnValue:
+    integration = enabled_integration(key)
+    if integration is None:
+        return integration_missing()
+    round_ = _take_oauth_round(integration)
+    if request.args.get("error"):
+        return _denied(integration)
+    if round_ is None:
+        return _state_problem(integration)
+    code = request.args.get("code", "")
+    if not code:
+        return _failure_page(integration, Failure.CODE, None)
+    try:
+        user = oauth.finish(integration, redirect_uri(integration), code, round_["verifier"])
+    except LoginError as exc:
+        log.warning("lark login failed for %s: %s", integration.key, exc)
+        return _failure_page(integration, exc.failure, exc.code)
+    return _arrive(integration, user, round_["next"])
+
+
+def _denied(integration: LarkIntegration) -> ResponseReturnValue:
+    return problem(
+        _("You did not allow the sign-in"),
+        _(
+            "You declined to let this app know who you are in Lark, so nothing was linked."
+            " To use it, open it again and allow it."
+        ),
+        403,
+        key=integration.key,
+    )
+
+
+def _same_tenant(integration: LarkIntegration, user: LarkUser) -> bool:
+    """A self-built app belongs to one Lark tenant. We learn it from the first login
+    when it is not known yet (the integration page may also have learnt it)."""
+    if integration.tenant_key is None and user.tenant_key:
+        db.session.execute(
+            update(LarkIntegration)
+            .where(LarkIntegration.id == integration.id, LarkIntegration.tenant_key.is_(None))
+            .values(tenant_key=user.tenant_key)
+        )
+        db.session.commit()
+        db.session.refresh(integration)
+    return integration.tenant_key is None or integration.tenant_key == user.tenant_key
+
+
+def _arrive(integration: LarkIntegration, user: LarkUser, target: str) -> ResponseReturnValue:
+    if not _same_tenant(integration, user):
+        return problem(
+            _("Your Lark user belongs to another organisation"),
+            _(
+                "This app is installed in the Lark organisation of %(account)s. Your Lark user"
+                " %(name)s is from another organisation, so it cannot be linked here. Open the"
+                " app from your own organisation's Lark workbench.",
+                account=integration.account.name,
+                name=user.name,
+            ),
+            403,
+            retry=False,
+        )
+    binding = bindings.live_binding(integration, user.open_id)
+    if binding is None:
+        session[PENDING_SESSION] = {
+            "key": integration.key,
+            "user": user.to_dict(),
+            "next": target,
+            "at": int(time.time()),
+        }
+        return redirect(url_for("lark.bind", key=integration.key), 303)
+    bindings.refresh_profile(binding, user)
+    db.session.commit()
+    _sign_in(integration, binding)
+    return redirect(target, 303)
+
+
+def _sign_in(integration: LarkIntegration, binding: LarkBinding) -> None:
+    session.pop(PENDING_SESSION, None)
+    login_user(binding.member)
+    remember(integration, binding)
+
+
+# --- bind --------------------------------------------------------------------------
+
+
+def _pending_user(integration: LarkIntegration) -> tuple[LarkUser, str] | None:
+    pending = session.get(PENDING_SESSION)
+    if not isinstance(pending, dict) or pending.get("key") != integration.key:
+        return None
+    if time.time() - int(pending.get("at", 0)) > PENDING_MAX_AGE:
+        return None
+    home = url_for("lark.home", key=integration.key)
+    return LarkUser.from_dict(pending["user"]), safe_next(pending.get("next"), home)
+
+
+@bp.route("/bind", methods=["GET", "POST"])
+def bind(key: str) -> ResponseReturnValue:
+    integration = enabled_integration(key)
+    if integration is None:
+        return integration_missing()
+    pending = _pending_user(integration)
+    if pending is None:  # nobody came back from Lark: start (again) from the homepage
+        return redirect(url_for("lark.home", key=key), 303)
+    user, target = pending
+    form = LoginForm()
+    if request.method == "GET" and user.email:
+        form.email.data = user.email
+    refusal = None
+    if form.validate_on_submit():
+        member = authenticate(form)
+        if member is not None:
+            try:
+                binding = bindings.bind(integration, user, member)
+            except bindings.BindingError as exc:
+                refusal = str(exc)
+            else:
+                _sign_in(integration, binding)
+                flash(_("Linked. Next time you open the app from Lark you are in at once."))
+                return redirect(target, 303)
+    status = 422 if (form.errors or refusal) else 200
+    page = render_template(
+        "lark/bind.html", form=form, lark_user=user, integration=integration, refusal=refusal
+    )
+    return page, status
+
+
+# --- the signed-in shell -----------------------------------------------------------
+
+
+@bp.get("/")
+@lark_member_required
+def home(key: str) -> ResponseReturnValue:
+    # Seam for helper WEB: the incident list is the homepage's default view once it exists.
+    if DEFAULT_VIEW in current_app.view_functions:
+        return redirect(url_for(DEFAULT_VIEW, key=key))
+    return render_template("lark/home.html")
+
+
+@bp.post("/switch-account")
+@lark_member_required
+def switch_account(key: str) -> ResponseReturnValue:
+    binding = g.lark.binding
+    user = LarkUser(
+        open_id=binding.open_id,
+        union_id=binding.union_id,
+        user_id=binding.user_id,
+        tenant_key=binding.tenant_key,
+        name=binding.lark_name or binding.open_id,
+        avatar_url=binding.avatar_url,
+        email=None,
+        mobile=None,
+    )
+    bindings.switch_account(binding)
+    logout_user()
+    forget()
+    session[PENDING_SESSION] = {
+        "key": key,
+        "user": user.to_dict(),
+        "next": url_for("lark.home", key=key),
+        "at": int(time.time()),
+    }
+    flash(_("You are signed out and your Lark user is unlinked. Sign in as another member."))
+    return redirect(url_for("lark.bind", key=key), 303)
+
+
+@bp.post("/sign-out")
+@lark_member_required
+def sign_out(key: str) -> ResponseReturnValue:
+    logout_user()
+    forget()
+    return redirect(url_for("lark.signed_out", key=key), 303)
+
+
+@bp.get("/signed-out")
+def signed_out(key: str) -> ResponseReturnValue:
+    integration = enabled_integration(key)
+    if integration is None:
+        return integration_missing()
+    return render_template("lark/signed_out.html", integration=integration)
+
+
+@bp.post("/language")
+@lark_member_required
+def language(key: str) -> ResponseReturnValue:
+    chosen = request.form.get("locale", "")
+    member = g.lark.member
+    member.locale = chosen if chosen in LOCALES else None
+    db.session.commit()
+    target = safe_next(request.form.get("next"), url_for("lark.home", key=key))
+    return redirect(target, 303)
