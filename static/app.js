@@ -36,4 +36,21 @@
   document.body.addEventListener("htmx:sendError", function () {
     showToast(document.body.dataset.offlineMessage || "Network error", "error");
   });
+  // Copy buttons: <button data-copy="#input-id" data-copied="Copied">. The input stays
+  // selectable, so copying by hand works without JavaScript or clipboard rights.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    var done = function () { showToast(button.getAttribute("data-copied") || "Copied", "success"); };
+    field.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () {
+        if (document.execCommand("copy")) done();
+      });
+    } else if (document.execCommand("copy")) {
+      done();
+    }
+  });
 })();

@@ -67,10 +67,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp.views import api, auth, errors, health, lark_home
+    from webapp import diagnostics
+    from webapp.views import admin, api, auth, errors, health, lark_home
 
-    for module in (health, auth, api, lark_home):
+    for module in (health, auth, api, lark_home, admin):
         app.register_blueprint(module.bp)
+    diagnostics.init_app(app)
     errors.init_app(app)
     if app.config["LARK_SANDBOX"]:
         from webapp import sandbox

@@ -1,0 +1,501 @@
+"""The individual diagnostic checks: each returns a `Check` with a status, evidence and a fix.
+
+They read what normal traffic left behind (the integration's evidence columns, failed
+deliveries, callback receipts, Lark's notable answers); two ask Lark live (a tenant token
+and the bot's chat list), cached for a minute so the page stays fast and a refresh storm
+does not spend the free edition's quota. The fixes are the seed guide's FAQ, in words.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from flask import current_app
+from flask_babel import format_date, format_timedelta
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from webapp import licensing
+from webapp.extensions import db
+from webapp.models import (
+    Account,
+    ApiUsage,
+    CallbackReceipt,
+    Delivery,
+    DeliveryStatus,
+    DispatchRule,
+    Edition,
+    LarkApiEvent,
+    LarkBinding,
+    LarkIntegration,
+    Member,
+    utcnow,
+)
+
+LIVE_TTL = 60.0  # seconds a live answer from Lark is reused
+RECENT = timedelta(days=7)
+RATE_WINDOW = timedelta(hours=24)
+QUOTA_WARNING = 0.8
+
+
+class Level(enum.StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    FAILING = "failing"
+
+
+@dataclass
+class Check:
+    key: str
+    title: str
+    status: Level
+    evidence: str
+    fix: str = ""
+    items: list[str] = field(default_factory=list)
+
+
+def worst(levels: Any) -> Level:
+    seen = set(levels)
+    for level in (Level.FAILING, Level.WARNING):
+        if level in seen:
+            return level
+    return Level.OK
+
+
+# -- the live cache --------------------------------------------------------------------
+
+T = TypeVar("T")
+_cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+_cache_lock = threading.Lock()
+
+
+def _cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit and now - hit[0] < LIVE_TTL:
+        return hit[1]
+    value = compute()
+    with _cache_lock:
+        _cache[key] = (now, value)
+    return value
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _ago(when: datetime) -> str:
+    return format_timedelta(utcnow() - when, add_direction=True)
+
+
+# -- credentials and the card URL ------------------------------------------------------
+
+
+def _live_token(integration: LarkIntegration) -> tuple[int, str] | None:
+    """None when Lark hands out a tenant token; else (code, words)."""
+    from webapp.integrations import lark_error_words
+    from webapp.lark.client import LarkClient
+    from webapp.lark.errors import LarkError
+    from webapp.vault import VaultError
+
+    try:
+        LarkClient.for_integration(integration).tenant_token()
+    except LarkError as error:
+        return error.code, lark_error_words(error)
+    except VaultError:
+        return 0, _("The stored App Secret cannot be decrypted with DATA_KEY. Enter it again.")
+    return None
+
+
+def credentials_check(integration: LarkIntegration) -> Check:
+    key = (
+        "token",
+        integration.id,
+        integration.app_id,
+        integration.app_secret_sealed,
+        integration.api_base_url,
+    )
+    failure = _cached(key, lambda: _live_token(integration))
+    title = _("Credentials work (tenant token)")
+    if failure is None:
+        return Check("credentials", title, Level.OK, _("Lark handed out a tenant token just now."))
+    return Check(
+        "credentials",
+        title,
+        Level.FAILING,
+        failure[1],
+        _(
+            "Copy the App ID and App Secret again from Credentials & Basic Info in the Lark "
+            "developer console, and check the Open API base URL."
+        ),
+    )
+
+
+def card_url_check(integration: LarkIntegration) -> Check:
+    title = _("Card request URL verified, callbacks arriving")
+    subscribe = _(
+        "In the Lark developer console, open Events and callbacks → Callback configuration, "
+        "paste the card request URL from the integration page, save, and subscribe "
+        "card.action.trigger and card.action.trigger_v1; then publish a new version."
+    )
+    if integration.url_verified_at is None:
+        return Check(
+            "card_url",
+            title,
+            Level.FAILING,
+            _("Lark has not verified the card request URL yet."),
+            subscribe,
+        )
+    verified = _(
+        "Lark verified the card request URL %(ago)s.", ago=_ago(integration.url_verified_at)
+    )
+    last = integration.last_callback_at
+    if last is None or utcnow() - last > RECENT:
+        none = (
+            _("No button click has reached us yet.")
+            if last is None
+            else _("The last button click reached us %(ago)s.", ago=_ago(last))
+        )
+        return Check(
+            "card_url",
+            title,
+            Level.WARNING,
+            f"{verified} {none}",
+            _(
+                "If people clicked card buttons since, check that card.action.trigger and "
+                "card.action.trigger_v1 are subscribed and that the latest version is published."
+            ),
+        )
+    latest = _("The last button click reached us %(ago)s.", ago=_ago(last))
+    return Check("card_url", title, Level.OK, f"{verified} {latest}")
+
+
+# -- 未关联应用 --------------------------------------------------------------------------
+
+
+def live_bindings(integration: LarkIntegration) -> dict[int, LarkBinding]:
+    rows = db.session.scalars(
+        select(LarkBinding).where(
+            LarkBinding.integration_id == integration.id, LarkBinding.ended_at.is_(None)
+        )
+    )
+    return {b.member_id: b for b in rows}
+
+
+def _members(account_id: int) -> list[Member]:
+    stmt = select(Member).where(Member.account_id == account_id).order_by(Member.name)
+    return list(db.session.scalars(stmt))
+
+
+def members_linked_check(integration: LarkIntegration) -> Check:
+    bound = live_bindings(integration)
+    unlinked = [m.name for m in _members(integration.account_id) if m.id not in bound]
+    title = _("Members linked to Lark (未关联应用)")
+    if not unlinked:
+        return Check("members_linked", title, Level.OK, _("Every member is linked to a Lark user."))
+    return Check(
+        "members_linked",
+        title,
+        Level.WARNING,
+        _(
+            "%(count)s member(s) are not linked to a Lark user and get no personal cards.",
+            count=len(unlinked),
+        ),
+        _(
+            "Ask them to open the app once from Lark: Workbench → search the app's name → Open, "
+            "and sign in. An admin can also link everyone at once by e-mail and mobile."
+        ),
+        unlinked,
+    )
+
+
+def _recent_failed(integration: LarkIntegration, reasons: tuple[str, ...]) -> list[Delivery]:
+    stmt = (
+        select(Delivery)
+        .where(
+            Delivery.integration_id == integration.id,
+            Delivery.status == DeliveryStatus.FAILED,
+            Delivery.reason.in_(reasons),
+            Delivery.created_at >= utcnow() - RECENT,
+        )
+        .order_by(Delivery.created_at.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+def target_of(delivery: Delivery) -> str:
+    if delivery.member is not None:
+        return delivery.member.name
+    return delivery.receive_id or "?"
+
+
+def not_linked_deliveries_check(integration: LarkIntegration) -> Check:
+    failed = _recent_failed(integration, ("not_linked",))
+    title = _("Personal cards reach people")
+    if not failed:
+        return Check(
+            "not_linked_deliveries",
+            title,
+            Level.OK,
+            _("No card failed with 未关联应用 (230013) in the last 7 days."),
+        )
+    people = sorted({target_of(d) for d in failed})
+    return Check(
+        "not_linked_deliveries",
+        title,
+        Level.FAILING,
+        _(
+            "%(count)s card(s) failed with 未关联应用 (230013) in the last 7 days: the people are "
+            "outside the app's visibility range.",
+            count=len(failed),
+        ),
+        _(
+            "Publish the app to all staff: in the developer console set the visibility range "
+            "(可用范围) to all employees and publish a new version. Then ask them to open the "
+            "app from the workbench and sign in."
+        ),
+        people,
+    )
+
+
+def card_operators_check(integration: LarkIntegration) -> Check:
+    stmt = select(CallbackReceipt).where(
+        CallbackReceipt.integration_id == integration.id,
+        CallbackReceipt.outcome == "not_linked",
+        CallbackReceipt.created_at >= utcnow() - RECENT,
+    )
+    refused = list(db.session.scalars(stmt))
+    title = _("Card buttons work for everyone who clicks")
+    if not refused:
+        return Check(
+            "card_operators",
+            title,
+            Level.OK,
+            _("No click from an unlinked Lark user in the last 7 days."),
+        )
+    operators = sorted({r.operator_open_id or "?" for r in refused})
+    return Check(
+        "card_operators",
+        title,
+        Level.FAILING,
+        _(
+            "%(count)s click(s) in the last 7 days came from Lark users not linked to a member.",
+            count=len(refused),
+        ),
+        _(
+            "Ask them to open the app from the workbench and sign in once. If they already did, "
+            "open the menu at the top right, choose Switch account and sign in again."
+        ),
+        operators,
+    )
+
+
+# -- license -----------------------------------------------------------------------------
+
+
+def license_check(account: Account) -> Check:
+    seats = licensing.usage(account)
+    refused = licensing.refusal_count(account.id, utcnow() - RECENT)
+    title = _("License seats")
+    evidence = _("%(used)s of %(allowed)s seats in use.", used=seats.used, allowed=seats.allowed)
+    fix = _(
+        "Assign a seat on the License page, release seats people no longer need, or buy more seats."
+    )
+    if refused:
+        more = _(
+            "%(count)s action(s) were refused for lack of a seat in the last 7 days.",
+            count=refused,
+        )
+        return Check("license", title, Level.FAILING, f"{evidence} {more}", fix)
+    if seats.full:
+        full = _("All seats are taken: a member without one cannot act on incidents.")
+        return Check("license", title, Level.WARNING, f"{evidence} {full}", fix)
+    return Check("license", title, Level.OK, evidence)
+
+
+# -- chats, permissions, limits ---------------------------------------------------------
+
+
+def dispatch_chat_ids(integration: LarkIntegration) -> dict[str, list[str]]:
+    """chat_id -> names of the enabled dispatch rules that send to it."""
+    rules = db.session.scalars(
+        select(DispatchRule).where(
+            DispatchRule.integration_id == integration.id, DispatchRule.enabled.is_(True)
+        )
+    )
+    wanted: dict[str, list[str]] = {}
+    for rule in rules:
+        for layer in rule.layers or []:
+            for chat_id in layer.get("chat_ids") or []:
+                wanted.setdefault(str(chat_id), [])
+                if rule.name not in wanted[str(chat_id)]:
+                    wanted[str(chat_id)].append(rule.name)
+    return wanted
+
+
+def _live_chats(integration: LarkIntegration) -> set[str] | str:
+    """The chat ids the bot is in, or Lark's error in words."""
+    from webapp.integrations import lark_error_words
+    from webapp.lark.client import LarkClient
+    from webapp.lark.errors import LarkError
+
+    try:
+        return {c.chat_id for c in LarkClient.for_integration(integration).list_all_chats()}
+    except LarkError as error:
+        return lark_error_words(error)
+
+
+def chats_check(integration: LarkIntegration) -> Check:
+    wanted = dispatch_chat_ids(integration)
+    title = _("The bot is in the dispatch policies' group chats")
+    if not wanted:
+        return Check("chats", title, Level.OK, _("No dispatch policy sends to a group chat."))
+    key = ("chats", integration.id, integration.app_id, integration.api_base_url)
+    seen = _cached(key, lambda: _live_chats(integration))
+    if isinstance(seen, str):
+        return Check("chats", title, Level.WARNING, seen, _("Fix the credentials first."))
+    add_bot = _(
+        "In Lark, open the group chat's settings → Group bots → Add bot, and add this app's bot. "
+        "Then refresh the chat list on the channel's dispatch policy page."
+    )
+    if not seen:
+        return Check(
+            "chats",
+            title,
+            Level.FAILING,
+            _("The bot is in no group chat: Lark lists none (分派策略飞书群聊列表为空)."),
+            add_bot,
+            sorted(wanted),
+        )
+    missing = sorted(c for c in wanted if c not in seen)
+    if missing:
+        items = [f"{c} ({', '.join(wanted[c])})" for c in missing]
+        return Check(
+            "chats",
+            title,
+            Level.FAILING,
+            _(
+                "The bot is missing from %(count)s chat(s) a dispatch policy sends to.",
+                count=len(missing),
+            ),
+            add_bot,
+            items,
+        )
+    return Check(
+        "chats",
+        title,
+        Level.OK,
+        _("The bot is in all %(count)s chat(s) the dispatch policies use.", count=len(wanted)),
+    )
+
+
+def _events(integration: LarkIntegration, kinds: tuple[str, ...], since: datetime) -> list[Any]:
+    stmt = (
+        select(LarkApiEvent)
+        .where(
+            LarkApiEvent.integration_id == integration.id,
+            LarkApiEvent.kind.in_(kinds),
+            LarkApiEvent.created_at >= since,
+        )
+        .order_by(LarkApiEvent.created_at.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+def permissions_check(integration: LarkIntegration) -> Check:
+    # "permission" is what webapp/lark/usage.py writes; "no_permission" is the reason's name.
+    events = _events(integration, ("permission", "no_permission"), utcnow() - RECENT)
+    title = _("Permissions granted (im:chat, im:message, contact:user.id:readonly)")
+    if not events:
+        return Check(
+            "permissions", title, Level.OK, _("Lark refused no call for a missing permission.")
+        )
+    paths = sorted({f"{e.path} ({e.code})" for e in events})
+    return Check(
+        "permissions",
+        title,
+        Level.FAILING,
+        _(
+            "Lark refused %(count)s call(s) for a missing permission in the last 7 days.",
+            count=len(events),
+        ),
+        _(
+            "Under Permissions & Scopes, apply for im:chat, im:message and "
+            "contact:user.id:readonly, publish a new version and have the tenant admin approve it."
+        ),
+        paths,
+    )
+
+
+def rate_limit_check(integration: LarkIntegration) -> Check:
+    events = _events(integration, ("rate_limited",), utcnow() - RATE_WINDOW)
+    title = _("Rate limits (last 24 hours)")
+    if not events:
+        return Check(
+            "rate_limits", title, Level.OK, _("Lark rate-limited no call in the last 24 hours.")
+        )
+    return Check(
+        "rate_limits",
+        title,
+        Level.WARNING,
+        _(
+            "Lark rate-limited %(count)s call(s) in the last 24 hours, the last %(ago)s; the "
+            "messages were delayed and retried.",
+            count=len(events),
+            ago=_ago(events[0].created_at),
+        ),
+        _(
+            "Lark allows 5 messages a second to one person or group and 1,000 a minute per app. "
+            "Send fewer cards: narrow the dispatch policies, or notify a group chat instead of "
+            "many people."
+        ),
+        sorted({f"{e.path} ({e.code})" for e in events}),
+    )
+
+
+def next_reset(today: date) -> date:
+    """The free edition's quota resets on the 1st of each month."""
+    return date(today.year + today.month // 12, today.month % 12 + 1, 1)
+
+
+def monthly_calls(integration: LarkIntegration, now: datetime) -> int:
+    month = now.strftime("%Y-%m")
+    stmt = select(func.coalesce(func.sum(ApiUsage.calls), 0)).where(
+        ApiUsage.integration_id == integration.id, ApiUsage.month == month
+    )
+    return int(db.session.execute(stmt).scalar_one())
+
+
+def quota_check(integration: LarkIntegration) -> Check:
+    title = _("Monthly API quota (free edition)")
+    if integration.edition is not Edition.FREE:
+        return Check("quota", title, Level.OK, _("Paid editions have no monthly API quota."))
+    now = utcnow()
+    quota = int(current_app.config["LARK_FREE_MONTHLY_QUOTA"])
+    used = monthly_calls(integration, now)
+    refused = _events(integration, ("quota",), now.replace(day=1, hour=0, minute=0, second=0))
+    evidence = _(
+        "%(used)s of %(quota)s calls used this month (%(percent)s%%); the quota resets on "
+        "%(reset)s. Other self-built apps of your Lark tenant share it.",
+        used=f"{used:,}",
+        quota=f"{quota:,}",
+        percent=round(100 * used / quota) if quota else 100,
+        reset=format_date(next_reset(now.date()), "long"),
+    )
+    fix = _(
+        "Upgrade the Lark plan, or send fewer cards until the reset: narrow the dispatch "
+        "policies or notify group chats instead of many people."
+    )
+    if refused or used >= quota:
+        return Check("quota", title, Level.FAILING, evidence, fix)
+    if used >= QUOTA_WARNING * quota:
+        return Check("quota", title, Level.WARNING, evidence, fix)
+    return Check("quota", title, Level.OK, evidence)

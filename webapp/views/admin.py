@@ -1,0 +1,360 @@
+"""The admin's side: integration center, license seats, diagnostics (/admin/...).
+
+Owners and admins manage everything; plain members get 403 on the integration center and
+a read-only view of the license page and their own diagnostics. Objects of another
+account answer 404, as if they did not exist.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime, format_timedelta
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from webapp import checklist, diagnostics, integrations, licensing
+from webapp.extensions import db, login_manager
+from webapp.integrations import IntegrationInput, IntegrationInvalid
+from webapp.models import Edition, LarkIntegration, Member, Platform, utcnow
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def _signed_in() -> ResponseReturnValue | None:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.context_processor
+def _nav() -> dict[str, Any]:
+    return {
+        "dispatch_url": _dispatch_url(),
+        "admin_me": current_user,
+        "format_ago": _format_ago,
+        "format_when": _format_when,
+    }
+
+
+def _format_ago(when: datetime) -> str:
+    return format_timedelta(utcnow() - when, add_direction=True)
+
+
+def _format_when(when: datetime) -> str:
+    return format_datetime(when, "short")
+
+
+def _dispatch_url() -> str | None:
+    """Helper DELIVERY's channels page, when the app has one."""
+    for rule in current_app.url_map.iter_rules():
+        if rule.rule.rstrip("/") == "/admin/channels" and "GET" in (rule.methods or ()):
+            return url_for(rule.endpoint)
+    return None
+
+
+# -- access ----------------------------------------------------------------------------
+
+
+def _me() -> Member:
+    member: Member = current_user._get_current_object()
+    return member
+
+
+def _admin() -> Member:
+    member = _me()
+    if not member.is_admin:
+        abort(403)
+    return member
+
+
+def _integration(integration_id: int) -> LarkIntegration:
+    admin = _admin()
+    integration = db.session.get(LarkIntegration, integration_id)
+    if integration is None or integration.account_id != admin.account_id:
+        abort(404)
+    return integration
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _toast(response: Any, message: str, kind: str = "success") -> Any:
+    response.headers["HX-Trigger"] = json.dumps({"toast": {"message": message, "kind": kind}})
+    return response
+
+
+def _page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
+    response = make_response(render_template(template, **context), status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+# -- integration center ----------------------------------------------------------------
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    target = "admin.integrations_list" if _me().is_admin else "admin.diagnostics_page"
+    return redirect(url_for(target))
+
+
+@bp.get("/integrations")
+def integrations_list() -> ResponseReturnValue:
+    admin = _admin()
+    return _page("admin/integrations.html", items=integrations.of_account(admin.account_id))
+
+
+def _form_input() -> IntegrationInput:
+    form = request.form
+    return IntegrationInput(
+        name=form.get("name", ""),
+        app_id=form.get("app_id", ""),
+        app_secret=form.get("app_secret", ""),
+        verification_token=form.get("verification_token", ""),
+        encrypt_key=form.get("encrypt_key", ""),
+        platform=form.get("platform", Platform.FEISHU.value),
+        edition=form.get("edition", Edition.PAID.value),
+        api_base_url=form.get("api_base_url", ""),
+        remove_encrypt_key=form.get("remove_encrypt_key") == "1",
+    )
+
+
+def _form_page(
+    integration: LarkIntegration | None, data: IntegrationInput, errors: dict[str, str], status: int
+) -> ResponseReturnValue:
+    return _page(
+        "admin/integration_form.html",
+        status,
+        integration=integration,
+        data=data,
+        errors=errors,
+        platforms=list(Platform),
+        editions=list(Edition),
+        defaults={p.value: integrations.default_bases(p)[0] for p in Platform},
+        sandbox_base=integrations.sandbox_base() if current_app.config["LARK_SANDBOX"] else None,
+    )
+
+
+@bp.route("/integrations/new", methods=["GET", "POST"])
+def integration_new() -> ResponseReturnValue:
+    admin = _admin()
+    if request.method == "GET":
+        data = IntegrationInput()
+        if current_app.config["LARK_SANDBOX"]:
+            data.api_base_url = integrations.sandbox_base()
+        return _form_page(None, data, {}, 200)
+    data = _form_input()
+    try:
+        integration, warnings = integrations.create(admin.account, data)
+    except IntegrationInvalid as invalid:
+        return _form_page(None, data.cleaned(), invalid.errors, 422)
+    flash(_("Integration created. Paste the three URLs below into the Lark developer console."))
+    for warning in warnings:
+        flash(warning, "warning")
+    return redirect(url_for("admin.integration_detail", integration_id=integration.id), 303)
+
+
+def _edit_input(integration: LarkIntegration) -> IntegrationInput:
+    return IntegrationInput(
+        name=integration.name,
+        app_id=integration.app_id,
+        platform=integration.platform.value,
+        edition=integration.edition.value,
+        api_base_url=integration.api_base_url,
+    )
+
+
+@bp.route("/integrations/<int:integration_id>/edit", methods=["GET", "POST"])
+def integration_edit(integration_id: int) -> ResponseReturnValue:
+    integration = _integration(integration_id)
+    if request.method == "GET":
+        return _form_page(integration, _edit_input(integration), {}, 200)
+    data = _form_input()
+    try:
+        warnings = integrations.update(integration, data)
+    except IntegrationInvalid as invalid:
+        db.session.rollback()
+        kept = data.cleaned()
+        kept.app_secret = kept.verification_token = kept.encrypt_key = ""  # never echo secrets
+        return _form_page(integration, kept, invalid.errors, 422)
+    flash(_("Changes saved."))
+    for warning in warnings:
+        flash(warning, "warning")
+    return redirect(url_for("admin.integration_detail", integration_id=integration.id), 303)
+
+
+@bp.get("/integrations/<int:integration_id>")
+def integration_detail(integration_id: int) -> ResponseReturnValue:
+    integration = _integration(integration_id)
+    steps = checklist.steps(integration)
+    return _page(
+        "admin/integration.html",
+        integration=integration,
+        urls=integrations.urls(integration),
+        steps=steps,
+        progress=checklist.progress(steps),
+        masked=_masked(integration),
+        check=None,
+        can_bulk_link=_bulk_link() is not None,
+    )
+
+
+def _masked(integration: LarkIntegration) -> dict[str, str]:
+    try:
+        return {
+            "app_secret": integrations.mask(integration.app_secret),
+            "verification_token": integrations.mask(integration.verification_token),
+            "encrypt_key": integrations.mask(integration.encrypt_key),
+        }
+    except Exception:  # a DATA_KEY that no longer opens them: say so, do not crash
+        unreadable = _("cannot be decrypted with DATA_KEY; enter it again")
+        return dict.fromkeys(("app_secret", "verification_token", "encrypt_key"), unreadable)
+
+
+@bp.post("/integrations/<int:integration_id>/test")
+def integration_test(integration_id: int) -> ResponseReturnValue:
+    integration = _integration(integration_id)
+    check = integrations.check_credentials(integration)
+    if _is_htmx():
+        response = _page("admin/_credentials.html", integration=integration, check=check)
+        return _toast(response, check.message, "success" if check.ok else "error")
+    flash(check.message, "success" if check.ok else "error")
+    return redirect(url_for("admin.integration_detail", integration_id=integration.id), 303)
+
+
+@bp.post("/integrations/<int:integration_id>/enabled")
+def integration_enabled(integration_id: int) -> ResponseReturnValue:
+    integration = _integration(integration_id)
+    enable = request.form.get("enabled") == "1"
+    integrations.set_enabled(integration, enable)
+    flash(_("Integration enabled.") if enable else _("Integration disabled."))
+    return redirect(url_for("admin.integration_detail", integration_id=integration.id), 303)
+
+
+@bp.route("/integrations/<int:integration_id>/delete", methods=["GET", "POST"])
+def integration_delete(integration_id: int) -> ResponseReturnValue:
+    integration = _integration(integration_id)
+    if request.method == "GET" or request.form.get("confirm") != "delete":
+        return _page("admin/delete.html", integration=integration)
+    name = integration.name
+    integrations.delete_integration(integration)
+    flash(_("Integration “%(name)s” deleted. Incidents and their timelines were kept.", name=name))
+    return redirect(url_for("admin.integrations_list"), 303)
+
+
+def _bulk_link() -> Any:
+    """Helper IDENTITY's one-click link, once it exists."""
+    try:
+        from webapp import bindings
+    except ImportError:
+        return None
+    return getattr(bindings, "bulk_link", None)
+
+
+@bp.post("/integrations/<int:integration_id>/link-members")
+def integration_link_members(integration_id: int) -> ResponseReturnValue:
+    integration = _integration(integration_id)
+    bulk_link = _bulk_link()
+    if bulk_link is None:
+        abort(404)
+    members = list(integration.account.members)
+    result = bulk_link(integration, members)
+    flash(_summarise_link(result))
+    return redirect(url_for("admin.integration_detail", integration_id=integration.id), 303)
+
+
+def _summarise_link(result: Any) -> str:
+    summary = getattr(result, "summary", None)
+    if callable(summary):
+        return str(summary())
+    if isinstance(summary, str):
+        return summary
+    return _("Members were linked by e-mail and mobile where Lark found them.")
+
+
+# -- license ---------------------------------------------------------------------------
+
+
+def _license_context() -> dict[str, Any]:
+    me = _me()
+    return {
+        "usage": licensing.usage(me.account),
+        "refusals": licensing.recent_refusals(me.account) if me.is_admin else [],
+        "admins": licensing.admins_of(me.account),
+        "me": me,
+    }
+
+
+@bp.get("/license")
+def license_page() -> ResponseReturnValue:
+    template = "admin/_seats.html" if _is_htmx() else "admin/license.html"
+    return _page(template, **_license_context())
+
+
+def _seat_member(admin: Member) -> Member:
+    raw = request.form.get("member_id", "")
+    member = db.session.get(Member, int(raw)) if raw.isdigit() else None
+    if member is None or member.account_id != admin.account_id:
+        abort(404)
+    return member
+
+
+@bp.post("/license/<action>")
+def license_change(action: str) -> ResponseReturnValue:
+    admin = _admin()
+    member = _seat_member(admin)
+    if action not in ("assign", "release"):
+        abort(404)
+    try:
+        if action == "assign":
+            licensing.assign(admin.account, member)
+            message, kind = _("%(name)s now holds a seat.", name=member.name), "success"
+        else:
+            licensing.release(admin.account, member)
+            message, kind = _("%(name)s's seat was released.", name=member.name), "success"
+    except licensing.LicenseError as error:
+        message, kind = str(error), "error"
+    if _is_htmx():
+        status = 409 if kind == "error" else 200
+        return _toast(_page("admin/_seats.html", status, **_license_context()), message, kind)
+    flash(message, kind)
+    return redirect(url_for("admin.license_page"), 303)
+
+
+# -- diagnostics -----------------------------------------------------------------------
+
+
+@bp.get("/diagnostics")
+def diagnostics_page() -> ResponseReturnValue:
+    me = _me()
+    items = [i for i in integrations.of_account(me.account_id)]
+    if me.is_admin:
+        return _page(
+            "admin/diagnostics.html",
+            account_checks=diagnostics.account_checks(me.account),
+            reports=[diagnostics.report(i) for i in items],
+            mine=None,
+        )
+    mine = [
+        (i, diagnostics.member_status(i, me), diagnostics.recent_failures(i, me, limit=10))
+        for i in items
+        if i.enabled
+    ]
+    return _page("admin/diagnostics.html", account_checks=[], reports=[], mine=mine)
