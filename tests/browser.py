@@ -1,0 +1,116 @@
+"""Playwright with Debian's Chromium, for browser tests of any feature.
+
+Use it from a test module:
+
+    from tests.browser import DESKTOP, PHONE, browser, page_at, screenshot  # noqa: F401
+
+    @pytest.mark.browser
+    def test_something(page_at: PageAt, live_server: str) -> None:
+        page = page_at(PHONE, lark=True)          # a fresh context: its own cookies
+        page.goto(f"{live_server}/lark/demo/")
+        screenshot(page, "something-phone")       # tests/artifacts/something-phone.png
+        assert not horizontal_overflow(page)
+        assert small_targets(page) == []
+
+Playwright never downloads a browser here: it drives /usr/bin/chromium (`make chromium`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from webapp.sandbox import seed
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+DESKTOP = {"width": 1280, "height": 800}  # the Lark PC workbench
+PHONE = {"width": 390, "height": 844}  # the Lark mobile app on a common phone
+
+PageAt = Callable[..., Page]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page_at(browser: Browser) -> Iterator[PageAt]:
+    """page_at(viewport, lark=False, locale="en-US"): a page in a fresh browser context.
+
+    lark=True sends the Lark client's user agent (desktop or phone, after the viewport),
+    as the sandbox's simulated Lark client does.
+    """
+    contexts = []
+
+    def open_page(viewport: dict[str, int], lark: bool = False, locale: str = "en-US") -> Page:
+        phone = viewport["width"] < 640
+        options: dict[str, Any] = {"viewport": viewport, "locale": locale}
+        if phone:
+            options.update(is_mobile=True, has_touch=True)
+        if lark:
+            options["user_agent"] = seed.LARK_MOBILE_USER_AGENT if phone else seed.LARK_USER_AGENT
+        context = browser.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
+    """Save tests/artifacts/<name>.png (git-ignored) and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def horizontal_overflow(page: Page) -> int:
+    """How many pixels the page scrolls sideways (0 when it fits the viewport)."""
+    return int(
+        page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+    )
+
+
+_SMALL_TARGETS_JS = """(minimum) => {
+  const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary';
+  return [...document.querySelectorAll(selector)].filter((el) => {
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (!box.width || !box.height || style.visibility === 'hidden') return false;
+    if (el.closest('.skip-link')) return false;
+    return box.height < minimum || box.width < minimum;
+  }).map((el) => `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim()}"`
+    + ` ${Math.round(el.getBoundingClientRect().width)}x`
+    + `${Math.round(el.getBoundingClientRect().height)}`);
+}"""
+
+
+def small_targets(page: Page, minimum: int = 44) -> list[str]:
+    """Visible controls smaller than minimum x minimum CSS pixels (touch target rule)."""
+    found: list[str] = page.evaluate(_SMALL_TARGETS_JS, minimum)
+    return found
