@@ -54,7 +54,7 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from webapp import i18n, login, ratelimit
+    from webapp import dispatch, i18n, login, outbox, ratelimit
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -64,6 +64,8 @@ def register_extensions(app: Flask) -> None:
     login.init_app(app, login_manager)
     i18n.init_app(app)
     ratelimit.init_app(app)
+    dispatch.init_app(app)
+    outbox.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

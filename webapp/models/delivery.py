@@ -45,6 +45,7 @@ class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"  # permanent; `reason` says why in one small taxonomy
+    CANCELLED = "cancelled"  # an escalation step made moot by an acknowledgement
 
 
 class Delivery(db.Model):  # type: ignore[name-defined]
@@ -64,7 +65,7 @@ class Delivery(db.Model):  # type: ignore[name-defined]
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incident.id", ondelete="CASCADE"), index=True
     )
-    # send_card | update_card | notice | war_room
+    # send_card | update_card | notice | war_room | escalate
     kind: Mapped[str] = mapped_column(String(16))
     receive_id_type: Mapped[str | None] = mapped_column(String(16))
     receive_id: Mapped[str | None] = mapped_column(String(128))

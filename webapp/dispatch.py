@@ -1,0 +1,316 @@
+"""Who is told about an incident: a channel's dispatch rules (分派策略) turned into outbox rows.
+
+Everything here runs inside the transaction of the change it reacts to (a listener of
+`incidents.incident_changed`), so an incident and its notifications commit together or not
+at all. Nothing here talks to Lark: the outbox worker does that after the commit.
+
+Rules are checked in `position` order and the first that matches decides. Its first layer is
+told at once; each later layer is told when nobody acknowledged within that layer's
+`delay_minutes` (counted from when the previous layer was told). An incident no rule matches
+still reaches its assignees directly, through every enabled integration of the account.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select, update
+
+from webapp import incidents
+from webapp.extensions import db
+from webapp.incidents import Actor, incident_changed
+from webapp.models import (
+    CardMessage,
+    Delivery,
+    DeliveryStatus,
+    DispatchRule,
+    Incident,
+    IncidentEvent,
+    LarkBinding,
+    LarkIntegration,
+    Member,
+    Status,
+    Team,
+    utcnow,
+)
+
+# Events after which nobody needs to be told "still unacknowledged".
+STOPS_ESCALATION = frozenset({"acknowledged", "resolved"})
+
+
+def init_app(app: Flask) -> None:
+    # blinker keeps one connection per receiver, so a second app in the process is harmless.
+    incident_changed.connect(on_incident_changed)
+
+
+def on_incident_changed(incident: Incident, event: IncidentEvent, **_: Any) -> None:
+    if event.kind == "triggered":
+        notify_new(incident)
+        return
+    update_cards(incident, exclude=(event.details or {}).get("message_id"))
+    if event.kind in STOPS_ESCALATION:
+        cancel_escalation(incident, event.kind)
+
+
+def new_uuid() -> str:
+    """Lark's send de-duplication key: ≤ 50 characters, unique per outbox row."""
+    return uuidlib.uuid4().hex
+
+
+# -- choosing ----------------------------------------------------------------------------
+
+
+def rule_matches(rule: DispatchRule, incident: Incident) -> bool:
+    if not rule.enabled or not rule.layers:
+        return False
+    if rule.severities and incident.severity.value not in rule.severities:
+        return False
+    labels = incident.labels or {}
+    return all(labels.get(key) == value for key, value in (rule.label_match or {}).items())
+
+
+def matching_rule(incident: Incident) -> DispatchRule | None:
+    if incident.channel_id is None:
+        return None
+    rules = db.session.scalars(
+        select(DispatchRule)
+        .where(DispatchRule.channel_id == incident.channel_id)
+        .order_by(DispatchRule.position, DispatchRule.id)
+    )
+    return next((rule for rule in rules if rule_matches(rule, incident)), None)
+
+
+def layer_members(incident: Incident, layer: dict[str, Any]) -> list[Member]:
+    """The people one layer tells: assignees, whole teams and named members, each once."""
+    chosen: list[Member] = list(incident.assignees) if layer.get("assignees") else []
+    team_ids = [int(i) for i in layer.get("team_ids") or []]
+    if team_ids:
+        teams = db.session.scalars(
+            select(Team).where(Team.id.in_(team_ids), Team.account_id == incident.account_id)
+        )
+        chosen += [m for team in teams for m in team.members]
+    member_ids = [int(i) for i in layer.get("member_ids") or []]
+    if member_ids:
+        chosen += db.session.scalars(
+            select(Member)
+            .where(Member.id.in_(member_ids), Member.account_id == incident.account_id)
+            .order_by(Member.id)
+        )
+    unique: dict[int, Member] = {}
+    for member in chosen:
+        unique.setdefault(member.id, member)
+    return list(unique.values())
+
+
+# -- writing rows ------------------------------------------------------------------------
+
+
+def notify_new(incident: Incident) -> None:
+    """A new incident: tell the first layer of the matching rule and schedule the next."""
+    rule = matching_rule(incident)
+    if rule is None:
+        for integration in _enabled_integrations(incident.account_id):
+            tell(incident, integration, list(incident.assignees), {}, layer=0)
+        return
+    tell_layer(incident, rule, 0)
+    schedule_escalation(incident, rule, 1, utcnow())
+
+
+def tell_layer(incident: Incident, rule: DispatchRule, index: int) -> None:
+    integration = db.session.get(LarkIntegration, rule.integration_id)
+    if integration is None:
+        return
+    layer = rule.layers[index]
+    chats = {
+        str(c): str((layer.get("chat_names") or {}).get(c, c)) for c in layer.get("chat_ids") or []
+    }
+    tell(incident, integration, layer_members(incident, layer), chats, layer=index)
+
+
+def tell(
+    incident: Incident,
+    integration: LarkIntegration,
+    members: Iterable[Member],
+    chats: dict[str, str],
+    *,
+    layer: int,
+) -> None:
+    """One send_card row per person (by their live binding) and per chat.
+
+    A person with no live binding gets a row that has already failed as `not_linked`, and a
+    timeline line, so nobody is left out silently.
+    """
+    for member in members:
+        binding = live_binding_of(integration, member)
+        if binding is None:
+            _not_linked(incident, integration, member, layer)
+            continue
+        send_row(incident, integration, "open_id", binding.open_id, member.name, layer, member)
+    for chat_id, name in chats.items():
+        send_row(incident, integration, "chat_id", chat_id, name, layer, None)
+
+
+def live_binding_of(integration: LarkIntegration, member: Member) -> LarkBinding | None:
+    return db.session.scalars(
+        select(LarkBinding).where(
+            LarkBinding.integration_id == integration.id,
+            LarkBinding.member_id == member.id,
+            LarkBinding.ended_at.is_(None),
+        )
+    ).first()
+
+
+def send_row(
+    incident: Incident,
+    integration: LarkIntegration,
+    id_type: str,
+    receive_id: str,
+    target: str,
+    layer: int,
+    member: Member | None,
+) -> Delivery:
+    row = Delivery(
+        integration_id=integration.id,
+        incident_id=incident.id,
+        kind="send_card",
+        receive_id_type=id_type,
+        receive_id=receive_id,
+        member=member,
+        uuid=new_uuid(),
+        layer=layer,
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=utcnow(),
+        payload={"target": target, "purpose": "notify"},
+    )
+    db.session.add(row)
+    return row
+
+
+def _not_linked(
+    incident: Incident, integration: LarkIntegration, member: Member, layer: int
+) -> None:
+    db.session.add(
+        Delivery(
+            integration_id=integration.id,
+            incident_id=incident.id,
+            kind="send_card",
+            member=member,
+            uuid=new_uuid(),
+            layer=layer,
+            status=DeliveryStatus.FAILED,
+            reason="not_linked",
+            last_error="no live Lark binding for this member",
+            payload={"target": member.name, "purpose": "notify"},
+        )
+    )
+    incidents.record(
+        incident,
+        Actor.system(),
+        "notification_failed",
+        {"target": member.name, "member_id": member.id, "reason": "not_linked"},
+    )
+
+
+def schedule_escalation(
+    incident: Incident, rule: DispatchRule, index: int, after: datetime
+) -> None:
+    """An `escalate` row, due when layer `index` should be told if nobody acknowledged."""
+    if index >= len(rule.layers):
+        return
+    delay = max(0, int(rule.layers[index].get("delay_minutes") or 0))
+    db.session.add(
+        Delivery(
+            integration_id=rule.integration_id,
+            incident_id=incident.id,
+            kind="escalate",
+            uuid=new_uuid(),
+            layer=index,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=after + timedelta(minutes=delay),
+            payload={"rule_id": rule.id},
+        )
+    )
+
+
+def update_cards(incident: Incident, exclude: str | None) -> None:
+    """Every card of the incident is redrawn, except the one a click already updated."""
+    cards = db.session.scalars(select(CardMessage).where(CardMessage.incident_id == incident.id))
+    for card in cards:
+        if exclude and card.message_id == exclude:
+            continue
+        db.session.add(
+            Delivery(
+                integration_id=card.integration_id,
+                incident_id=incident.id,
+                kind="update_card",
+                receive_id_type=card.receive_id_type,
+                receive_id=card.receive_id,
+                card_message_id=card.id,
+                message_id=card.message_id,
+                uuid=new_uuid(),
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=utcnow(),
+                payload={},
+            )
+        )
+
+
+def cancel_escalation(incident: Incident, why: str) -> None:
+    db.session.execute(
+        update(Delivery)
+        .where(
+            Delivery.incident_id == incident.id,
+            Delivery.kind == "escalate",
+            Delivery.status == DeliveryStatus.PENDING,
+        )
+        .values(status=DeliveryStatus.CANCELLED, reason=why[:32])
+        .execution_options(synchronize_session=False)
+    )
+
+
+# -- escalation, run by the worker when an `escalate` row falls due ------------------------
+
+
+def escalate(row: Delivery, now: datetime) -> str:
+    """Tell the row's layer if the incident is still unacknowledged. Returns the outcome.
+
+    "escalated", "cancelled" (acknowledged, closed, rule gone) or "snoozed" (the row now
+    waits for the end of the snooze). The caller commits.
+    """
+    incident = db.session.get(Incident, row.incident_id) if row.incident_id else None
+    rule = db.session.get(DispatchRule, int((row.payload or {}).get("rule_id") or 0))
+    if incident is None or rule is None or row.layer >= len(rule.layers):
+        return _end(row, DeliveryStatus.CANCELLED, "rule_gone")
+    if incident.status is not Status.TRIGGERED:
+        return _end(row, DeliveryStatus.CANCELLED, "acknowledged")
+    if incident.is_snoozed(now) and incident.snoozed_until is not None:
+        row.next_attempt_at = incident.snoozed_until
+        row.last_error = "snoozed; escalation resumes when the snooze ends"
+        return "snoozed"
+    tell_layer(incident, rule, row.layer)
+    incidents.record(incident, Actor.system(), "escalated", {"layer": row.layer + 1})
+    schedule_escalation(incident, rule, row.layer + 1, now)
+    return _end(row, DeliveryStatus.DELIVERED, None, now)
+
+
+def _end(
+    row: Delivery, status: DeliveryStatus, reason: str | None, now: datetime | None = None
+) -> str:
+    row.status = status
+    row.reason = reason
+    row.delivered_at = now
+    return "escalated" if status is DeliveryStatus.DELIVERED else "cancelled"
+
+
+def _enabled_integrations(account_id: int) -> list[LarkIntegration]:
+    return list(
+        db.session.scalars(
+            select(LarkIntegration)
+            .where(LarkIntegration.account_id == account_id, LarkIntegration.enabled.is_(True))
+            .order_by(LarkIntegration.id)
+        )
+    )

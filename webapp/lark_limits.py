@@ -1,0 +1,126 @@
+"""Lark's rate limits, as a tiny named API over `webapp.ratelimit`'s Limiter.
+
+The worker asks before every call (`allow_send`, `allow_update`, `allow_call`) and gets
+0.0 (go) or the seconds to wait; it reschedules the row instead of sleeping. With
+REDIS_URL set, every worker on every host shares one budget per app.
+
+All the limits of one call are tested first and only then counted, so a refusal costs
+nothing; if another worker wins the race between the test and the count, the counts
+already taken are simply wasted (we err on the side of sending slower, never faster).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from flask import current_app
+from limits import RateLimitItem, parse
+from sqlalchemy import select
+
+from webapp import ratelimit
+from webapp.extensions import db
+from webapp.lark import usage
+from webapp.models import ApiUsage, Edition, LarkIntegration
+
+log = logging.getLogger(__name__)
+
+# Frequency control, https://open.feishu.cn/document/server-docs/api-call-guide/frequency-control
+# "per API x app x tenant". UNCONFIRMED: an app-wide 50/s across all APIs appears only in a
+# third-party table; we enforce it too, it costs nothing below the per-API numbers.
+APP_CALLS_PER_SECOND = parse("50/second")
+# Send message, https://open.feishu.cn/document/server-docs/im-v1/message/create:
+# "接口频率限制 1000 次/分钟、50 次/秒".
+SEND_PER_MINUTE = parse("1000/minute")
+SEND_PER_SECOND = parse("50/second")
+# Same page: "向同一用户发送消息的限频为 5 QPS、向同一群组发送消息的限频为群内机器人共享 5 QPS"
+# (230020 when exceeded).
+RECIPIENT_PER_SECOND = parse("5/second")
+# Update a card (PATCH), https://open.feishu.cn/document/server-docs/im-v1/message-card/patch:
+# "1000 次/分钟、50 次/秒" for the API and 5 QPS for one message (230020).
+PATCH_PER_MINUTE = parse("1000/minute")
+PATCH_PER_SECOND = parse("50/second")
+MESSAGE_PATCH_PER_SECOND = parse("5/second")
+# Chats (create, add members) and contact lookups: "1000 次/分钟、50 次/秒" each.
+OTHER_PER_MINUTE = parse("1000/minute")
+OTHER_PER_SECOND = parse("50/second")
+
+Check = tuple[RateLimitItem, tuple[str, ...]]
+
+
+def allow_send(app_id: str, receive_id: str) -> float:
+    """Budget for one message to a user or chat: 0.0 to go, or seconds to wait."""
+    return _take(
+        [
+            (RECIPIENT_PER_SECOND, ("lark-recipient", app_id, receive_id)),
+            (SEND_PER_SECOND, ("lark-send", app_id)),
+            (SEND_PER_MINUTE, ("lark-send", app_id)),
+            (APP_CALLS_PER_SECOND, ("lark-app", app_id)),
+        ]
+    )
+
+
+def allow_update(app_id: str, message_id: str) -> float:
+    """Budget for one PATCH of a card."""
+    return _take(
+        [
+            (MESSAGE_PATCH_PER_SECOND, ("lark-patch-message", app_id, message_id)),
+            (PATCH_PER_SECOND, ("lark-patch", app_id)),
+            (PATCH_PER_MINUTE, ("lark-patch", app_id)),
+            (APP_CALLS_PER_SECOND, ("lark-app", app_id)),
+        ]
+    )
+
+
+def allow_call(app_id: str, api: str) -> float:
+    """Budget for any other counted call (create chat, add members, list chats)."""
+    return _take(
+        [
+            (OTHER_PER_SECOND, ("lark-api", app_id, api)),
+            (OTHER_PER_MINUTE, ("lark-api", app_id, api)),
+            (APP_CALLS_PER_SECOND, ("lark-app", app_id)),
+        ]
+    )
+
+
+def _take(checks: list[Check]) -> float:
+    limiter = ratelimit.limiter()
+    for item, ids in checks:
+        if not limiter.test(item, *ids):
+            return _wait(item, ids)
+    for item, ids in checks:
+        if not limiter.hit(item, *ids):
+            return _wait(item, ids)
+    return 0.0
+
+
+def _wait(item: RateLimitItem, ids: tuple[str, ...]) -> float:
+    """Seconds until the window frees a slot; at least a few ms so callers make progress."""
+    try:
+        stats = ratelimit.limiter().strategy.get_window_stats(item, *ids)
+        return max(0.01, stats.reset_time - time.time())
+    except Exception:
+        log.exception("rate limit storage failed; waiting one window")
+        return float(item.get_expiry())
+
+
+# -- the free edition's monthly quota ---------------------------------------------------------
+
+
+def quota_used_up(integration: LarkIntegration, now: datetime) -> bool:
+    """The free edition's calls this month (counted by the Lark client) reached the quota."""
+    if integration.edition is not Edition.FREE:
+        return False
+    used = db.session.scalar(
+        select(ApiUsage.calls).where(
+            ApiUsage.integration_id == integration.id, ApiUsage.month == usage.month_of(now)
+        )
+    )
+    return (used or 0) >= int(current_app.config["LARK_FREE_MONTHLY_QUOTA"])
+
+
+def quota_resets_at(now: datetime) -> datetime:
+    """The 1st of next month, 00:00 UTC: usage is counted in UTC months (webapp/lark/usage.py)."""
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC)

@@ -1,0 +1,168 @@
+"""War rooms (作战室): a Lark group chat for one incident, with its responders in it.
+
+`open_war_room` runs in the request (web page or card button): it only writes the WarRoom
+row and one outbox row of kind `war_room`, so the answer is instant. The worker then calls
+`build`: find the responders in Lark by email or mobile, create the chat named
+`[#number] title` (the row's uuid makes Lark create it once), link it on the incident and
+post the incident card there. People Lark cannot find are listed on the WarRoom row and in
+the timeline, never skipped silently.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from webapp import dispatch, incidents
+from webapp.extensions import db
+from webapp.incidents import Actor, IncidentError
+from webapp.lark.client import LarkClient
+from webapp.models import (
+    Delivery,
+    DeliveryStatus,
+    Incident,
+    LarkIntegration,
+    Member,
+    WarRoom,
+    utcnow,
+)
+
+# Lark: create chat takes at most 50 users, add members 50 per call, batch_get_id 50 emails
+# and 50 mobiles per call (open-api.md 4.2, 4.3, 5).
+CHUNK = 50
+
+
+class NoIntegration(IncidentError):
+    code = "no_integration"
+
+
+def room_of(incident: Incident) -> WarRoom | None:
+    return db.session.scalars(select(WarRoom).where(WarRoom.incident_id == incident.id)).first()
+
+
+def open_war_room(incident: Incident, actor: Actor) -> WarRoom:
+    """Ask for the incident's war room; asking again returns the same one."""
+    existing = room_of(incident)
+    if existing is not None:
+        return existing
+    incidents.check_may_act(incident, actor)
+    integration = db.session.scalars(
+        select(LarkIntegration)
+        .where(
+            LarkIntegration.account_id == incident.account_id,
+            LarkIntegration.enabled.is_(True),
+        )
+        .order_by(LarkIntegration.id)
+    ).first()
+    if integration is None:
+        raise NoIntegration(_("Connect a Lark integration before opening a war room."), incident)
+    name = f"[#{incident.number}] {incident.title}"[:120]
+    room = WarRoom(incident_id=incident.id, integration_id=integration.id, name=name, missing=[])
+    db.session.add(room)
+    db.session.add(
+        Delivery(
+            integration_id=integration.id,
+            incident_id=incident.id,
+            kind="war_room",
+            uuid=f"war-room-{integration.id}-{incident.id}",
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=utcnow(),
+            member_id=actor.member.id if actor.member else None,
+            payload={"target": name},
+        )
+    )
+    incidents.record(incident, actor, "war_room", {"name": name, "status": "requested"})
+    try:
+        db.session.commit()
+    except IntegrityError:  # someone asked at the same moment: theirs is the one
+        db.session.rollback()
+        raced = room_of(incident)
+        if raced is None:
+            raise
+        return raced
+    return room
+
+
+def build(row: Delivery, integration: LarkIntegration, client: LarkClient, now: datetime) -> None:
+    """The worker's part: lookups, chat creation, linking and the card. The caller commits.
+
+    Lark calls come first and the database is written only after them, so a failed call
+    leaves nothing half-done and the row is simply retried.
+    """
+    incident = db.session.get(Incident, row.incident_id) if row.incident_id else None
+    room = room_of(incident) if incident else None
+    if incident is None or room is None:
+        return
+    people = responders(incident, row.member)
+    open_ids, missing = find_in_lark(client, integration, people)
+    ids = list(open_ids.values())
+    chat_id = room.chat_id or client.create_chat(room.name, ids[:CHUNK], uuid=row.uuid)
+    for start in range(CHUNK, len(ids), CHUNK):
+        result = client.add_chat_members(chat_id, ids[start : start + CHUNK])
+        refused = set(result.invalid) | set(result.not_existed)
+        missing += [
+            _missing(m, _("Lark refused to add them to the chat"))
+            for m in people
+            if open_ids.get(m.id) in refused
+        ]
+    room.chat_id = chat_id
+    room.missing = missing
+    row.receive_id_type, row.receive_id = "chat_id", chat_id
+    incidents.record(
+        incident,
+        Actor.system(),
+        "war_room",
+        {
+            "name": room.name,
+            "chat_id": chat_id,
+            "status": "created",
+            "invited": len(ids),
+            "missing": [entry["name"] for entry in missing],
+        },
+    )
+    card_row = dispatch.send_row(incident, integration, "chat_id", chat_id, room.name, 0, None)
+    card_row.payload = {"target": room.name, "purpose": "war_room"}
+
+
+def responders(incident: Incident, asked_by: Member | None) -> list[Member]:
+    """Who goes in the room: whoever asked, the assignees and the responders, each once."""
+    people: dict[int, Member] = {}
+    for member in [*([asked_by] if asked_by else []), *incident.assignees, *incident.responders]:
+        people.setdefault(member.id, member)
+    return list(people.values())
+
+
+def find_in_lark(
+    client: LarkClient, integration: LarkIntegration, people: list[Member]
+) -> tuple[dict[int, str], list[dict[str, Any]]]:
+    """member id -> open_id, by email then mobile (then a live binding); and who is missing."""
+    found: dict[str, str | None] = {}
+    for start in range(0, len(people), CHUNK):
+        chunk = people[start : start + CHUNK]
+        found.update(
+            client.batch_get_id(
+                emails=[m.email for m in chunk], mobiles=[m.phone for m in chunk if m.phone]
+            )
+        )
+    open_ids: dict[int, str] = {}
+    missing: list[dict[str, Any]] = []
+    for member in people:
+        binding = dispatch.live_binding_of(integration, member)
+        open_id = (
+            found.get(member.email)
+            or (found.get(member.phone) if member.phone else None)
+            or (binding.open_id if binding else None)
+        )
+        if open_id:
+            open_ids[member.id] = open_id
+        else:
+            missing.append(_missing(member, _("not found in Lark by email or mobile")))
+    return open_ids, missing
+
+
+def _missing(member: Member, why: str) -> dict[str, Any]:
+    return {"member_id": member.id, "name": member.name, "reason": why}
