@@ -89,11 +89,11 @@ def lark_member_required(view: Callable[..., ResponseReturnValue]) -> Callable[.
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
-        from webapp.views import lark_home
+        from webapp.views import lark_home, lark_problems
 
         integration = enabled_integration(kwargs["key"])
         if integration is None:
-            return lark_home.integration_missing()
+            return lark_problems.integration_missing()
         binding = current_binding(integration)
         if binding is None:
             return lark_home.start_login(integration)

@@ -38,6 +38,7 @@ from webapp.lark import oauth
 from webapp.lark.oauth import Failure, LarkUser, LoginError
 from webapp.login import safe_next
 from webapp.models import LarkBinding, LarkIntegration
+from webapp.views import lark_problems as problems
 from webapp.views.auth import LoginForm, authenticate
 from webapp.views.lark_context import (
     enabled_integration,
@@ -116,85 +117,6 @@ def _fill_lark_key(endpoint: str, values: dict[str, Any]) -> None:
         values["key"] = key
 
 
-# --- failure pages -----------------------------------------------------------------
-
-
-def problem(
-    title: str, message: str, status: int, *, retry: bool = True, key: str | None = None
-) -> ResponseReturnValue:
-    body = render_template("lark/problem.html", title=title, message=message, retry=retry, key=key)
-    return body, status
-
-
-def integration_missing() -> ResponseReturnValue:
-    return problem(
-        _("This Lark app is not connected"),
-        _(
-            "No integration matches this address, or it was disabled. Ask your administrator"
-            " to check the web app URL in the Lark developer console against the integration"
-            " page."
-        ),
-        404,
-        retry=False,
-    )
-
-
-def _failure_page(integration: LarkIntegration, failure: Failure, code: int | None) -> Any:
-    pages: dict[Failure, tuple[str, str, int]] = {
-        Failure.CODE: (
-            _("The sign-in expired"),
-            _("Lark's sign-in code expired or was already used. Nothing was linked."),
-            400,
-        ),
-        Failure.NOT_VISIBLE: (
-            _("This app is not available to you"),
-            _(
-                "Your Lark user is outside the availability range of this Lark app. Ask your"
-                " Lark administrator to add you to the app's availability range (可用范围),"
-                " then open it again."
-            ),
-            403,
-        ),
-        Failure.USER_INACTIVE: (
-            _("Your Lark user cannot sign in"),
-            _("Lark reports your user as resigned, frozen or not activated."),
-            403,
-        ),
-        Failure.APP_CONFIG: (
-            _("The Lark app is not set up correctly"),
-            _(
-                "Lark refused this app's credentials or redirect URL. Ask your administrator"
-                " to compare the App Secret and the redirect URL with the integration page."
-            ),
-            502,
-        ),
-        Failure.UNREACHABLE: (
-            _("Lark could not be reached"),
-            _("Lark did not answer in time. Nothing was linked. Try again in a minute."),
-            503,
-        ),
-        Failure.LARK: (
-            _("Lark refused the sign-in"),
-            _("Lark refused the sign-in (code %(code)s). Try again.", code=code or "-"),
-            502,
-        ),
-    }
-    title, message, status = pages[failure]
-    return problem(title, message, status, key=integration.key)
-
-
-def _state_problem(integration: LarkIntegration) -> ResponseReturnValue:
-    return problem(
-        _("This sign-in link is no longer valid"),
-        _(
-            "The sign-in was started in another window, took too long, or was already used."
-            " Nothing was linked. Open the app again to sign in."
-        ),
-        400,
-        key=integration.key,
-    )
-
-
 # --- login -------------------------------------------------------------------------
 
 
@@ -233,33 +155,21 @@ def _take_oauth_round(integration: LarkIntegration) -> dict[str, Any] | None:
 def oauth_callback(key: str) -> ResponseReturnValue:
     integration = enabled_integration(key)
     if integration is None:
-        return integration_missing()
+        return problems.integration_missing()
     round_ = _take_oauth_round(integration)
     if request.args.get("error"):
-        return _denied(integration)
+        return problems.denied(integration)
     if round_ is None:
-        return _state_problem(integration)
+        return problems.state_invalid(integration)
     code = request.args.get("code", "")
     if not code:
-        return _failure_page(integration, Failure.CODE, None)
+        return problems.login_failure(integration, Failure.CODE, None)
     try:
         user = oauth.finish(integration, redirect_uri(integration), code, round_["verifier"])
     except LoginError as exc:
         log.warning("lark login failed for %s: %s", integration.key, exc)
-        return _failure_page(integration, exc.failure, exc.code)
+        return problems.login_failure(integration, exc.failure, exc.code)
     return _arrive(integration, user, round_["next"])
-
-
-def _denied(integration: LarkIntegration) -> ResponseReturnValue:
-    return problem(
-        _("You did not allow the sign-in"),
-        _(
-            "You declined to let this app know who you are in Lark, so nothing was linked."
-            " To use it, open it again and allow it."
-        ),
-        403,
-        key=integration.key,
-    )
 
 
 def _same_tenant(integration: LarkIntegration, user: LarkUser) -> bool:
@@ -278,18 +188,7 @@ def _same_tenant(integration: LarkIntegration, user: LarkUser) -> bool:
 
 def _arrive(integration: LarkIntegration, user: LarkUser, target: str) -> ResponseReturnValue:
     if not _same_tenant(integration, user):
-        return problem(
-            _("Your Lark user belongs to another organisation"),
-            _(
-                "This app is installed in the Lark organisation of %(account)s. Your Lark user"
-                " %(name)s is from another organisation, so it cannot be linked here. Open the"
-                " app from your own organisation's Lark workbench.",
-                account=integration.account.name,
-                name=user.name,
-            ),
-            403,
-            retry=False,
-        )
+        return problems.other_tenant(integration, user)
     binding = bindings.live_binding(integration, user.open_id)
     if binding is None:
         session[PENDING_SESSION] = {
@@ -328,7 +227,7 @@ def _pending_user(integration: LarkIntegration) -> tuple[LarkUser, str] | None:
 def bind(key: str) -> ResponseReturnValue:
     integration = enabled_integration(key)
     if integration is None:
-        return integration_missing()
+        return problems.integration_missing()
     pending = _pending_user(integration)
     if pending is None:  # nobody came back from Lark: start (again) from the homepage
         return redirect(url_for("lark.home", key=key), 303)
@@ -406,7 +305,7 @@ def sign_out(key: str) -> ResponseReturnValue:
 def signed_out(key: str) -> ResponseReturnValue:
     integration = enabled_integration(key)
     if integration is None:
-        return integration_missing()
+        return problems.integration_missing()
     return render_template("lark/signed_out.html", integration=integration)
 
 
