@@ -1,0 +1,89 @@
+"""Two binds at the same moment: the unique indexes let one win and the other is explained."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests import factories
+from tests.factories import Persona
+from webapp import bindings
+from webapp.extensions import db
+from webapp.lark.oauth import LarkUser
+from webapp.models import LarkBinding, LarkIntegration, Member
+from webapp.sandbox import seed
+
+pytestmark = pytest.mark.postgres_only
+
+
+def as_lark_user(person: seed.SeedUser) -> LarkUser:
+    return LarkUser(
+        person.open_id, person.union_id, person.user_id, person.tenant_key, person.name,
+        None, None, None,
+    )  # fmt: skip
+
+
+def race(app: Flask, integration_id: int, attempts: list[tuple[seed.SeedUser, int]]) -> list[str]:
+    start = threading.Barrier(len(attempts))
+    outcomes = [""] * len(attempts)
+
+    def run(index: int, person: seed.SeedUser, member_id: int) -> None:
+        with app.app_context():
+            integration = db.session.get(LarkIntegration, integration_id)
+            member = db.session.get(Member, member_id)
+            assert integration is not None and member is not None
+            start.wait()
+            try:
+                bindings.bind(integration, as_lark_user(person), member)
+                outcomes[index] = "ok"
+            except bindings.AlreadyBound as exc:
+                outcomes[index] = str(exc)
+            finally:
+                db.session.remove()
+
+    threads = [
+        threading.Thread(target=run, args=(i, person, member_id))
+        for i, (person, member_id) in enumerate(attempts)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def live_count() -> int:
+    return db.session.execute(
+        select(func.count()).select_from(LarkBinding).where(LarkBinding.ended_at.is_(None))
+    ).scalar_one()
+
+
+def test_one_lark_user_bound_to_two_members_at_once_binds_one(
+    app: Flask, owner: Persona, member: Persona
+) -> None:
+    integration = factories.lark_integration(owner.account)
+    outcomes = race(
+        app,
+        integration.id,
+        [(seed.HAN_MEIMEI, owner.member.id), (seed.HAN_MEIMEI, member.member.id)],
+    )
+    assert sorted(o == "ok" for o in outcomes) == [False, True]
+    assert "Switch account" in next(o for o in outcomes if o != "ok")
+    assert live_count() == 1
+
+
+def test_two_lark_users_bound_to_one_member_at_once_binds_one(
+    app: Flask, owner: Persona, member: Persona
+) -> None:
+    integration = factories.lark_integration(owner.account)
+    outcomes = race(
+        app,
+        integration.id,
+        [(seed.HAN_MEIMEI, member.member.id), (seed.WANG_FANG, member.member.id)],
+    )
+    assert sorted(o == "ok" for o in outcomes) == [False, True]
+    assert "already linked to another Lark user" in next(o for o in outcomes if o != "ok")
+    assert live_count() == 1
