@@ -77,7 +77,10 @@ def test_an_admin_cannot_open_another_accounts_integration(
     sign_in(client, owner)
     assert client.get(f"/admin/integrations/{theirs.id}").status_code == 404
     assert post(client, f"/admin/integrations/{theirs.id}/test").status_code == 404
-    assert post(client, f"/admin/integrations/{theirs.id}/delete", {"confirm": "delete"}).status_code == 404
+    assert (
+        post(client, f"/admin/integrations/{theirs.id}/delete", {"confirm": "delete"}).status_code
+        == 404
+    )
     assert db.session.get(LarkIntegration, theirs.id) is not None
 
 

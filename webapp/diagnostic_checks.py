@@ -198,7 +198,7 @@ def _members(account_id: int) -> list[Member]:
 def members_linked_check(integration: LarkIntegration) -> Check:
     bound = live_bindings(integration)
     unlinked = [m.name for m in _members(integration.account_id) if m.id not in bound]
-    title = _("Members linked to Lark (未关联应用)")
+    title = _("Members linked to Lark")
     if not unlinked:
         return Check("members_linked", title, Level.OK, _("Every member is linked to a Lark user."))
     return Check(
@@ -238,30 +238,59 @@ def target_of(delivery: Delivery) -> str:
 
 
 def not_linked_deliveries_check(integration: LarkIntegration) -> Check:
+    """Cards that could not reach a person (未关联应用), split by what the fix is.
+
+    A failure with a Lark code (230013) means Lark refused: the person is outside the
+    app's visibility range. One without a code was never sent: the member has no live
+    binding, so we do not know their Lark user yet.
+    """
     failed = _recent_failed(integration, ("not_linked",))
-    title = _("Personal cards reach people")
+    title = _("Personal cards reach people (未关联应用)")
     if not failed:
         return Check(
             "not_linked_deliveries",
             title,
             Level.OK,
-            _("No card failed with 未关联应用 (230013) in the last 7 days."),
+            _("No card failed with 未关联应用 in the last 7 days."),
+        )
+    refused = [d for d in failed if d.last_error_code is not None]
+    unbound = [d for d in failed if d.last_error_code is None]
+    evidence, fixes = [], []
+    if refused:
+        evidence.append(
+            _(
+                "Lark refused %(count)s card(s) with 230013 in the last 7 days: the people are "
+                "outside the app's visibility range.",
+                count=len(refused),
+            )
+        )
+        fixes.append(
+            _(
+                "Publish the app to all staff: in the developer console set the visibility "
+                "range (可用范围) to all employees and publish a new version."
+            )
+        )
+    if unbound:
+        evidence.append(
+            _(
+                "%(count)s card(s) could not be sent in the last 7 days because the person has "
+                "never opened the app, so we do not know their Lark user.",
+                count=len(unbound),
+            )
+        )
+        fixes.append(
+            _(
+                "Ask them to open the web app from the workbench (工作台 → search the app → "
+                "Open) and sign in once."
+            )
         )
     people = sorted({target_of(d) for d in failed})
     return Check(
         "not_linked_deliveries",
         title,
         Level.FAILING,
-        _(
-            "%(count)s card(s) failed with 未关联应用 (230013) in the last 7 days: the people are "
-            "outside the app's visibility range.",
-            count=len(failed),
-        ),
-        _(
-            "Publish the app to all staff: in the developer console set the visibility range "
-            "(可用范围) to all employees and publish a new version. Then ask them to open the "
-            "app from the workbench and sign in."
-        ),
+        " ".join(evidence),
+        " ".join(fixes),
         people,
     )
 

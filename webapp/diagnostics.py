@@ -114,7 +114,7 @@ def recent_failures(
     stmt = stmt.order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit)
     return [
         FailureRow(
-            at=d.next_attempt_at or d.created_at,
+            at=d.created_at,
             code=d.last_error_code,
             reason=d.reason or "server",
             target=target_of(d),

@@ -274,9 +274,18 @@ def integration_link_members(integration_id: int) -> ResponseReturnValue:
     bulk_link = _bulk_link()
     if bulk_link is None:
         abort(404)
+    from webapp.lark.errors import LarkError
+
     members = list(integration.account.members)
-    result = bulk_link(integration, members)
-    flash(_summarise_link(result))
+    try:
+        result = bulk_link(integration, members)
+    except LarkError as error:
+        db.session.rollback()
+        flash(integrations.lark_error_words(error), "error")
+    else:
+        flash(_summarise_link(result))
+        for member, reason in getattr(result, "not_found", []):
+            flash(f"{member.name}: {reason}", "warning")
     return redirect(url_for("admin.integration_detail", integration_id=integration.id), 303)
 
 
