@@ -317,6 +317,10 @@ def license_page() -> ResponseReturnValue:
     return _page(template, **_license_context())
 
 
+# The card callback's "fix" redirect (webapp/views/card.py) looks for `admin.license`.
+bp.add_url_rule("/license", "license", license_page, methods=["GET"])
+
+
 def _seat_member(admin: Member) -> Member:
     raw = request.form.get("member_id", "")
     member = db.session.get(Member, int(raw)) if raw.isdigit() else None

@@ -1,0 +1,126 @@
+"""An admin follows the seed guide: the sandbox plays Lark's developer console, we play ours."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests import factories
+from tests.conftest import csrf_token, sign_in
+from webapp.extensions import db
+from webapp.models import LarkIntegration
+from webapp.sandbox import seed
+from webapp.sandbox.handle import LarkSandbox
+
+
+@pytest.fixture
+def lark(app: Flask, live_server: str) -> LarkSandbox:
+    return LarkSandbox(app)
+
+
+def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+    token = csrf_token(client, "/admin/license")
+    return client.post(path, data={**(data or {}), "csrf_token": token}, **kw)
+
+
+def create_through_the_form(client: FlaskClient, live_server: str, **overrides: str) -> Any:
+    data = {
+        "name": "On-call",
+        "app_id": seed.DEMO_APP_ID,
+        "app_secret": seed.DEMO_APP_SECRET,
+        "verification_token": seed.DEMO_VERIFICATION_TOKEN,
+        "encrypt_key": seed.DEMO_ENCRYPT_KEY,
+        "platform": "feishu",
+        "edition": "free",
+        "api_base_url": f"{live_server}/_lark",
+        **overrides,
+    }
+    response = post(client, "/admin/integrations/new", data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return db.session.scalars(select(LarkIntegration)).one()
+
+
+def step_status(page: str, title_start: str) -> str:
+    """The status word shown on the checklist step whose title starts with `title_start`."""
+    pattern = r'<li class="step step-(\w+)">(?:(?!</li>).)*?<strong>' + re.escape(title_start)
+    match = re.search(pattern, page, re.S)
+    assert match, f"no step {title_start!r}"
+    return match.group(1)
+
+
+def test_an_admin_follows_the_guide_and_the_checklist_ticks_from_lark_s_evidence(
+    client: FlaskClient, owner: factories.Persona, live_server: str, lark: LarkSandbox
+) -> None:
+    sign_in(client, owner)
+    # 二、添加飞书集成: the form with the values copied from the console.
+    integration = create_through_the_form(client, live_server)
+    detail = f"/admin/integrations/{integration.id}"
+    page = client.get(detail).get_data(as_text=True)
+    assert step_status(page, "Copy the App ID") == "waiting"
+    assert step_status(page, "Create a self-built app") == "unknown"
+    assert "We cannot check this from here" in page
+
+    # "Test credentials": Lark hands out a tenant token.
+    answer = post(client, f"{detail}/test", headers={"HX-Request": "true"})
+    assert answer.status_code == 200
+    assert 'id="credentials"' in answer.get_data(as_text=True)
+    assert "Lark accepted the App ID and App Secret." in answer.get_data(as_text=True)
+    assert json.loads(answer.headers["HX-Trigger"])["toast"]["kind"] == "success"
+
+    # 三、配置飞书应用: paste our card request URL into Lark's callback configuration.
+    urls = {
+        "card": f"{live_server}/lark/{integration.key}/card",
+        "redirect": f"{live_server}/lark/{integration.key}/oauth/callback",
+    }
+    lark.app().configure(
+        redirect_urls=[urls["redirect"]], homepage_url=f"{live_server}/lark/{integration.key}/"
+    )
+    ok, words = lark.app().verify_url(urls["card"])
+    assert ok, words
+
+    db.session.expire_all()  # the card URL was verified by the live server's own session
+    page = client.get(detail).get_data(as_text=True)
+    assert step_status(page, "Create a self-built app") == "done"
+    assert step_status(page, "Copy the App ID") == "done"
+    assert step_status(page, "Copy the Verification Token") == "done"
+    assert "URL verified" in page
+    # Nobody opened the app or received a card yet: those steps wait, honestly.
+    assert step_status(page, "Add the redirect URL") == "waiting"
+    assert step_status(page, "Publish a version") == "unknown"
+
+
+def test_a_wrong_app_secret_shows_lark_s_error_in_words(
+    client: FlaskClient, owner: factories.Persona, live_server: str, lark: LarkSandbox
+) -> None:
+    sign_in(client, owner)
+    integration = create_through_the_form(
+        client, live_server, app_secret="WrongSecretWrongSecretWrongSecret"
+    )
+    detail = f"/admin/integrations/{integration.id}"
+    response = post(client, f"{detail}/test")
+    assert response.status_code == 303
+    page = client.get(detail).get_data(as_text=True)
+    assert "Lark answered" in page
+    assert "Lark refused the App ID or App Secret." in page
+    assert step_status(page, "Copy the App ID") == "failing"
+    db.session.refresh(integration)
+    assert integration.token_ok_at is None and integration.token_error
+
+
+def test_a_wrong_open_api_base_says_lark_could_not_be_reached(
+    client: FlaskClient, owner: factories.Persona, live_server: str
+) -> None:
+    sign_in(client, owner)
+    integration = create_through_the_form(client, live_server, api_base_url="http://127.0.0.1:9")
+    response = post(
+        client, f"/admin/integrations/{integration.id}/test", headers={"HX-Request": "true"}
+    )
+    text = response.get_data(as_text=True)
+    assert "Does not work:" in text
+    assert "Lark could not be reached" in text
