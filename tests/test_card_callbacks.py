@@ -1,0 +1,538 @@
+"""The card request URL: verified, idempotent, and always answering with a reason.
+
+Callbacks here are built the way Lark builds them, with code independent of the product's
+(pycryptodome's AES and hashlib, as lark-oapi does), and lark-oapi's own handlers judge the
+same requests: the product must accept what the SDK accepts and reject what it rejects.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from Crypto.Cipher import AES
+from flask.testing import FlaskClient
+from lark_oapi.core.model import RawRequest
+from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse
+from lark_oapi.event.dispatcher_handler import EventDispatcherHandler
+from sqlalchemy import select
+
+from tests import factories
+from tests.factories import Persona
+from webapp import card_actions
+from webapp.card_actions import CardAction
+from webapp.extensions import db
+from webapp.models import (
+    CallbackReceipt,
+    Incident,
+    IncidentEvent,
+    LarkBinding,
+    LarkIntegration,
+    LicenseRefusal,
+    Platform,
+    Source,
+    Status,
+)
+
+VERIFICATION_TOKEN = "v-token-for-tests"
+ENCRYPT_KEY = "encrypt-key-for-tests"
+OPEN_ID = "ou_tester"
+MESSAGE_ID = "om_card_1"
+
+
+# -- Lark's side, written independently of webapp.lark.crypto ---------------------------
+
+
+def lark_encrypt(key: str, plaintext: str) -> str:
+    iv = os.urandom(16)
+    data = plaintext.encode()
+    pad = 16 - len(data) % 16
+    cipher = AES.new(hashlib.sha256(key.encode()).digest(), AES.MODE_CBC, iv)
+    return base64.b64encode(iv + cipher.encrypt(data + bytes([pad]) * pad)).decode()
+
+
+@dataclass
+class Post:
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def signed_v2(payload: dict[str, Any], *, key: str = ENCRYPT_KEY, age: float = 0) -> Post:
+    body = json.dumps({"encrypt": lark_encrypt(key, json.dumps(payload))}).encode()
+    timestamp, nonce = str(int(time.time() - age)), uuid.uuid4().hex
+    signature = hashlib.sha256((timestamp + nonce + key).encode() + body).hexdigest()
+    return Post(body, _headers(timestamp, nonce, signature))
+
+
+def signed_v1(payload: dict[str, Any], *, token: str = VERIFICATION_TOKEN, age: float = 0) -> Post:
+    body = json.dumps(payload).encode()
+    timestamp, nonce = str(int(time.time() - age)), uuid.uuid4().hex
+    signature = hashlib.sha1((timestamp + nonce + token).encode() + body).hexdigest()  # noqa: S324
+    headers = _headers(timestamp, nonce, signature)
+    headers["X-Refresh-Token"] = uuid.uuid4().hex
+    return Post(body, headers)
+
+
+def _headers(timestamp: str, nonce: str, signature: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-Lark-Request-Timestamp": timestamp,
+        "X-Lark-Request-Nonce": nonce,
+        "X-Lark-Signature": signature,
+    }
+
+
+def v2_payload(
+    value: dict[str, Any], *, open_id: str = OPEN_ID, token: str = VERIFICATION_TOKEN
+) -> dict[str, Any]:
+    return {
+        "schema": "2.0",
+        "header": {
+            "event_id": uuid.uuid4().hex,
+            "token": token,
+            "create_time": str(int(time.time() * 1_000_000)),
+            "event_type": "card.action.trigger",
+            "tenant_key": "tenant-1",
+            "app_id": "cli_test",
+        },
+        "event": {
+            "operator": {"open_id": open_id, "tenant_key": "tenant-1"},
+            "token": "c-update-token",
+            "action": {"value": value, "tag": "button"},
+            "host": "im_message",
+            "context": {"open_message_id": MESSAGE_ID, "open_chat_id": "oc_chat"},
+        },
+    }
+
+
+def v1_payload(value: dict[str, Any], *, open_id: str = OPEN_ID) -> dict[str, Any]:
+    return {
+        "open_id": open_id,
+        "open_message_id": MESSAGE_ID,
+        "tenant_key": "tenant-1",
+        "token": "c-update-token",
+        "action": {"value": value, "tag": "button"},
+    }
+
+
+def sdk_accepts(post: Post) -> bool:
+    """lark-oapi's verdict on a new-channel request (its handler answers 500 on refusal)."""
+    handler = (
+        EventDispatcherHandler.builder(ENCRYPT_KEY, VERIFICATION_TOKEN)
+        .register_p2_card_action_trigger(lambda data: P2CardActionTriggerResponse({}))
+        .build()
+    )
+    req = RawRequest()
+    req.headers, req.body = post.headers, post.body
+    return handler.do(req).status_code == 200
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def integration(owner: Persona) -> LarkIntegration:
+    integration = LarkIntegration(
+        account_id=owner.account.id,
+        key="k-cards",
+        name="Lark",
+        app_id="cli_test",
+        api_base_url="http://127.0.0.1:9/_lark",
+        platform=Platform.FEISHU,
+    )
+    integration.app_secret = "secret"
+    integration.verification_token = VERIFICATION_TOKEN
+    integration.encrypt_key = ENCRYPT_KEY
+    db.session.add(integration)
+    db.session.commit()
+    return integration
+
+
+@pytest.fixture
+def bound(integration: LarkIntegration, owner: Persona) -> Persona:
+    db.session.add(
+        LarkBinding(integration_id=integration.id, member_id=owner.member.id, open_id=OPEN_ID)
+    )
+    db.session.commit()
+    return owner
+
+
+@pytest.fixture
+def incident(owner: Persona) -> Incident:
+    return factories.incident(owner.account, title="db-01 is down")
+
+
+def post(client: FlaskClient, integration: LarkIntegration, sent: Post) -> Any:
+    return client.post(f"/lark/{integration.key}/card", data=sent.body, headers=sent.headers)
+
+
+def value(action: CardAction, incident: Incident, **extra: Any) -> dict[str, Any]:
+    return card_actions.button_value(action, incident, **extra)
+
+
+def events(incident: Incident, kind: str) -> list[IncidentEvent]:
+    db.session.expire_all()
+    return list(
+        db.session.execute(
+            select(IncidentEvent).where(
+                IncidentEvent.incident_id == incident.id, IncidentEvent.kind == kind
+            )
+        ).scalars()
+    )
+
+
+# -- url verification ----------------------------------------------------------------------
+
+
+def test_it_echoes_a_plain_url_verification_and_records_it(
+    client: FlaskClient, integration: LarkIntegration
+) -> None:
+    sent = {"challenge": "ch-1", "token": VERIFICATION_TOKEN, "type": "url_verification"}
+    response = client.post(f"/lark/{integration.key}/card", json=sent)
+    assert response.status_code == 200
+    assert response.get_json() == {"challenge": "ch-1"}
+    db.session.refresh(integration)
+    assert integration.url_verified_at is not None
+
+
+def test_it_echoes_an_encrypted_url_verification(
+    client: FlaskClient, integration: LarkIntegration
+) -> None:
+    plain = json.dumps(
+        {"challenge": "ch-2", "token": VERIFICATION_TOKEN, "type": "url_verification"}
+    )
+    response = client.post(
+        f"/lark/{integration.key}/card", json={"encrypt": lark_encrypt(ENCRYPT_KEY, plain)}
+    )
+    assert response.get_json() == {"challenge": "ch-2"}
+
+
+def test_it_refuses_a_url_verification_with_the_wrong_token(
+    client: FlaskClient, integration: LarkIntegration
+) -> None:
+    sent = {"challenge": "ch-3", "token": "guess", "type": "url_verification"}
+    response = client.post(f"/lark/{integration.key}/card", json=sent)
+    assert response.status_code == 401
+    assert "challenge" not in response.get_json()
+    db.session.refresh(integration)
+    assert integration.url_verified_at is None
+
+
+# -- acting ------------------------------------------------------------------------------
+
+
+def test_a_new_channel_press_acknowledges_and_answers_with_the_redrawn_card(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    response = post(
+        client, integration, signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, incident)))
+    )
+    answer = response.get_json()
+    assert response.status_code == 200
+    assert answer["toast"]["type"] == "success"
+    assert answer["toast"]["i18n"]["en_us"] == "Acknowledged."
+    assert answer["card"]["type"] == "raw"
+    card = answer["card"]["data"]
+    assert card["config"]["update_multi"] is True
+    assert '"a": "unack"' in json.dumps(card)
+    [event] = events(incident, "acknowledged")
+    assert event.source is Source.CARD
+    assert event.actor_id == bound.member.id
+    assert event.details["message_id"] == MESSAGE_ID
+
+
+def test_an_old_channel_press_answers_with_the_card_itself(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    response = post(client, integration, signed_v1(v1_payload(value(CardAction.RESOLVE, incident))))
+    answer = response.get_json()
+    assert answer["schema"] == "2.0"
+    assert answer["header"]["template"] == "green"
+    assert answer["toast"]["type"] == "success"
+    db.session.refresh(incident)
+    assert incident.status is Status.CLOSED
+
+
+def test_a_snooze_press_snoozes_and_the_card_then_offers_unsnooze(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    answer = post(
+        client, integration, signed_v2(v2_payload(value(CardAction.SNOOZE, incident, minutes=60)))
+    ).get_json()
+    db.session.refresh(incident)
+    assert incident.snoozed_until is not None
+    assert '"a": "uns"' in json.dumps(answer["card"]["data"])
+    assert answer["toast"]["i18n"]["en_us"] == "Snoozed for 1 h."
+
+
+def test_refresh_redraws_the_card_and_changes_nothing(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    answer = post(
+        client, integration, signed_v2(v2_payload(value(CardAction.REFRESH, incident)))
+    ).get_json()
+    assert (
+        answer["card"]["data"]["header"]["title"]["content"] == f"#{incident.number} db-01 is down"
+    )
+    assert len(events(incident, "triggered")) == 1
+    assert (
+        db.session.execute(select(IncidentEvent).where(IncidentEvent.kind != "triggered")).first()
+        is None
+    )
+
+
+def test_it_records_the_tenant_and_the_time_of_the_last_callback(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    post(client, integration, signed_v2(v2_payload(value(CardAction.REFRESH, incident))))
+    db.session.refresh(integration)
+    assert integration.tenant_key == "tenant-1"
+    assert integration.last_callback_at is not None
+
+
+# -- refusals ----------------------------------------------------------------------------
+
+
+def test_an_unlinked_operator_is_told_how_to_link_and_the_card_is_unchanged(
+    client: FlaskClient, integration: LarkIntegration, incident: Incident
+) -> None:
+    answer = post(
+        client, integration, signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, incident)))
+    ).get_json()
+    assert "card" not in answer
+    assert "not linked" in answer["toast"]["i18n"]["en_us"]
+    assert "Open in web app" in answer["toast"]["i18n"]["en_us"]
+    assert set(answer["toast"]["i18n"]) == {"zh_cn", "en_us"}
+    assert answer["toast"]["content"] == answer["toast"]["i18n"]["zh_cn"]  # Feishu: Chinese first
+    assert events(incident, "acknowledged") == []
+
+
+def test_a_member_without_a_seat_is_pointed_at_the_license_page(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    bound.member.has_seat = False
+    db.session.commit()
+    answer = post(
+        client, integration, signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, incident)))
+    ).get_json()
+    assert "license seat" in answer["toast"]["i18n"]["en_us"]
+    links = _open_urls(answer["card"]["data"])
+    assert any("/card/fix/no_seat" in url for url in links)
+    assert events(incident, "acknowledged") == []
+    assert db.session.execute(select(LicenseRefusal)).scalars().one().source == "card"
+
+
+def test_a_member_without_access_is_refused_with_a_link(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, member: Persona
+) -> None:
+    bound.member.role = factories.Role.MEMBER
+    ch = factories.channel(bound.account, [member.member])
+    private = factories.incident(bound.account, ch=ch)
+    answer = post(
+        client, integration, signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, private)))
+    ).get_json()
+    assert "do not have access" in answer["toast"]["i18n"]["en_us"]
+    assert any("/card/fix/forbidden" in url for url in _open_urls(answer["card"]["data"]))
+
+
+def test_a_stale_card_answers_with_the_current_card_and_who_acted(
+    client: FlaskClient,
+    integration: LarkIntegration,
+    bound: Persona,
+    member: Persona,
+    incident: Incident,
+) -> None:
+    old = value(CardAction.ACKNOWLEDGE, incident)
+    from webapp import incidents
+    from webapp.incidents import Actor
+
+    incidents.acknowledge(incident, Actor(member.member, Source.WEB))
+    answer = post(client, integration, signed_v2(v2_payload(old))).get_json()
+    toast = answer["toast"]["i18n"]["en_us"]
+    assert toast.startswith(f"Already acknowledged by {member.member.name}")
+    assert answer["toast"]["type"] == "warning"
+    assert '"a": "unack"' in json.dumps(answer["card"]["data"])
+    assert len(events(incident, "acknowledged")) == 1
+
+
+def test_a_closed_incident_says_so(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    old = value(CardAction.ACKNOWLEDGE, incident)
+    post(client, integration, signed_v2(v2_payload(value(CardAction.RESOLVE, incident))))
+    answer = post(client, integration, signed_v2(v2_payload(old))).get_json()
+    assert answer["toast"]["i18n"]["en_us"].startswith(f"Already resolved by {bound.member.name}")
+    assert '"a": "reo"' in json.dumps(answer["card"]["data"])
+
+
+def test_an_unknown_button_value_is_answered_kindly(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona
+) -> None:
+    answer = post(client, integration, signed_v2(v2_payload({"key": "value"}))).get_json()
+    assert "Refresh" in answer["toast"]["i18n"]["en_us"]
+    assert "card" not in answer
+
+
+def test_an_exception_inside_the_handler_still_answers_200_with_a_request_id(
+    client: FlaskClient,
+    integration: LarkIntegration,
+    bound: Persona,
+    incident: Incident,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def explode(*args: Any) -> Incident:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(card_actions, "perform", explode)
+    response = post(
+        client, integration, signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, incident)))
+    )
+    assert response.status_code == 200
+    assert response.get_json()["toast"]["type"] == "error"
+    assert "request" in response.get_json()["toast"]["i18n"]["en_us"]
+
+
+# -- verification --------------------------------------------------------------------------
+
+
+def _tampered(kind: str, incident: Incident) -> Post:
+    good = signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, incident)))
+    if kind == "forged signature":
+        good.headers["X-Lark-Signature"] = "0" * 64
+    elif kind == "missing signature":
+        del good.headers["X-Lark-Signature"]
+    elif kind == "wrong key":
+        good = signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, incident)), key="another key")
+    elif kind == "wrong token":
+        good = signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, incident), token="guess"))
+    elif kind == "changed body":
+        good.body = good.body.replace(b'"}', b'A"}')
+    return good
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["good", "forged signature", "missing signature", "wrong key", "wrong token", "changed body"],
+)
+def test_it_accepts_what_lark_oapi_accepts_and_rejects_what_it_rejects(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident, kind: str
+) -> None:
+    sent = _tampered(kind, incident)
+    accepted = post(client, integration, sent).status_code == 200
+    assert accepted == sdk_accepts(sent) == (kind == "good")
+    assert bool(events(incident, "acknowledged")) == accepted
+
+
+def test_it_refuses_a_replayed_request_older_than_five_minutes(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    sent = signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, incident)), age=600)
+    assert post(client, integration, sent).status_code == 401
+    assert events(incident, "acknowledged") == []
+
+
+def test_it_refuses_an_old_channel_request_signed_with_another_token(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    sent = signed_v1(v1_payload(value(CardAction.ACKNOWLEDGE, incident)), token="guess")
+    assert post(client, integration, sent).status_code == 401
+    assert events(incident, "acknowledged") == []
+
+
+def test_it_refuses_unknown_and_disabled_integrations(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    sent = signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, incident)))
+    assert client.post("/lark/nope/card", data=sent.body, headers=sent.headers).status_code == 404
+    integration.enabled = False
+    db.session.commit()
+    assert post(client, integration, sent).status_code == 404
+    assert events(incident, "acknowledged") == []
+
+
+def test_malformed_json_gets_400(client: FlaskClient, integration: LarkIntegration) -> None:
+    response = client.post(
+        f"/lark/{integration.key}/card",
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+
+
+# -- once only -----------------------------------------------------------------------------
+
+
+def test_the_same_delivery_twice_acts_once_and_answers_the_same(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    sent = signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, incident)))
+    first = post(client, integration, sent).get_json()
+    again = post(client, integration, sent).get_json()
+    assert again == first
+    assert len(events(incident, "acknowledged")) == 1
+
+
+def test_one_press_delivered_on_both_channels_acts_once(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    press = value(CardAction.ACKNOWLEDGE, incident)
+    new = post(client, integration, signed_v2(v2_payload(press))).get_json()
+    old = post(client, integration, signed_v1(v1_payload(press))).get_json()
+    assert new["toast"] == old["toast"]
+    assert old["header"] == new["card"]["data"]["header"]
+    assert len(events(incident, "acknowledged")) == 1
+
+
+def test_a_refused_press_works_once_the_person_is_linked(
+    client: FlaskClient, integration: LarkIntegration, owner: Persona, incident: Incident
+) -> None:
+    press = value(CardAction.ACKNOWLEDGE, incident)
+    post(client, integration, signed_v2(v2_payload(press)))
+    db.session.add(
+        LarkBinding(integration_id=integration.id, member_id=owner.member.id, open_id=OPEN_ID)
+    )
+    for receipt in db.session.execute(select(CallbackReceipt)).scalars():
+        receipt.created_at -= timedelta(minutes=1)
+    db.session.commit()
+    answer = post(client, integration, signed_v2(v2_payload(press))).get_json()
+    assert answer["toast"]["type"] == "success"
+    assert len(events(incident, "acknowledged")) == 1
+
+
+# -- the fix links ---------------------------------------------------------------------------
+
+
+def test_the_fix_link_for_an_unlinked_account_opens_the_web_app_home(client: FlaskClient) -> None:
+    response = client.get("/lark/k1/card/fix/not_linked?n=3")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/lark/k1/")
+
+
+def test_the_fix_link_for_a_stale_card_opens_the_incident(client: FlaskClient) -> None:
+    response = client.get("/lark/k1/card/fix/stale?n=3")
+    assert response.headers["Location"].endswith("/lark/k1/incidents/3")
+
+
+def _open_urls(card: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "open_url":
+                found.append(node["default_url"])
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(card)
+    return found

@@ -1,0 +1,279 @@
+"""What a card button press answers: act through the incident service, then a toast and the
+redrawn card. Every refusal says why and points at the page that fixes it.
+
+Lark tells us nothing of the operator's language in a callback, so a toast carries both
+languages (`i18n.zh_cn` / `i18n.en_us`, the client picks) and its `content` follows the
+member's chosen language, else the platform's (Feishu: Chinese, Lark: English).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import force_locale, format_timedelta
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp import card_actions, incidents
+from webapp.bindings import live_binding
+from webapp.card_actions import CardAction, Click
+from webapp.extensions import db
+from webapp.incidents import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
+from webapp.lark import applink, cards
+from webapp.models import (
+    Incident,
+    IncidentEvent,
+    LarkIntegration,
+    Member,
+    Platform,
+    Source,
+    Status,
+    utcnow,
+)
+
+# Refusals that changed nothing and that the person can fix; pressing again is a new try.
+RETRYABLE_OUTCOMES = frozenset({"not_linked", "no_seat", "forbidden", "bad_request", "error"})
+
+Text = Callable[[], str]
+
+
+@dataclass(frozen=True)
+class Answer:
+    toast: dict[str, Any]
+    card: dict[str, Any] | None  # None leaves the card as it is
+    outcome: str  # ok | not_linked | no_seat | forbidden | stale | closed | bad_request | error
+    incident_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"toast": self.toast, "card": self.card, "outcome": self.outcome}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Answer:
+        return cls(toast=data["toast"], card=data.get("card"), outcome=data["outcome"])
+
+
+def platform_locale(integration: LarkIntegration) -> str:
+    return "zh" if integration.platform is Platform.FEISHU else "en"
+
+
+def answer(
+    integration: LarkIntegration, open_id: str | None, message_id: str | None, click: Click | None
+) -> Answer:
+    locale = platform_locale(integration)
+    if click is None:
+        return _refusal(
+            locale, "bad_request", lambda: _("This button is from an older card. Press Refresh.")
+        )
+    incident = db.session.get(Incident, click.incident_id)
+    if incident is None or incident.account_id != integration.account_id:
+        return _refusal(locale, "forbidden", lambda: _("This incident no longer exists."))
+    binding = live_binding(integration, open_id) if open_id else None
+    if binding is None:
+        return _refusal(locale, "not_linked", _not_linked_text, incident)
+    member = binding.member
+    locale = member.locale if member.locale in ("zh", "en") else locale
+    return _act(integration, incident, member, message_id, click, locale)
+
+
+def _act(
+    integration: LarkIntegration,
+    incident: Incident,
+    member: Member,
+    message_id: str | None,
+    click: Click,
+    locale: str,
+) -> Answer:
+    if click.action is CardAction.REFRESH:
+        if not incidents.may_view(member, incident):
+            return _forbidden(integration, incident, locale)
+        return _with_card(integration, incident, locale, "info", "ok", lambda: _("Card refreshed."))
+    actor = Actor(member, Source.CARD, message_id=message_id)
+    try:
+        done = card_actions.perform(incident, actor, click)
+    except NoSeat:
+        return _no_seat(integration, incident, locale)
+    except NotAllowed:
+        return _forbidden(integration, incident, locale)
+    except (StaleVersion, InvalidTransition) as refused:
+        current = refused.incident or incident
+        db.session.refresh(current)
+        outcome = "closed" if current.status is Status.CLOSED else "stale"
+        text = lambda: _changed(current, click)  # noqa: E731
+        return _with_card(integration, current, locale, "warning", outcome, text)
+    return _with_card(integration, done, locale, "success", "ok", lambda: _done(click))
+
+
+def error_answer(integration: LarkIntegration, request_id: str) -> Answer:
+    text = lambda: _(  # noqa: E731
+        "Something went wrong (request %(id)s). Press Refresh to see the current state.",
+        id=request_id,
+    )
+    return _refusal(platform_locale(integration), "error", text, kind="error")
+
+
+def in_flight_answer(integration: LarkIntegration) -> Answer:
+    text = lambda: _("This press is already being handled. Press Refresh in a moment.")  # noqa: E731
+    return Answer(
+        toast=toast("info", text, platform_locale(integration)), card=None, outcome="stale"
+    )
+
+
+# -- refusals --------------------------------------------------------------------------
+
+
+def _not_linked_text() -> str:
+    return _(
+        'Your Lark account is not linked to an on-call member yet. Tap "Open in web app" on '
+        "this card and sign in once to link it, then press the button again."
+    )
+
+
+def _no_seat(integration: LarkIntegration, incident: Incident, locale: str) -> Answer:
+    text = lambda: _(  # noqa: E731
+        "You have no license seat, so you cannot act on incidents. An account admin can "
+        "assign you one on the License page."
+    )
+    notice = _notice(
+        integration, incident, locale, "no_seat", text, lambda: _("Open the License page")
+    )
+    return _refusal(locale, "no_seat", text, incident, card=_render(integration, incident, notice))
+
+
+def _forbidden(integration: LarkIntegration, incident: Incident, locale: str) -> Answer:
+    text = lambda: _(  # noqa: E731
+        "You do not have access to this incident. Ask an admin to add you to its channel."
+    )
+    notice = _notice(integration, incident, locale, "forbidden", text, lambda: _("Open in web app"))
+    return _refusal(
+        locale, "forbidden", text, incident, card=_render(integration, incident, notice)
+    )
+
+
+def _notice(
+    integration: LarkIntegration,
+    incident: Incident,
+    locale: str,
+    reason: str,
+    text: Text,
+    label: Text,
+) -> cards.Notice:
+    """Shown under the shared card, so it names the fix but never the person."""
+    url = applink.web_app_url(integration, f"card/fix/{reason}?n={incident.number}")
+    card_locale = platform_locale(integration)
+    with force_locale(card_locale):
+        prefix = _("A button press was refused:")
+        return cards.Notice(text=f"{prefix} {text()}", link_label=label(), url=url)
+
+
+def _refusal(
+    locale: str,
+    outcome: str,
+    text: Text,
+    incident: Incident | None = None,
+    *,
+    card: dict[str, Any] | None = None,
+    kind: str = "warning",
+) -> Answer:
+    return Answer(
+        toast=toast(kind, text, locale),
+        card=card,
+        outcome=outcome,
+        incident_id=incident.id if incident else None,
+    )
+
+
+# -- toasts and cards ------------------------------------------------------------------
+
+
+def toast(kind: str, text: Text, locale: str) -> dict[str, Any]:
+    """A Lark toast in both languages; `content` in `locale`."""
+    with force_locale("zh"):
+        zh = text()
+    with force_locale("en"):
+        en = text()
+    return {
+        "type": kind,
+        "content": zh if locale == "zh" else en,
+        "i18n": {"zh_cn": zh, "en_us": en},
+    }
+
+
+def _with_card(
+    integration: LarkIntegration,
+    incident: Incident,
+    locale: str,
+    kind: str,
+    outcome: str,
+    text: Text,
+) -> Answer:
+    return Answer(
+        toast=toast(kind, text, locale),
+        card=_render(integration, incident),
+        outcome=outcome,
+        incident_id=incident.id,
+    )
+
+
+def _render(
+    integration: LarkIntegration, incident: Incident, notice: cards.Notice | None = None
+) -> dict[str, Any]:
+    return cards.incident_card(
+        incident,
+        locale=platform_locale(integration),
+        web_url=applink.incident_url(integration, incident.number),
+        notice=notice,
+    )
+
+
+def _done(click: Click) -> str:
+    if click.action is CardAction.SNOOZE:
+        minutes = click.minutes or 0
+        hours = minutes // 60
+        span = _("%(n)s min", n=minutes) if minutes < 60 else _("%(n)s h", n=hours)
+        return _("Snoozed for %(span)s.", span=span)
+    texts = {
+        CardAction.ACKNOWLEDGE: _("Acknowledged."),
+        CardAction.UNACKNOWLEDGE: _("Unacknowledged."),
+        CardAction.RESOLVE: _("Resolved."),
+        CardAction.REOPEN: _("Reopened."),
+        CardAction.UNSNOOZE: _("Unsnoozed."),
+    }
+    return texts.get(click.action, _("Done."))
+
+
+def _changed(incident: Incident, click: Click) -> str:
+    """Why a press did nothing: "Already acknowledged by Li Lei 2 minutes ago." and the like."""
+    if incident.status is Status.CLOSED:
+        name = incident.closed_by.name if incident.closed_by else _("the system")
+        return _("Already resolved by %(name)s %(ago)s.", name=name, ago=_ago(incident.closed_at))
+    if incident.status is Status.PROCESSING and click.action is CardAction.ACKNOWLEDGE:
+        who = incident.acknowledged_by
+        name = who.name if who else _("the system")
+        return _(
+            "Already acknowledged by %(name)s %(ago)s.",
+            name=name,
+            ago=_ago(incident.acknowledged_at),
+        )
+    last = db.session.execute(
+        select(IncidentEvent)
+        .where(IncidentEvent.incident_id == incident.id)
+        .order_by(IncidentEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if last is None:
+        return _("The incident changed since you loaded it.")
+    return _(
+        "The incident changed since you loaded it: %(kind)s by %(name)s %(ago)s.",
+        kind=incidents.event_label(last.kind),
+        name=last.actor.name if last.actor else _("the system"),
+        ago=_ago(last.created_at),
+    )
+
+
+def _ago(when: datetime | None) -> str:
+    if when is None:
+        return ""
+    return format_timedelta(utcnow() - when, add_direction=True)

@@ -1,0 +1,275 @@
+"""The incident card (Lark card JSON 2.0), drawn from the incident's current state.
+
+The card is shared (`config.update_multi: true`): one update, by the callback's answer or
+the outbox's PATCH, reaches every viewer of that message. Every button carries a small
+versioned value (see webapp/card_actions.py). Text people typed (titles, labels) goes in
+`plain_text`, never in markdown, so an alert cannot smuggle an @all or a link into a card.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp.card_actions import CARD_SNOOZE_MINUTES, CardAction, button_value
+from webapp.extensions import db
+from webapp.models import Alert, Incident, Severity, Status, utcnow
+
+# Lark's limit is 30 KB for the whole request body; leave room for the envelope.
+MAX_CARD_BYTES = 28 * 1024
+MAX_TITLE = 200
+MAX_DESCRIPTION = 600
+MAX_LABELS = 12
+
+# Times on a card are text, read by people in one place: China time for Chinese cards,
+# UTC for English ones (Lark gives no viewer time zone to a shared card).
+_ZONES = {"zh": (timezone(timedelta(hours=8)), "UTC+8"), "en": (UTC, "UTC")}
+
+# Header colour (Lark's header `template`) by state; the state is also written as text.
+_TRIGGERED_COLOURS = {Severity.CRITICAL: "red", Severity.WARNING: "orange", Severity.INFO: "yellow"}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A refusal shown under the card: why, and a link to the page that fixes it."""
+
+    text: str
+    link_label: str
+    url: str
+
+
+def incident_card(
+    incident: Incident, *, locale: str, web_url: str, notice: Notice | None = None
+) -> dict[str, Any]:
+    with force_locale(locale):
+        now = utcnow()
+        card = _card(incident, locale, web_url, notice, now, full=True)
+        if len(json.dumps(card, ensure_ascii=False).encode()) > MAX_CARD_BYTES:
+            card = _card(incident, locale, web_url, notice, now, full=False)
+    return card
+
+
+def _card(
+    incident: Incident,
+    locale: str,
+    web_url: str,
+    notice: Notice | None,
+    now: datetime,
+    *,
+    full: bool,
+) -> dict[str, Any]:
+    title = f"#{incident.number} {_clip(incident.title, MAX_TITLE)}"
+    elements = [_text("\n".join(_facts(incident, locale, full)))]
+    if full and incident.description:
+        elements.append(_text(_clip(incident.description, MAX_DESCRIPTION), grey=True))
+    latest = _latest_alert(incident)
+    if latest is not None:
+        elements.append(_text(latest))
+    elements.append({"tag": "hr"})
+    elements.extend(_buttons(incident, web_url, now))
+    if notice is not None:
+        elements.extend(_notice(notice))
+    return {
+        "schema": "2.0",
+        "config": {"update_multi": True, "summary": {"content": title}},
+        "header": _header(incident, title, now),
+        "body": {"elements": elements},
+    }
+
+
+# -- header ----------------------------------------------------------------------------
+
+
+def _header(incident: Incident, title: str, now: datetime) -> dict[str, Any]:
+    state, colour = _state(incident, now)
+    return {
+        "title": {"tag": "plain_text", "content": title},
+        "subtitle": {"tag": "plain_text", "content": _severity_label(incident.severity)},
+        "text_tag_list": [
+            {"tag": "text_tag", "text": {"tag": "plain_text", "content": state}, "color": colour}
+        ],
+        "template": colour,
+    }
+
+
+def _state(incident: Incident, now: datetime) -> tuple[str, str]:
+    """The state in words, and its colour."""
+    if incident.status is Status.CLOSED:
+        return _("Resolved"), "green"
+    if incident.is_snoozed(now):
+        return _("Snoozed"), "grey"
+    if incident.status is Status.PROCESSING:
+        return _("Acknowledged"), "blue"
+    return _("Triggered"), _TRIGGERED_COLOURS.get(incident.severity, "red")
+
+
+def _severity_label(severity: Severity) -> str:
+    labels = {
+        Severity.CRITICAL: _("Critical"),
+        Severity.WARNING: _("Warning"),
+        Severity.INFO: _("Info"),
+    }
+    return labels.get(severity, str(severity))
+
+
+# -- body ------------------------------------------------------------------------------
+
+
+def _facts(incident: Incident, locale: str, full: bool) -> list[str]:
+    lines = [
+        _("Channel: %(name)s", name=incident.channel.name if incident.channel else _("none")),
+        _("Assignees: %(names)s", names=", ".join(m.name for m in incident.assignees) or _("none")),
+        _("Alerts: %(count)s", count=incident.alert_count),
+    ]
+    if full and incident.labels:
+        pairs = sorted(incident.labels.items())[:MAX_LABELS]
+        lines.append(_("Labels: %(labels)s", labels=", ".join(f"{k}={v}"[:80] for k, v in pairs)))
+    lines.append(_("Started: %(when)s", when=_when(incident.created_at, locale)))
+    if incident.acknowledged_at is not None:
+        who = incident.acknowledged_by.name if incident.acknowledged_by else _("the system")
+        lines.append(
+            _(
+                "Acknowledged by %(name)s at %(when)s",
+                name=who,
+                when=_when(incident.acknowledged_at, locale),
+            )
+        )
+    if incident.status is Status.CLOSED and incident.closed_at is not None:
+        who = incident.closed_by.name if incident.closed_by else _("the system")
+        lines.append(
+            _("Resolved by %(name)s at %(when)s", name=who, when=_when(incident.closed_at, locale))
+        )
+    if incident.status is not Status.CLOSED and incident.is_snoozed(utcnow()):
+        assert incident.snoozed_until is not None
+        lines.append(_("Snoozed until %(when)s", when=_when(incident.snoozed_until, locale)))
+    return lines
+
+
+def _latest_alert(incident: Incident) -> str | None:
+    """The newest alert; with several, says it is the latest of N."""
+    if incident.alert_count < 1:
+        return None
+    alert = db.session.execute(
+        select(Alert.title)
+        .where(Alert.incident_id == incident.id)
+        .order_by(Alert.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if alert is None:
+        return None
+    title = _clip(alert, MAX_TITLE)
+    if incident.alert_count > 1:
+        return _(
+            "Latest alert (latest of %(count)s): %(title)s", count=incident.alert_count, title=title
+        )
+    return _("Alert: %(title)s", title=title)
+
+
+def _buttons(incident: Incident, web_url: str, now: datetime) -> list[dict[str, Any]]:
+    rows = [_row(_state_buttons(incident, now))]
+    if incident.status is not Status.CLOSED and not incident.is_snoozed(now):
+        rows.append(_row([_label(_("Snooze:")), *_snooze_buttons(incident)]))
+    rows.append(
+        _row(
+            [
+                _button(_("Refresh"), "default", button_value(CardAction.REFRESH, incident)),
+                _link_button(_("Open in web app"), web_url),
+            ]
+        )
+    )
+    return rows
+
+
+def _state_buttons(incident: Incident, now: datetime) -> list[dict[str, Any]]:
+    """The buttons that fit the state: closed -> Reopen only; snoozed -> Unsnooze."""
+    if incident.status is Status.CLOSED:
+        return [_button(_("Reopen"), "primary", button_value(CardAction.REOPEN, incident))]
+    if incident.is_snoozed(now):
+        return [_button(_("Unsnooze"), "primary", button_value(CardAction.UNSNOOZE, incident))]
+    first = (
+        _button(_("Acknowledge"), "primary", button_value(CardAction.ACKNOWLEDGE, incident))
+        if incident.status is Status.TRIGGERED
+        else _button(
+            _("Unacknowledge"), "default", button_value(CardAction.UNACKNOWLEDGE, incident)
+        )
+    )
+    resolve = _button(_("Resolve"), "primary_filled", button_value(CardAction.RESOLVE, incident))
+    return [first, resolve]
+
+
+def _snooze_buttons(incident: Incident) -> list[dict[str, Any]]:
+    labels = {30: _("30 min"), 60: _("1 h"), 240: _("4 h"), 1440: _("24 h")}
+    return [
+        _button(labels[m], "default", button_value(CardAction.SNOOZE, incident, m))
+        for m in CARD_SNOOZE_MINUTES
+    ]
+
+
+def _notice(notice: Notice) -> list[dict[str, Any]]:
+    return [
+        {"tag": "hr"},
+        _text(notice.text),
+        _row([_link_button(notice.link_label, notice.url)]),
+    ]
+
+
+# -- components ------------------------------------------------------------------------
+
+
+def _text(content: str, grey: bool = False) -> dict[str, Any]:
+    text: dict[str, Any] = {"tag": "plain_text", "content": content}
+    if grey:
+        text["text_color"] = "grey"
+    return {"tag": "div", "text": text}
+
+
+def _label(content: str) -> dict[str, Any]:
+    return {"tag": "div", "text": {"tag": "plain_text", "content": content}}
+
+
+def _button(label: str, kind: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "tag": "button",
+        "text": {"tag": "plain_text", "content": label},
+        "type": kind,
+        "size": "medium",
+        "behaviors": [{"type": "callback", "value": value}],
+    }
+
+
+def _link_button(label: str, url: str) -> dict[str, Any]:
+    return {
+        "tag": "button",
+        "text": {"tag": "plain_text", "content": label},
+        "type": "default",
+        "size": "medium",
+        "behaviors": [{"type": "open_url", "default_url": url}],
+    }
+
+
+def _row(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Components side by side, wrapping on narrow (phone) screens."""
+    return {
+        "tag": "column_set",
+        "flex_mode": "flow",
+        "horizontal_spacing": "small",
+        "columns": [
+            {"tag": "column", "width": "auto", "vertical_align": "center", "elements": [item]}
+            for item in items
+        ],
+    }
+
+
+def _when(moment: datetime, locale: str) -> str:
+    zone, name = _ZONES.get(locale, _ZONES["en"])
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {name}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
