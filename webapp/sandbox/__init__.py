@@ -1,12 +1,26 @@
 """The Lark sandbox: a local stand-in for the Lark Open Platform and client, under /_lark/.
 
-Enabled only when LARK_SANDBOX is on (the demo and the tests), never in production.
+Enabled only when LARK_SANDBOX is on (the demo and the tests), never in production. The
+product reaches it over HTTP at PUBLIC_BASE_URL + "/_lark", exactly as it reaches
+https://open.feishu.cn; it never imports this package.
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
+from webapp.extensions import csrf
+
 
 def init_app(app: Flask) -> None:
-    """Mount the sandbox. Filled in by the sandbox package's modules."""
+    """Mount the Open API, OAuth, client, console and control endpoints; reset per test."""
+    from webapp.sandbox import chats, client, console, control, im, oauth, openapi, state
+
+    del chats, im, oauth  # imported for the routes they add to openapi.bp
+    for blueprint in (openapi.bp, control.bp, client.bp, console.bp):
+        # The sandbox stands in for an external system (Lark's servers and client): its
+        # endpoints are called by the product's HTTP client or by the person playing a Lark
+        # user, never by the product's own forms, so Flask-WTF's CSRF check does not apply.
+        csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)
+    app.extensions.setdefault("test_resets", []).append(state.reset)

@@ -1,0 +1,82 @@
+"""The `lark` fixture: a handle on the Lark sandbox that the live app serves at /_lark.
+
+Registered in tests/conftest.py with `pytest_plugins = ["tests.sandbox_fixtures"]`.
+The sandbox runs inside the test process (the live server's threads), so the handle
+reads and configures it directly; the product still talks to it over real HTTP.
+
+    def test_it_sends_a_card(lark, live_server):
+        lark.app().configure(card_request_url=f"{live_server}/lark/{key}/card")
+        ...
+        [card] = lark.messages_to(seed.LI_LEI.open_id)
+        result = lark.click(card.message_id, seed.LI_LEI.open_id, button="Acknowledge")
+        assert result.toast["content"] == "..."
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from webapp.sandbox.handle import LarkSandbox
+
+
+@pytest.fixture
+def lark(app: Flask, live_server: str) -> LarkSandbox:
+    """The sandbox, freshly seeded for this test (reset after every test by conftest)."""
+    return LarkSandbox(app)
+
+
+@dataclass
+class Received:
+    """One request the sandbox sent to a receiver (a card callback, a url_verification)."""
+
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Answer = Callable[[Received], tuple[int, Any]]
+
+
+@dataclass
+class Receiver:
+    """A tiny HTTP server standing in for a product URL; `answer` decides each reply."""
+
+    url: str
+    requests: list[Received] = field(default_factory=list)
+    answer: Answer = lambda received: (200, {})
+
+
+@pytest.fixture
+def lark_receiver() -> Iterator[Receiver]:
+    receiver = Receiver(url="")
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        headers = {
+            k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
+        received = Received(headers, environ["wsgi.input"].read(length))
+        receiver.requests.append(received)
+        status, payload = receiver.answer(received)
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        start_response(f"{status} X", [("Content-Type", "application/json")])
+        return [data]
+
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+    receiver.url = f"http://127.0.0.1:{server.server_port}/card"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    server.shutdown()
+    server.server_close()

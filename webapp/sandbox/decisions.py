@@ -1,0 +1,97 @@
+"""Every point the Lark sources leave open, decided once for the sandbox.
+
+Facts with a source live in /work/shared/lark/*.md. Each constant below is a choice where
+those notes say UNCONFIRMED (or say nothing); the comment gives the reason. Change a value
+here and the whole sandbox follows.
+"""
+
+from __future__ import annotations
+
+# --- Tokens -----------------------------------------------------------------------------
+TOKEN_LIFETIME_S = 7200  # documented maximum: 2 hours
+TOKEN_REISSUE_BELOW_S = 30 * 60  # documented: a new token only when < 30 min remain
+# Wrong app_secret on auth/v3/*_access_token/internal: 10014 "app secret invalid" (the
+# code the official CLI attributes to a bad secret), unknown app_id: 10003 "invalid param".
+# HTTP status of token/permission errors is not documented; we answer 400 like other 4xx codes.
+CODE_BAD_SECRET = 10014
+CODE_UNKNOWN_APP = 10003
+HTTP_STATUS_AUTH_ERRORS = 400
+
+# --- Messages ---------------------------------------------------------------------------
+# A receive_id that names nobody (unknown open_id/email/union_id/user_id): 230034 "The
+# receive_id is invalid." A known person outside the availability range, or of another
+# tenant: 230013. An unknown chat_id: 230001 (candidates were 230001/230034/99992356).
+CODE_UNKNOWN_RECEIVER = 230034
+CODE_UNKNOWN_CHAT = 230001
+# A repeated uuid within the hour returns the first message again, with code 0, and counts
+# as a call (it is a successful API call from the caller's point of view).
+UUID_DEDUP_COUNTS_AS_CALL = True
+# PATCH of a card that was not sent with config.update_multi=true (or new content without
+# it): 230001 with an ext naming the cause; the docs say only that it must be declared.
+# PATCH by another app than the sender: 230027 "Lack of necessary permissions."
+# PATCH of an unknown message_id: 230001 with ext "message not found".
+PATCH_REQUIRES_UPDATE_MULTI_CODE = 230001
+# --- Chats ------------------------------------------------------------------------------
+CHATS_PAGE_SIZE_DEFAULT = 20  # third-party: default 10 or 20; we take 20
+CHATS_PAGE_SIZE_MAX = 100  # third-party: max 100
+# Group APIs on an unknown chat_id: 232006 "invalid chat_id" (not in the notes' list).
+CODE_UNKNOWN_GROUP = 232006
+# create chat: users outside the availability range are left out silently (the rule is
+# documented for add-members only); add-members lists them in invalid_id_list and unknown
+# ids in not_existed_id_list, whatever succeed_type says.
+# --- Contact ----------------------------------------------------------------------------
+BATCH_GET_ID_DEFAULT_TYPE = "open_id"  # default user_id_type undocumented
+# The contact data range is the availability range: a person outside it comes back
+# without user_id, and sending to their open_id answers 230013.
+
+# --- Limits and quota ------------------------------------------------------------------
+API_PER_SECOND = 50  # per API x app (official doc), also the third-party "per app" reading
+API_PER_MINUTE = 1000
+PER_RECEIVER_PER_SECOND = 5  # per user and per chat (send/reply), per message (PATCH)
+# Free edition monthly quota; configurable per tenant (Lark has changed it at times).
+FREE_MONTHLY_QUOTA = 10_000
+# The month turns at midnight Beijing time (Feishu is a China service).
+QUOTA_UTC_OFFSET_HOURS = 8
+# Quota is checked before the rate limits; only successful counted calls use it up.
+# 230020 answers carry no x-ogw-ratelimit-* headers (their presence is undocumented).
+CODE_RATE_LIMIT_HEADERS_ON_230020 = False
+
+# --- Callbacks --------------------------------------------------------------------------
+CALLBACK_TIMEOUT_S = 3.0
+URL_VERIFICATION_TIMEOUT_S = 1.0
+# Both channels post to the one card request URL of the app (the product has one card
+# URL); when both are subscribed the new-shape request goes first, then the old one, and
+# the first good answer is applied.
+# The X-Lark-* signature headers are sent on the new channel even without an Encrypt Key
+# (the signature then uses an empty key), as a captured event webhook shows.
+SIGN_WITHOUT_ENCRYPT_KEY = True
+# url_verification is encrypted when the app has an Encrypt Key, on saving the URL; the
+# old channel's handshake is the same request (one URL, one handshake).
+# The old channel (trigger_v1) never encrypts. It carries open_chat_id (SDK model has it).
+V1_INCLUDES_OPEN_CHAT_ID = True
+# {"msg": "success"} (what the SDKs send) leaves a v1 card unchanged, like {}.
+# A callback after 30 days: the client refuses locally with this message and sends nothing.
+CARD_INTERACTION_DAYS = 30
+CARD_UPDATE_DAYS = 14
+
+# --- OAuth ------------------------------------------------------------------------------
+# The authorize page skips consent when the request comes from the simulated Lark client:
+# its user agent carries "Lark/" or "Feishu/" (as Lark's does), or the sandbox client's
+# workbench opened this app in this browser (a real browser cannot fake the user agent).
+# A person outside the availability range still gets a code; the token exchange answers
+# 20010 ("user may not use the app").
+# A person of another tenant can authorize (as if the app were installed there too) and
+# user_info reports their own tenant_key, so the product's tenant check is exercised.
+# Redirect URIs match the allowlist exactly on scheme, host, port and path; query and
+# fragment are ignored on both sides (no prefix matching, no wildcards).
+# code_challenge_method defaults to "plain" (documented); v2 accepts a verifier without a
+# challenge (documented difference with v3).
+OAUTH_CODE_LIFETIME_S = 300
+USER_TOKEN_LIFETIME_S = 7200
+REFRESH_TOKEN_LIFETIME_S = 604800
+# Every sandbox app sees the same open_id for a person (real open_ids differ per app).
+SAME_OPEN_ID_FOR_EVERY_APP = True
+
+# --- Faults -----------------------------------------------------------------------------
+# An injected 5xx answers Lark's generic server error body {"code": 20050, ...}.
+FAULT_SERVER_ERROR_CODE = 20050

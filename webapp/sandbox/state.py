@@ -1,0 +1,253 @@
+"""The sandbox's in-memory Lark: tenants, people, apps, chats, messages, and a call log.
+
+One `Sandbox` per web process, guarded by one re-entrant lock. Code that changes it holds
+`sandbox.lock`; nothing holds the lock while making an HTTP call (the product may call
+back into the sandbox meanwhile). Tests reset it between cases through
+app.extensions["test_resets"].
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+
+from webapp.sandbox import decisions, seed
+from webapp.sandbox.faults import Faults
+from webapp.sandbox.limits import RateLimits
+
+CARD_CALLBACKS = ("card.action.trigger", "card.action.trigger_v1")
+
+
+@dataclass
+class User:
+    open_id: str
+    union_id: str
+    user_id: str
+    name: str
+    en_name: str
+    email: str
+    mobile: str
+    tenant_key: str
+    locale: str = "zh_CN"
+    resigned: bool = False
+
+
+@dataclass
+class Tenant:
+    key: str
+    name: str
+    edition: str = "free"  # "free" (monthly quota) or "paid"
+    monthly_quota: int = decisions.FREE_MONTHLY_QUOTA
+    usage: dict[str, int] = field(default_factory=dict)  # "2026-11" -> counted calls
+
+
+@dataclass
+class App:
+    app_id: str
+    name: str
+    tenant_key: str
+    app_secret: str
+    verification_token: str
+    encrypt_key: str = ""
+    homepage_url: str = ""
+    card_request_url: str = ""
+    callbacks: set[str] = field(default_factory=lambda: {"card.action.trigger"})
+    redirect_urls: list[str] = field(default_factory=list)
+    visibility: set[str] | None = None  # open_ids; None = everyone in the tenant
+    url_check: str = ""  # the last url_verification outcome, in words
+
+
+@dataclass
+class Chat:
+    chat_id: str
+    name: str
+    tenant_key: str
+    members: list[str]  # open_ids
+    bots: set[str]  # app_ids
+    description: str = ""
+    p2p: bool = False
+    status: str = "normal"  # normal | dissolved
+    owner_id: str = ""
+
+
+@dataclass
+class Message:
+    message_id: str
+    app_id: str
+    chat_id: str
+    msg_type: str
+    content: str  # the JSON string, as sent or last updated
+    created_at: float
+    updated_at: float
+    uuid: str = ""
+    history: list[str] = field(default_factory=list)  # earlier contents, oldest first
+    last_toast: dict[str, Any] | None = None
+    last_error: str = ""
+
+
+@dataclass
+class CardToken:
+    token: str
+    message_id: str
+    app_id: str
+    created_at: float
+    uses: int = 0
+
+
+@dataclass
+class Call:
+    at: float
+    method: str
+    path: str  # without the /_lark prefix, e.g. /open-apis/im/v1/messages
+    query: dict[str, str]
+    body: Any
+    status: int
+    code: int | None
+    app_id: str | None
+
+
+class Sandbox:
+    def __init__(self, base_url: str) -> None:
+        self.lock = threading.RLock()
+        self.base_url = base_url
+        self.clock_offset = 0.0
+        self.tenants: dict[str, Tenant] = {}
+        self.users: dict[str, User] = {}  # by open_id
+        self.apps: dict[str, App] = {}
+        self.chats: dict[str, Chat] = {}
+        self.messages: dict[str, Message] = {}
+        self.uuids: dict[tuple[str, str], tuple[str, float]] = {}  # (app, uuid) -> (msg, at)
+        self.chat_uuids: dict[tuple[str, str], tuple[str, float]] = {}
+        self.card_tokens: dict[str, CardToken] = {}
+        self.refresh_tokens: dict[tuple[str, str], str] = {}  # X-Refresh-Token per click
+        self.oauth_codes: dict[str, Any] = {}
+        self.used_refresh: set[str] = set()
+        self.current_tenant_token: dict[str, tuple[str, float]] = {}
+        self.calls: deque[Call] = deque(maxlen=100_000)
+        self.limits = RateLimits()
+        self.faults = Faults()
+        _seed(self)
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the sandbox's clock forward (tokens, codes and uuids age)."""
+        with self.lock:
+            self.clock_offset += seconds
+
+    # --- lookups (callers hold the lock) -------------------------------------------------
+    def visible(self, app: App, user: User) -> bool:
+        """Inside the app's availability range (可用范围)."""
+        if user.tenant_key != app.tenant_key or user.resigned:
+            return False
+        return app.visibility is None or user.open_id in app.visibility
+
+    def find_user(self, id_type: str, value: str) -> User | None:
+        for user in self.users.values():
+            if getattr(user, id_type, None) == value:
+                return user
+        return None
+
+    def p2p_chat(self, app: App, user: User) -> Chat:
+        chat_id = "oc_" + seed._digest("p2p", app.app_id + user.open_id, 32)
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            chat = Chat(chat_id, app.name, app.tenant_key, [user.open_id], {app.app_id}, p2p=True)
+            self.chats[chat_id] = chat
+        return chat
+
+    def chats_of(self, open_id: str) -> list[Chat]:
+        return [c for c in self.chats.values() if open_id in c.members]
+
+    def messages_in(self, chat_id: str) -> list[Message]:
+        return sorted(
+            (m for m in self.messages.values() if m.chat_id == chat_id),
+            key=lambda m: (m.created_at, m.message_id),
+        )
+
+    def add_user(self, user: User) -> User:
+        with self.lock:
+            self.users[user.open_id] = user
+        return user
+
+    def create_app(self, name: str, tenant_key: str = seed.TENANT_KEY, **config: Any) -> App:
+        app = App(
+            app_id="cli_" + secrets.token_hex(8),
+            name=name,
+            tenant_key=tenant_key,
+            app_secret=secrets.token_urlsafe(24),
+            verification_token=secrets.token_urlsafe(18),
+            encrypt_key=secrets.token_urlsafe(18),
+        )
+        for key, value in config.items():
+            setattr(app, key, value)
+        with self.lock:
+            self.apps[app.app_id] = app
+        return app
+
+
+def _seed(sandbox: Sandbox) -> None:
+    sandbox.tenants[seed.TENANT_KEY] = Tenant(seed.TENANT_KEY, seed.TENANT_NAME)
+    sandbox.tenants[seed.OTHER_TENANT_KEY] = Tenant(seed.OTHER_TENANT_KEY, seed.OTHER_TENANT_NAME)
+    for person in seed.USERS:
+        sandbox.users[person.open_id] = User(
+            person.open_id,
+            person.union_id,
+            person.user_id,
+            person.name,
+            person.en_name,
+            person.email,
+            person.mobile,
+            person.tenant_key,
+            person.locale,
+        )
+    sandbox.apps[seed.DEMO_APP_ID] = _demo_app(sandbox.base_url)
+    for chat in seed.CHATS:
+        sandbox.chats[chat.chat_id] = Chat(
+            chat.chat_id,
+            chat.name,
+            seed.TENANT_KEY,
+            [u.open_id for u in chat.members],
+            {seed.DEMO_APP_ID} if chat.bot_member else set(),
+            description=chat.description,
+            owner_id=chat.members[0].open_id,
+        )
+
+
+def _demo_app(base_url: str) -> App:
+    product = f"{base_url}/lark/{seed.DEMO_INTEGRATION_KEY}"
+    in_range = {u.open_id for u in seed.USERS if u.tenant_key == seed.TENANT_KEY}
+    return App(
+        app_id=seed.DEMO_APP_ID,
+        name=seed.DEMO_APP_NAME,
+        tenant_key=seed.TENANT_KEY,
+        app_secret=seed.DEMO_APP_SECRET,
+        verification_token=seed.DEMO_VERIFICATION_TOKEN,
+        encrypt_key=seed.DEMO_ENCRYPT_KEY,
+        homepage_url=f"{product}/",
+        card_request_url=f"{product}/card",
+        redirect_urls=[f"{product}/", f"{product}/oauth/callback"],
+        visibility=in_range - {seed.OUT_OF_RANGE_USER.open_id},
+    )
+
+
+def get() -> Sandbox:
+    """The sandbox of the current app, built (and seeded) on first use."""
+    extensions = current_app.extensions
+    sandbox: Sandbox | None = extensions.get("lark_sandbox")
+    if sandbox is None:
+        sandbox = Sandbox(str(current_app.config["PUBLIC_BASE_URL"]))
+        extensions["lark_sandbox"] = sandbox
+    return sandbox
+
+
+def reset() -> None:
+    """Forget everything and seed again (tests call this between cases)."""
+    current_app.extensions.pop("lark_sandbox", None)
