@@ -212,6 +212,7 @@ def _send_card(row: Delivery, integration: LarkIntegration, now: datetime) -> No
     version = incident.version
     card = render(incident, integration, row)
     sent = _client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
+    row.attempts += 1
     row.message_id = sent.message_id
     _remember_card(row, incident, integration, sent.message_id, sent.chat_id, version)
     _end(row, DeliveryStatus.DELIVERED, None, now)
@@ -241,6 +242,7 @@ def _update_card(row: Delivery, integration: LarkIntegration, now: datetime) -> 
         return
     version = incident.version
     _client(integration).update_card(card_message.message_id, render(incident, integration, row))
+    row.attempts += 1
     card_message.rendered_version = max(card_message.rendered_version, version)
     _end(row, DeliveryStatus.DELIVERED, None, now)
 
@@ -255,6 +257,7 @@ def _notice(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
         return
     card = notice_card(locale_for(integration, None))
     sent = _client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
+    row.attempts += 1
     row.message_id = sent.message_id
     _end(row, DeliveryStatus.DELIVERED, None, now)
 
@@ -272,6 +275,7 @@ def _war_room(row: Delivery, integration: LarkIntegration, now: datetime) -> Non
     if _waits_for_limit(row, None, integration, now, wait):
         return
     war_rooms.build(row, integration, _client(integration), now)
+    row.attempts += 1
     _end(row, DeliveryStatus.DELIVERED, None, now)
 
 

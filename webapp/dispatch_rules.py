@@ -1,0 +1,196 @@
+"""Editing a channel's dispatch policy, and the list of chats the bot is in (cached briefly).
+
+`save_rule` is the one verb the admin page calls: it checks every choice against the
+account (teams, members) and against the chats Lark says the bot is in, then writes the
+DispatchRule row. Refusals raise `RuleInvalid` with a message per form field.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.lark.client import Chat, LarkClient
+from webapp.lark.errors import LarkError, fix
+from webapp.models import Channel, DispatchRule, LarkIntegration, Member, Severity, Team
+
+MAX_LAYERS = 3
+MAX_DELAY_MINUTES = 24 * 60
+CHATS_TTL = 60.0  # seconds: fresh enough for an admin adding the bot to a chat, then refreshing
+
+
+@dataclass
+class LayerInput:
+    delay_minutes: int = 0
+    assignees: bool = False
+    team_ids: list[int] = field(default_factory=list)
+    member_ids: list[int] = field(default_factory=list)
+    chat_ids: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.assignees or self.team_ids or self.member_ids or self.chat_ids)
+
+
+@dataclass
+class RuleInput:
+    name: str
+    integration_id: int
+    severities: list[str]
+    labels_text: str
+    enabled: bool
+    layers: list[LayerInput]
+
+
+class RuleInvalid(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class ChatList:
+    chats: list[Chat]
+    error: str | None = None  # why the list could not be read, in words
+
+
+# -- the bot's chats -------------------------------------------------------------------------
+
+_cache: dict[int, tuple[float, list[Chat]]] = {}
+_cache_lock = threading.Lock()
+
+
+def bot_chats(integration: LarkIntegration, refresh: bool = False) -> ChatList:
+    """The group chats the bot is in (im/v1/chats, every page), kept for a minute."""
+    with _cache_lock:
+        hit = _cache.get(integration.id)
+    if hit and not refresh and hit[0] > time.monotonic():
+        return ChatList(hit[1])
+    try:
+        chats = LarkClient.for_integration(integration).list_all_chats()
+    except LarkError as exc:
+        return ChatList(
+            hit[1] if hit else [], _("Lark did not list the chats: %(fix)s", fix=fix(exc.reason))
+        )
+    with _cache_lock:
+        _cache[integration.id] = (time.monotonic() + CHATS_TTL, chats)
+    return ChatList(chats)
+
+
+def forget_chats() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions.setdefault("test_resets", []).append(forget_chats)
+
+
+# -- saving ----------------------------------------------------------------------------------
+
+
+def save_rule(
+    channel: Channel, rule: DispatchRule | None, data: RuleInput, chats: ChatList
+) -> DispatchRule:
+    """Create or change one rule of `channel` after checking every choice; commits."""
+    errors: dict[str, str] = {}
+    integration = db.session.get(LarkIntegration, data.integration_id)
+    if integration is None or integration.account_id != channel.account_id:
+        errors["integration_id"] = _("Choose one of this account's Lark integrations.")
+    name = data.name.strip()
+    if not name or len(name) > 120:
+        errors["name"] = _("Give the rule a name of at most 120 characters.")
+    if any(s not in {v.value for v in Severity} for s in data.severities):
+        errors["severities"] = _("Choose severities from the list.")
+    labels = parse_labels(data.labels_text, errors)
+    known_chats = {c.chat_id: c.name for c in chats.chats}
+    if rule is not None:  # chats chosen earlier stay valid while Lark's list is unavailable
+        for layer in rule.layers or []:
+            known_chats.update(
+                {c: n for c, n in (layer.get("chat_names") or {}).items() if c not in known_chats}
+            )
+    layers = _layers(channel, data.layers, known_chats, errors)
+    if errors:
+        raise RuleInvalid(errors)
+    if rule is None:
+        rule = DispatchRule(channel_id=channel.id, position=_next_position(channel))
+        db.session.add(rule)
+    rule.integration_id = data.integration_id
+    rule.name = name
+    rule.severities = list(data.severities)
+    rule.label_match = labels
+    rule.enabled = data.enabled
+    rule.layers = layers
+    db.session.commit()
+    return rule
+
+
+def delete_rule(rule: DispatchRule) -> None:
+    db.session.delete(rule)
+    db.session.commit()
+
+
+def parse_labels(text: str, errors: dict[str, str]) -> dict[str, str]:
+    """`key=value`, one per line; every pair must match the incident's labels."""
+    labels: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            errors["labels"] = _("Write one label per line as key=value.")
+            return {}
+        labels[key.strip()] = value.strip()
+    return labels
+
+
+def _layers(
+    channel: Channel,
+    given: list[LayerInput],
+    known_chats: dict[str, str],
+    errors: dict[str, str],
+) -> list[dict[str, Any]]:
+    layers: list[dict[str, Any]] = []
+    team_ids = _ids(select(Team.id).where(Team.account_id == channel.account_id))
+    member_ids = _ids(select(Member.id).where(Member.account_id == channel.account_id))
+    for index, layer in enumerate(given[:MAX_LAYERS]):
+        if layer.empty:
+            continue
+        if not set(layer.team_ids) <= team_ids or not set(layer.member_ids) <= member_ids:
+            errors[f"layer{index}"] = _("Choose teams and people of this account.")
+        if not set(layer.chat_ids) <= set(known_chats):
+            errors[f"layer{index}"] = _("Choose chats the bot is in.")
+        delay = 0 if not layers else layer.delay_minutes
+        if layers and not 1 <= delay <= MAX_DELAY_MINUTES:
+            errors[f"layer{index}"] = _("Wait between 1 minute and 24 hours before escalating.")
+        layers.append(
+            {
+                "delay_minutes": delay,
+                "assignees": layer.assignees,
+                "team_ids": layer.team_ids,
+                "member_ids": layer.member_ids,
+                "chat_ids": layer.chat_ids,
+                "chat_names": {c: known_chats.get(c, c) for c in layer.chat_ids},
+            }
+        )
+    if not layers:
+        errors["layer0"] = _("Choose at least one person, team or chat to tell.")
+    return layers
+
+
+def _ids(stmt: Any) -> set[int]:
+    return set(db.session.scalars(stmt))
+
+
+def _next_position(channel: Channel) -> int:
+    highest = db.session.scalar(
+        select(func.max(DispatchRule.position)).where(DispatchRule.channel_id == channel.id)
+    )
+    return (highest or 0) + 1

@@ -1,0 +1,302 @@
+"""Dispatch policies per channel (/admin/channels/...), and the war-room button's endpoint.
+
+Admins only (403 for members); another account's channel or rule answers 404.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from webapp import dispatch_rules, war_rooms
+from webapp.dispatch_rules import LayerInput, RuleInput, RuleInvalid
+from webapp.extensions import db, login_manager
+from webapp.incidents import Actor, IncidentError
+from webapp.lark import applink
+from webapp.models import (
+    Channel,
+    DispatchRule,
+    Incident,
+    LarkIntegration,
+    Member,
+    Severity,
+    Source,
+    Team,
+    WarRoom,
+)
+from webapp.views.lark_context import lark_member_required
+
+bp = Blueprint("dispatch", __name__, url_prefix="/admin/channels")
+war_room_bp = Blueprint("war_room", __name__)
+
+
+@bp.before_request
+def _signed_in_admin() -> ResponseReturnValue | None:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.is_admin:
+        abort(403)
+    return None
+
+
+@bp.context_processor
+def _admin_nav() -> dict[str, Any]:
+    return {"admin_me": current_user, "dispatch_url": url_for("dispatch.channels")}
+
+
+def _channel(channel_id: int) -> Channel:
+    channel = db.session.get(Channel, channel_id)
+    if channel is None or channel.account_id != current_user.account_id:
+        abort(404)
+    return channel
+
+
+def _rule(channel: Channel, rule_id: int) -> DispatchRule:
+    rule = db.session.get(DispatchRule, rule_id)
+    if rule is None or rule.channel_id != channel.id:
+        abort(404)
+    return rule
+
+
+def _integrations() -> list[LarkIntegration]:
+    return list(
+        db.session.scalars(
+            select(LarkIntegration)
+            .where(LarkIntegration.account_id == current_user.account_id)
+            .order_by(LarkIntegration.id)
+        )
+    )
+
+
+@bp.get("")
+def channels() -> ResponseReturnValue:
+    items = db.session.scalars(
+        select(Channel).where(Channel.account_id == current_user.account_id).order_by(Channel.name)
+    )
+    counts = {
+        channel_id: count
+        for channel_id, count in db.session.execute(
+            select(DispatchRule.channel_id, db.func.count()).group_by(DispatchRule.channel_id)
+        )
+    }
+    return render_template("dispatch/channels.html", channels=list(items), counts=counts)
+
+
+@bp.get("/<int:channel_id>/dispatch")
+def policy(channel_id: int) -> ResponseReturnValue:
+    channel = _channel(channel_id)
+    rules = db.session.scalars(
+        select(DispatchRule)
+        .where(DispatchRule.channel_id == channel.id)
+        .order_by(DispatchRule.position, DispatchRule.id)
+    )
+    integrations = _integrations()
+    chat_lists = {i.id: dispatch_rules.bot_chats(i) for i in integrations if i.enabled}
+    return render_template(
+        "dispatch/policy.html",
+        channel=channel,
+        rules=list(rules),
+        integrations=integrations,
+        chat_lists=chat_lists,
+        describe=_describer(),
+    )
+
+
+@bp.post("/<int:channel_id>/dispatch/refresh-chats")
+def refresh_chats(channel_id: int) -> ResponseReturnValue:
+    channel = _channel(channel_id)
+    for integration in _integrations():
+        if integration.enabled:
+            dispatch_rules.bot_chats(integration, refresh=True)
+    back = request.form.get("back") or url_for("dispatch.policy", channel_id=channel.id)
+    if not back.startswith(f"/admin/channels/{channel.id}/"):
+        back = url_for("dispatch.policy", channel_id=channel.id)
+    return redirect(back, 303)
+
+
+@bp.route("/<int:channel_id>/dispatch/new", methods=["GET", "POST"])
+def new_rule(channel_id: int) -> ResponseReturnValue:
+    return _edit(_channel(channel_id), None)
+
+
+@bp.route("/<int:channel_id>/dispatch/<int:rule_id>", methods=["GET", "POST"])
+def edit_rule(channel_id: int, rule_id: int) -> ResponseReturnValue:
+    channel = _channel(channel_id)
+    return _edit(channel, _rule(channel, rule_id))
+
+
+@bp.post("/<int:channel_id>/dispatch/<int:rule_id>/delete")
+def delete_rule(channel_id: int, rule_id: int) -> ResponseReturnValue:
+    channel = _channel(channel_id)
+    dispatch_rules.delete_rule(_rule(channel, rule_id))
+    return redirect(url_for("dispatch.policy", channel_id=channel.id), 303)
+
+
+def _edit(channel: Channel, rule: DispatchRule | None) -> ResponseReturnValue:
+    integrations = [
+        i for i in _integrations() if i.enabled or (rule and rule.integration_id == i.id)
+    ]
+    if not integrations:
+        return render_template("dispatch/no_integration.html", channel=channel)
+    chosen_id = int(
+        request.form.get("integration_id") or (rule.integration_id if rule else integrations[0].id)
+    )
+    integration = next((i for i in integrations if i.id == chosen_id), integrations[0])
+    chats = dispatch_rules.bot_chats(integration)
+    errors: dict[str, str] = {}
+    data = _input_of(request.form) if request.method == "POST" else _input_from(rule, integration)
+    if request.method == "POST":
+        try:
+            dispatch_rules.save_rule(channel, rule, data, chats)
+            return redirect(url_for("dispatch.policy", channel_id=channel.id), 303)
+        except RuleInvalid as exc:
+            errors = exc.errors
+    response = make_response(
+        render_template(
+            "dispatch/rule_form.html",
+            channel=channel,
+            rule=rule,
+            data=data,
+            errors=errors,
+            integrations=integrations,
+            integration=integration,
+            chats=chats,
+            severities=[s.value for s in Severity],
+            teams=_teams(),
+            members=_members(),
+            layer_count=dispatch_rules.MAX_LAYERS,
+        ),
+        422 if errors else 200,
+    )
+    return response
+
+
+def _input_of(form: MultiDict[str, str]) -> RuleInput:
+    layers = []
+    for index in range(dispatch_rules.MAX_LAYERS):
+        prefix = f"layer{index}-"
+        layers.append(
+            LayerInput(
+                delay_minutes=_int(form.get(prefix + "delay")),
+                assignees=bool(form.get(prefix + "assignees")),
+                team_ids=[_int(v) for v in form.getlist(prefix + "team")],
+                member_ids=[_int(v) for v in form.getlist(prefix + "member")],
+                chat_ids=[v for v in form.getlist(prefix + "chat") if v],
+            )
+        )
+    return RuleInput(
+        name=form.get("name", ""),
+        integration_id=_int(form.get("integration_id")),
+        severities=form.getlist("severity"),
+        labels_text=form.get("labels", ""),
+        enabled=bool(form.get("enabled")),
+        layers=layers,
+    )
+
+
+def _input_from(rule: DispatchRule | None, integration: LarkIntegration) -> RuleInput:
+    if rule is None:
+        return RuleInput("", integration.id, [], "", True, [LayerInput(assignees=True)])
+    layers = [
+        LayerInput(
+            delay_minutes=int(layer.get("delay_minutes") or 0),
+            assignees=bool(layer.get("assignees")),
+            team_ids=[int(i) for i in layer.get("team_ids") or []],
+            member_ids=[int(i) for i in layer.get("member_ids") or []],
+            chat_ids=[str(c) for c in layer.get("chat_ids") or []],
+        )
+        for layer in rule.layers or []
+    ]
+    labels = "\n".join(f"{k}={v}" for k, v in (rule.label_match or {}).items())
+    return RuleInput(
+        rule.name, rule.integration_id, list(rule.severities or []), labels, rule.enabled, layers
+    )
+
+
+def _int(raw: str | None) -> int:
+    try:
+        return int(raw or 0)
+    except ValueError:
+        return 0
+
+
+def _teams() -> list[Team]:
+    return list(
+        db.session.scalars(
+            select(Team).where(Team.account_id == current_user.account_id).order_by(Team.name)
+        )
+    )
+
+
+def _members() -> list[Member]:
+    return list(
+        db.session.scalars(
+            select(Member).where(Member.account_id == current_user.account_id).order_by(Member.name)
+        )
+    )
+
+
+def _describer() -> Any:
+    """Words for one escalation layer: "the assignees, team SRE, Li Lei, chat On-call"."""
+    teams = {t.id: t.name for t in _teams()}
+    members = {m.id: m.name for m in _members()}
+
+    def describe(layer: dict[str, Any]) -> str:
+        parts = [_("the assignees")] if layer.get("assignees") else []
+        parts += [
+            _("team %(name)s", name=teams.get(int(t), "?")) for t in layer.get("team_ids") or []
+        ]
+        parts += [members.get(int(m), "?") for m in layer.get("member_ids") or []]
+        names = layer.get("chat_names") or {}
+        parts += [_("chat %(name)s", name=names.get(c, c)) for c in layer.get("chat_ids") or []]
+        return ", ".join(parts)
+
+    return describe
+
+
+# -- the war room button on the incident page (and the card's action code "war_room") --------
+
+
+@war_room_bp.post("/lark/<key>/incidents/<int:number>/war-room")
+@lark_member_required
+def open_war_room(key: str, number: int) -> ResponseReturnValue:
+    integration: LarkIntegration = g.lark.integration
+    incident = db.session.scalars(
+        select(Incident).where(
+            Incident.account_id == integration.account_id, Incident.number == number
+        )
+    ).first()
+    if incident is None:
+        abort(404)
+    room: WarRoom | None
+    try:
+        room = war_rooms.open_war_room(incident, Actor(g.lark.member, Source.WEB))
+        message, kind = (
+            _("War room %(name)s is ready.", name=room.name)
+            if room.chat_id
+            else _("The war room is being created in Lark."),
+            "success",
+        )
+    except IncidentError as exc:
+        room, message, kind = war_rooms.room_of(incident), str(exc), "error"
+    if request.headers.get("HX-Request") != "true":
+        return redirect(applink.plain_url(integration, f"incidents/{number}"), 303)
+    response = make_response(
+        render_template("dispatch/_war_room.html", incident=incident, room=room, key=key)
+    )
+    response.headers["HX-Trigger"] = json.dumps({"toast": {"message": message, "kind": kind}})
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def init_app(app: Any) -> None:
+    app.register_blueprint(bp)
+    app.register_blueprint(war_room_bp)
+    dispatch_rules.init_app(app)
