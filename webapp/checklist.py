@@ -63,7 +63,7 @@ class Evidence:
 
 
 def _ago(when: datetime) -> str:
-    return format_timedelta(utcnow() - when, add_direction=True)
+    return format_timedelta(min(when - utcnow(), timedelta(seconds=-1)), add_direction=True)
 
 
 def gather(integration: LarkIntegration) -> Evidence:

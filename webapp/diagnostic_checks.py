@@ -93,7 +93,7 @@ def clear_cache() -> None:
 
 
 def _ago(when: datetime) -> str:
-    return format_timedelta(utcnow() - when, add_direction=True)
+    return format_timedelta(min(when - utcnow(), timedelta(seconds=-1)), add_direction=True)
 
 
 # -- credentials and the card URL ------------------------------------------------------

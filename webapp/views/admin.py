@@ -8,7 +8,7 @@ account answer 404, as if they did not exist.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -53,7 +53,7 @@ def _nav() -> dict[str, Any]:
 
 
 def _format_ago(when: datetime) -> str:
-    return format_timedelta(utcnow() - when, add_direction=True)
+    return format_timedelta(min(when - utcnow(), timedelta(seconds=-1)), add_direction=True)
 
 
 def _format_when(when: datetime) -> str:
