@@ -72,6 +72,9 @@ def test_an_admin_follows_the_guide_and_the_checklist_ticks_from_lark_s_evidence
     assert 'id="credentials"' in answer.get_data(as_text=True)
     assert "Lark accepted the App ID and App Secret." in answer.get_data(as_text=True)
     assert json.loads(answer.headers["HX-Trigger"])["toast"]["kind"] == "success"
+    # The checklist is swapped out of band: the credentials step is ticked at once.
+    assert 'hx-swap-oob="true"' in answer.get_data(as_text=True)
+    assert step_status(answer.get_data(as_text=True), "Copy the App ID") == "done"
 
     # 三、配置飞书应用: paste our card request URL into Lark's callback configuration.
     urls = {

@@ -233,7 +233,14 @@ def integration_test(integration_id: int) -> ResponseReturnValue:
     integration = _integration(integration_id)
     check = integrations.check_credentials(integration)
     if _is_htmx():
-        response = _page("admin/_credentials.html", integration=integration, check=check)
+        steps = checklist.steps(integration)
+        response = _page(
+            "admin/_credentials.html",
+            integration=integration,
+            check=check,
+            steps=steps,
+            progress=checklist.progress(steps),
+        )
         return _toast(response, check.message, "success" if check.ok else "error")
     flash(check.message, "success" if check.ok else "error")
     return redirect(url_for("admin.integration_detail", integration_id=integration.id), 303)
