@@ -94,7 +94,7 @@ class Filters:
             sort=_pick(args.get("sort"), SORTS, default.sort),
         )
 
-    def params(self, **changes: str) -> dict[str, str]:
+    def params(self, **changes: str) -> dict[str, Any]:
         """URL query parameters that differ from the defaults (short, shareable links)."""
         chosen = replace(self, **changes)
         default = Filters()

@@ -1,0 +1,334 @@
+"""The member's incidents inside the Lark web app: list, detail, and actions as htmx partials.
+
+Every region is one partial template with a stable root id; a page includes exactly what
+its partial endpoint returns. htmx requests get the fragment, others the page (both send
+`Vary: HX-Request`), and every action also works as a plain form post (303 back).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime, format_timedelta, ngettext
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp import incident_queries as queries
+from webapp import incidents
+from webapp.extensions import db
+from webapp.incidents import (
+    SNOOZE_MINUTES,
+    Actor,
+    IncidentError,
+    InvalidTransition,
+    NoSeat,
+    NotAllowed,
+    StaleVersion,
+)
+from webapp.login import safe_next
+from webapp.models import Incident, Member, Source, utcnow
+from webapp.views.lark_context import lark_member_required
+
+bp = Blueprint("incidents_web", __name__, url_prefix="/lark/<key>/incidents")
+
+VERBS = ("acknowledge", "resolve", "reopen", "snooze", "unsnooze", "reassign", "comment")
+BULK_VERBS = ("acknowledge", "resolve")
+
+
+def init_app(app: Any) -> None:
+    app.config.setdefault("LIST_REFRESH_SECONDS", 15)
+    app.register_blueprint(bp)
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {
+        "now": utcnow(),
+        "format_datetime": format_datetime,
+        "format_timedelta": format_timedelta,
+        "event_label": incidents.event_label,
+    }
+
+
+# -- page or fragment ------------------------------------------------------------------
+
+
+def wants_fragment() -> bool:
+    """htmx asked for a region; a history restore after a cache miss needs the whole page."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+
+
+def _render(
+    template: str, status: int = 200, toast: tuple[str, str] | None = None, **context: Any
+) -> ResponseReturnValue:
+    headers = {"Vary": "HX-Request"}
+    if toast:
+        # ensure_ascii keeps Chinese messages inside a latin-1 header.
+        headers["HX-Trigger"] = json.dumps({"toast": {"message": toast[0], "kind": toast[1]}})
+    return render_template(template, **context), status, headers
+
+
+def _member() -> Member:
+    member: Member = g.lark.member
+    return member
+
+
+# -- list ------------------------------------------------------------------------------
+
+
+def list_context(
+    filters: queries.Filters, after: queries.Cursor | None, limit: int
+) -> dict[str, Any]:
+    member = _member()
+    page = queries.page(member, filters, after=after, limit=limit)
+    return {
+        "filters": filters,
+        "page": page,
+        "counts": queries.counts(member, filters),
+        "after": after,
+        "shown": limit if page.next_cursor else len(page.rows),
+        "refresh_seconds": current_app.config.get("LIST_REFRESH_SECONDS", 15),
+        "snooze_minutes": SNOOZE_MINUTES,
+    }
+
+
+def _limit() -> int:
+    """A refresh re-renders as many rows as the member has loaded (load more), within bounds."""
+    raw = request.args.get("shown", "")
+    shown = int(raw) if raw.isdigit() else queries.PAGE_SIZE
+    return max(queries.PAGE_SIZE, min(shown, queries.MAX_ROWS))
+
+
+@bp.get("", endpoint="list")
+@lark_member_required
+def list_page(key: str) -> ResponseReturnValue:
+    filters = queries.Filters.from_args(request.args)
+    after = queries.Cursor.decode(request.args.get("after"))
+    if after is not None:
+        context = list_context(filters, after, queries.PAGE_SIZE)
+        previous = request.args.get("shown", "")
+        context["shown"] = (int(previous) if previous.isdigit() else 0) + len(context["page"].rows)
+        template = "incidents/_rows.html" if wants_fragment() else "incidents/list.html"
+        return _render(template, **context)
+    context = list_context(filters, None, _limit())
+    template = "incidents/_list.html" if wants_fragment() else "incidents/list.html"
+    return _render(template, **context)
+
+
+# -- detail ----------------------------------------------------------------------------
+
+
+def _detail_or_404(number: int) -> Incident:
+    incident = queries.detail(_member(), number)
+    if incident is None:
+        abort(404)
+    return incident
+
+
+def detail_context(incident: Incident, comment_text: str = "") -> dict[str, Any]:
+    return {
+        "incident": incident,
+        "members": queries.assignable(_member()),
+        "snooze_minutes": SNOOZE_MINUTES,
+        "comment_text": comment_text,
+    }
+
+
+@bp.get("/<int:number>", endpoint="detail")
+@lark_member_required
+def detail_page(key: str, number: int) -> ResponseReturnValue:
+    incident = _detail_or_404(number)
+    template = "incidents/_detail.html" if wants_fragment() else "incidents/detail.html"
+    return _render(template, **detail_context(incident))
+
+
+@bp.get("/<int:number>/reassign", endpoint="reassign_form")
+@lark_member_required
+def reassign_form(key: str, number: int) -> ResponseReturnValue:
+    """The row's reassign control, loaded when its menu first opens (members list is long)."""
+    incident = queries.row(_member(), number)
+    if incident is None:
+        abort(404)
+    if not wants_fragment():
+        return redirect(url_for(".detail", number=number, _anchor="reassign"), 303)
+    return _render(
+        "incidents/_reassign.html",
+        incident=incident,
+        members=queries.assignable(_member()),
+        region="row",
+    )
+
+
+# -- actions ---------------------------------------------------------------------------
+
+
+def _expected_version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _chosen_members() -> list[Member]:
+    ids = [int(v) for v in request.form.getlist("member_id") if v.isdigit()]
+    if not ids:
+        return []
+    stmt = select(Member).where(Member.id.in_(ids), Member.account_id == _member().account_id)
+    return list(db.session.execute(stmt).scalars())
+
+
+def _minutes() -> int:
+    raw = request.form.get("minutes", "")
+    return int(raw) if raw.isdigit() else 0
+
+
+def perform(verb: str, incident: Incident, actor: Actor, version: int | None) -> str:
+    """Call the one service verb the form asked for; returns the success message."""
+    actions: dict[str, Callable[[], Any]] = {
+        "acknowledge": lambda: incidents.acknowledge(incident, actor, version),
+        "resolve": lambda: incidents.resolve(incident, actor, version),
+        "reopen": lambda: incidents.reopen(incident, actor, version),
+        "snooze": lambda: incidents.snooze(incident, actor, _minutes(), version),
+        "unsnooze": lambda: incidents.unsnooze(incident, actor, version),
+        "reassign": lambda: incidents.reassign(incident, actor, _chosen_members(), version),
+        "comment": lambda: incidents.comment(incident, actor, request.form.get("text", "")),
+    }
+    actions[verb]()
+    return done_message(verb, incident.number)
+
+
+def done_message(verb: str, number: int) -> str:
+    messages = {
+        "acknowledge": _("Incident #%(n)s acknowledged.", n=number),
+        "resolve": _("Incident #%(n)s resolved.", n=number),
+        "reopen": _("Incident #%(n)s reopened.", n=number),
+        "snooze": _("Incident #%(n)s snoozed.", n=number),
+        "unsnooze": _("Incident #%(n)s is no longer snoozed.", n=number),
+        "reassign": _("Incident #%(n)s reassigned.", n=number),
+        "comment": _("Comment added to #%(n)s.", n=number),
+    }
+    return messages[verb]
+
+
+def refusal_status(error: IncidentError) -> int:
+    """409 when the state moved on or does not allow it, 403 when this member may not act."""
+    if isinstance(error, NotAllowed | NoSeat):
+        return 403
+    if isinstance(error, StaleVersion | InvalidTransition):
+        return 409
+    return 409
+
+
+@bp.post("/<int:number>/<verb>", endpoint="act")
+@lark_member_required
+def act(key: str, number: int, verb: str) -> ResponseReturnValue:
+    if verb not in VERBS:
+        abort(404)
+    member = _member()
+    incident = queries.row(member, number)
+    if incident is None:
+        abort(404)
+    status, comment_text = 200, ""
+    try:
+        toast = (perform(verb, incident, Actor(member, Source.WEB), _expected_version()), "success")
+    except IncidentError as error:
+        status = refusal_status(error)
+        toast = (str(error), "error" if status == 403 else "warning")
+        comment_text = request.form.get("text", "") if verb == "comment" else ""
+    if not wants_fragment():
+        flash(toast[0], "error" if status != 200 else "success")
+        fallback = url_for(".detail", number=number)
+        return redirect(safe_next(request.form.get("next"), fallback), 303)
+    return _region_after_action(number, status, toast, comment_text)
+
+
+def _region_after_action(
+    number: int, status: int, toast: tuple[str, str], comment_text: str
+) -> ResponseReturnValue:
+    """The changed region, re-read from the database: the row or the whole detail."""
+    db.session.expire_all()
+    if request.form.get("region") == "row":
+        incident = queries.row(_member(), number)
+        if incident is None:  # no longer visible to the member: the row goes away
+            return "", status, {"Vary": "HX-Request", "HX-Trigger": _toast_header(toast)}
+        return _render(
+            "incidents/_row.html",
+            status,
+            toast,
+            incident=incident,
+            snooze_minutes=SNOOZE_MINUTES,
+            next_url=safe_next(request.form.get("next"), url_for(".list")),
+        )
+    incident = _detail_or_404(number)
+    return _render(
+        "incidents/_detail.html", status, toast, **detail_context(incident, comment_text)
+    )
+
+
+def _toast_header(toast: tuple[str, str]) -> str:
+    return json.dumps({"toast": {"message": toast[0], "kind": toast[1]}})
+
+
+# -- bulk ------------------------------------------------------------------------------
+
+
+def _selected() -> dict[int, int | None]:
+    """Selected rows as number -> version seen ("12:3" from each checkbox)."""
+    chosen: dict[int, int | None] = {}
+    for value in request.form.getlist("ids"):
+        number, _sep, version = value.partition(":")
+        if number.isdigit():
+            chosen[int(number)] = int(version) if version.isdigit() else None
+    return chosen
+
+
+def bulk_message(verb: str, done: int, refused: list[str]) -> tuple[str, str]:
+    if not done and not refused:
+        return _("Select one or more incidents first."), "info"
+    if verb == "acknowledge":
+        text = ngettext("%(num)d incident acknowledged.", "%(num)d incidents acknowledged.", done)
+    else:
+        text = ngettext("%(num)d incident resolved.", "%(num)d incidents resolved.", done)
+    if not refused:
+        return text, "success"
+    why = " ".join(refused[:3])
+    return _("%(done)s Not changed: %(why)s", done=text, why=why), "warning"
+
+
+@bp.post("/bulk", endpoint="bulk")
+@lark_member_required
+def bulk(key: str) -> ResponseReturnValue:
+    verb = request.form.get("action", "")
+    if verb not in BULK_VERBS:
+        abort(400)
+    member = _member()
+    chosen = _selected()
+    actor = Actor(member, Source.WEB)
+    done, refused = 0, []
+    for incident in queries.visible_numbers(member, list(chosen)):
+        try:
+            perform(verb, incident, actor, chosen[incident.number])
+            done += 1
+        except IncidentError as error:
+            refused.append(f"#{incident.number}: {error}")
+    toast = bulk_message(verb, done, refused)
+    filters = queries.Filters.from_args(request.args)
+    if not wants_fragment():
+        flash(toast[0], "success" if toast[1] == "success" else "error")
+        return redirect(url_for(".list", **filters.params()), 303)
+    db.session.expire_all()
+    return _render("incidents/_list.html", 200, toast, **list_context(filters, None, _limit()))
