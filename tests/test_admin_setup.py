@@ -127,3 +127,23 @@ def test_a_wrong_open_api_base_says_lark_could_not_be_reached(
     text = response.get_data(as_text=True)
     assert "Does not work:" in text
     assert "Lark could not be reached" in text
+
+
+def test_one_click_link_finds_members_by_e_mail_and_confirms_the_contact_permission(
+    client: FlaskClient, owner: factories.Persona, live_server: str, lark: LarkSandbox
+) -> None:
+    han = factories.persona("member", account=owner.account)
+    han.member.email, han.member.phone = seed.HAN_MEIMEI.email, None
+    owner.member.phone = None  # factories' numbers can collide with the seeded people's
+    db.session.commit()
+    sign_in(client, owner)
+    integration = create_through_the_form(client, live_server)
+    detail = f"/admin/integrations/{integration.id}"
+    assert "Link members by e-mail and mobile" in client.get(detail).get_data(as_text=True)
+    response = post(client, f"{detail}/link-members")
+    assert response.status_code == 303
+    page = client.get(detail).get_data(as_text=True)
+    assert "Linked 1, already linked 0, not found 1." in page
+    assert owner.member.name in page  # the one Lark does not know, with the reason
+    assert "contact:user.id:readonly" in page
+    assert "Confirmed so far: contact:user.id:readonly." in page
