@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 from Crypto.Cipher import AES
 from flask.testing import FlaskClient
 from lark_oapi.core.model import RawRequest
@@ -30,6 +32,8 @@ from tests.factories import Persona
 from webapp import card_actions
 from webapp.card_actions import CardAction
 from webapp.extensions import db
+from webapp.lark.cards import incident_card
+from webapp.lark.client import LarkClient
 from webapp.models import (
     CallbackReceipt,
     Incident,
@@ -41,6 +45,8 @@ from webapp.models import (
     Source,
     Status,
 )
+from webapp.sandbox import seed
+from webapp.sandbox.handle import LarkSandbox
 
 VERIFICATION_TOKEN = "v-token-for-tests"
 ENCRYPT_KEY = "encrypt-key-for-tests"
@@ -536,3 +542,128 @@ def _open_urls(card: dict[str, Any]) -> list[str]:
 
     walk(card)
     return found
+
+
+# -- through the sandbox's Lark (its own signing and encryption, real HTTP) -----------------
+
+
+@pytest.fixture
+def demo(owner: Persona, lark: LarkSandbox, live_server: str) -> LarkIntegration:
+    """The seeded app's integration (Lark international: English cards), its card URL
+    pointing at us, and Wang Fang (an English-speaking Lark user) bound to the owner."""
+    integration = factories.lark_integration(owner.account, key="k-live")
+    integration.platform = Platform.LARK
+    lark.app().configure(card_request_url=f"{live_server}/lark/{integration.key}/card")
+    db.session.add(
+        LarkBinding(
+            integration_id=integration.id, member_id=owner.member.id, open_id=seed.WANG_FANG.open_id
+        )
+    )
+    db.session.commit()
+    return integration
+
+
+def send_card(integration: LarkIntegration, incident: Incident, receiver: str) -> str:
+    card = incident_card(incident, locale="en", web_url="https://example.com/")
+    kind = "chat_id" if receiver.startswith("oc_") else "open_id"
+    sent = LarkClient.for_integration(integration).send_card(kind, receiver, card, uuid.uuid4().hex)
+    return sent.message_id
+
+
+def test_a_press_in_lark_acts_and_lark_shows_the_new_card(
+    demo: LarkIntegration, lark: LarkSandbox, incident: Incident
+) -> None:
+    message_id = send_card(demo, incident, seed.WANG_FANG.open_id)
+    result = lark.click(message_id, seed.WANG_FANG.open_id, button="Acknowledge")
+    assert result.ok, result.error
+    assert result.toast and result.toast["content"] == "Acknowledged."
+    assert lark.message(message_id).buttons[:2] == ["Unacknowledge", "Resolve"]
+    [event] = events(incident, "acknowledged")
+    assert event.details["message_id"] == message_id
+
+
+def test_a_press_on_the_old_channel_works_too(
+    demo: LarkIntegration, lark: LarkSandbox, incident: Incident
+) -> None:
+    lark.app().configure(callbacks={"card.action.trigger_v1"})
+    message_id = send_card(demo, incident, seed.WANG_FANG.open_id)
+    result = lark.click(message_id, seed.WANG_FANG.open_id, button="Resolve")
+    assert result.ok, result.error
+    assert [a.channel for a in result.attempts] == ["card.action.trigger_v1"]
+    assert lark.message(message_id).buttons[0] == "Reopen"
+
+
+def test_without_an_encrypt_key_the_verification_token_is_the_check(
+    demo: LarkIntegration, lark: LarkSandbox, incident: Incident
+) -> None:
+    lark.app().configure(encrypt_key="")
+    demo.encrypt_key = None
+    db.session.commit()
+    message_id = send_card(demo, incident, seed.WANG_FANG.open_id)
+    assert lark.click(message_id, seed.WANG_FANG.open_id, button="Acknowledge").ok
+    lark.app().configure(verification_token="another")
+    result = lark.click(message_id, seed.WANG_FANG.open_id, button="Resolve")
+    assert not result.ok
+    assert result.error_code == 200671
+
+
+def test_saving_the_url_in_the_console_verifies_it(
+    demo: LarkIntegration, lark: LarkSandbox, live_server: str
+) -> None:
+    ok, detail = lark.app().verify_url(f"{live_server}/lark/{demo.key}/card")
+    assert ok, detail
+    db.session.refresh(demo)
+    assert demo.url_verified_at is not None
+
+
+def test_an_unlinked_lark_user_pressing_in_a_group_is_told_and_the_card_stays(
+    demo: LarkIntegration, lark: LarkSandbox, incident: Incident
+) -> None:
+    message_id = send_card(demo, incident, seed.ONCALL_CHAT.chat_id)
+    before = lark.message(message_id).content
+    result = lark.click(message_id, seed.HAN_MEIMEI.open_id, button="Acknowledge")
+    assert result.ok
+    assert result.toast and "not linked" in result.toast["content"]
+    assert lark.message(message_id).content == before
+
+
+def test_pressing_an_outdated_copy_shows_who_acted_and_redraws_that_copy(
+    demo: LarkIntegration, lark: LarkSandbox, incident: Incident, owner: Persona
+) -> None:
+    direct = send_card(demo, incident, seed.WANG_FANG.open_id)
+    group = send_card(demo, incident, seed.ONCALL_CHAT.chat_id)
+    assert lark.click(direct, seed.WANG_FANG.open_id, button="Acknowledge").ok
+    result = lark.click(group, seed.WANG_FANG.open_id, button="Acknowledge")
+    assert result.toast and result.toast["content"].startswith(
+        f"Already acknowledged by {owner.member.name}"
+    )
+    assert lark.message(group).buttons[0] == "Unacknowledge"
+    assert len(events(incident, "acknowledged")) == 1
+
+
+# -- both channels at the same moment (PostgreSQL row locks) --------------------------------
+
+
+@pytest.mark.postgres_only
+def test_one_press_on_both_channels_at_the_same_moment_acts_once(
+    integration: LarkIntegration, bound: Persona, incident: Incident, live_server: str
+) -> None:
+    press = value(CardAction.ACKNOWLEDGE, incident)
+    copies = [signed_v2(v2_payload(press)), signed_v1(v1_payload(press))]
+    url = f"{live_server}/lark/{integration.key}/card"
+    start = threading.Barrier(len(copies))
+    answers: list[requests.Response] = []
+
+    def deliver(sent: Post) -> None:
+        start.wait()
+        answers.append(requests.post(url, data=sent.body, headers=sent.headers, timeout=10))
+
+    threads = [threading.Thread(target=deliver, args=(c,)) for c in copies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200, 200]
+    toasts = {a.json()["toast"]["i18n"]["en_us"] for a in answers}
+    assert toasts == {"Acknowledged."}
+    assert len(events(incident, "acknowledged")) == 1
