@@ -1,8 +1,9 @@
 """Playwright with Debian's Chromium, for browser tests of any feature.
 
-Use it from a test module:
+Its fixtures (`browser`, `page_at`) are registered in tests/conftest.py (pytest_plugins);
+a test module imports only the helpers:
 
-    from tests.browser import DESKTOP, PHONE, browser, page_at, screenshot  # noqa: F401
+    from tests.browser import DESKTOP, PHONE, PageAt, horizontal_overflow, screenshot
 
     @pytest.mark.browser
     def test_something(page_at: PageAt, live_server: str) -> None:
@@ -96,13 +97,17 @@ def horizontal_overflow(page: Page) -> int:
     )
 
 
-_SMALL_TARGETS_JS = """(minimum) => {
-  const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary';
-  return [...document.querySelectorAll(selector)].filter((el) => {
+_SMALL_TARGETS_JS = """([minimum, within]) => {
+  const controls = 'a[href], button, input:not([type=hidden]), select, textarea, summary';
+  const roots = [...document.querySelectorAll(within)];
+  const found = roots.flatMap((root) => [...root.querySelectorAll(controls)]);
+  return found.filter((el) => {
     const box = el.getBoundingClientRect();
     const style = getComputedStyle(el);
     if (!box.width || !box.height || style.visibility === 'hidden') return false;
     if (el.closest('.skip-link')) return false;
+    const closed = el.closest('details:not([open])');
+    if (closed && el.tagName !== 'SUMMARY') return false;  // hidden in a closed menu
     return box.height < minimum || box.width < minimum;
   }).map((el) => `${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim()}"`
     + ` ${Math.round(el.getBoundingClientRect().width)}x`
@@ -110,7 +115,8 @@ _SMALL_TARGETS_JS = """(minimum) => {
 }"""
 
 
-def small_targets(page: Page, minimum: int = 44) -> list[str]:
-    """Visible controls smaller than minimum x minimum CSS pixels (touch target rule)."""
-    found: list[str] = page.evaluate(_SMALL_TARGETS_JS, minimum)
+def small_targets(page: Page, minimum: int = 44, within: str = "body") -> list[str]:
+    """Visible controls smaller than minimum x minimum CSS pixels (touch target rule),
+    inside the elements matching the CSS selector `within`."""
+    found: list[str] = page.evaluate(_SMALL_TARGETS_JS, [minimum, within])
     return found

@@ -23,7 +23,7 @@ from tests import factories
 from webapp import create_app
 from webapp.extensions import db
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
 
 TEST_DATA_KEY = "dGVzdC1vbmx5LWtleS1mb3ItdGhlLXRlc3Qtc3VpdGU="
 

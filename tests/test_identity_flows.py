@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.factories import Persona
-from webapp import bindings
+from webapp import bindings, ratelimit
 from webapp.extensions import db
 from webapp.models import LarkBinding, LarkIntegration, Member
 from webapp.sandbox import lark_session, seed
@@ -60,6 +60,12 @@ class Visitor:
         raise AssertionError(f"no callback reached, ended on {response.url}")
 
 
+def signed_in_as(page: requests.Response) -> str | None:
+    """The member named in the shell's top bar (every signed-in page of the web app)."""
+    match = re.search(r'aria-label="Menu for ([^"]+)"', page.text)
+    return match.group(1) if match else None
+
+
 def bind_as(visitor: Visitor, persona: Persona, password: str | None = None) -> requests.Response:
     return visitor.post(
         "/lark/demo/bind", email=persona.member.email, password=password or persona.password
@@ -96,9 +102,9 @@ def test_a_first_visit_asks_who_you_are_here_and_binds(han: Visitor, member: Per
     assert "You are 韩梅梅 in Lark." in page.text
     assert seed.HAN_MEIMEI.email in page.text  # Lark's e-mail is offered as the login
     home = bind_as(han, member)
-    assert urlsplit(home.url).path == "/lark/demo/"
-    assert f"Welcome, {member.member.name}" in home.text
-    assert "You are linked as the Lark user 韩梅梅" in home.text
+    assert urlsplit(home.url).path.startswith("/lark/demo/")
+    assert signed_in_as(home) == member.member.name
+    assert "Lark user: 韩梅梅" in home.text
     [binding] = live_bindings()
     assert (binding.member_id, binding.open_id, binding.tenant_key, binding.method) == (
         member.member.id,
@@ -115,8 +121,7 @@ def test_a_later_visit_from_lark_needs_no_sign_in(
     bind_as(han, member)
     again = Visitor(live_server, seed.HAN_MEIMEI)  # the app was closed: no session cookie
     page = again.get("/lark/demo/")
-    assert urlsplit(page.url).path == "/lark/demo/"
-    assert f"Welcome, {member.member.name}" in page.text
+    assert signed_in_as(page) == member.member.name
     assert all("/bind" not in r.headers.get("Location", "") for r in page.history)
 
 
@@ -130,7 +135,7 @@ def test_switch_account_unlinks_and_binds_the_lark_user_to_another_member(
     assert "Sign in as another member" in page.text
     assert live_bindings() == []
     home = bind_as(han, owner)
-    assert f"Welcome, {owner.member.name}" in home.text
+    assert signed_in_as(home) == owner.member.name
     [live] = live_bindings()
     assert live.member_id == owner.member.id
     [ended] = bindings.history(live.integration, member.member)
@@ -145,7 +150,7 @@ def test_signing_out_ends_the_session_and_opening_again_signs_in(
     page = han.post("/lark/demo/sign-out")
     assert "You are signed out" in page.text
     assert len(live_bindings()) == 1
-    assert f"Welcome, {member.member.name}" in han.get("/lark/demo/").text
+    assert signed_in_as(han.get("/lark/demo/")) == member.member.name
 
 
 def test_the_language_chosen_in_the_menu_stays_with_the_member(
@@ -154,7 +159,7 @@ def test_the_language_chosen_in_the_menu_stays_with_the_member(
     han.get("/lark/demo/")
     bind_as(han, member)
     page = han.post("/lark/demo/language", locale="zh", next="/lark/demo/")
-    assert urlsplit(page.url).path == "/lark/demo/"
+    assert signed_in_as(page) == member.member.name
     assert '<html lang="zh-CN">' in page.text
     db.session.expire_all()
     assert db.session.get(Member, member.member.id).locale == "zh"  # type: ignore[union-attr]
@@ -177,7 +182,7 @@ def test_a_bulk_linked_member_is_in_at_the_first_visit(
     report = bindings.bulk_link(integration, [member.member])
     assert [m for m, _ in report.linked] == [member.member]
     page = Visitor(live_server, seed.HAN_MEIMEI).get("/lark/demo/")
-    assert f"Welcome, {member.member.name}" in page.text
+    assert signed_in_as(page) == member.member.name
     [binding] = live_bindings()
     assert (binding.method, binding.lark_name) == ("bulk", "韩梅梅")  # profile filled at login
 
@@ -295,10 +300,11 @@ def test_a_wrong_password_is_refused_and_attempts_are_limited(
     han.get("/lark/demo/")
     page = bind_as(han, member, password="guess")
     assert (page.status_code, "Wrong e-mail or password." in page.text) == (422, True)
-    for _ in range(9):
-        bind_as(han, member, password="guess")
+    email = member.member.email.lower()
+    while ratelimit.limiter().hit(ratelimit.LOGIN_PER_ACCOUNT, "login-email", email):
+        pass  # the other nine guesses of the budget, spent without hashing nine passwords
     page = bind_as(han, member)
-    assert "Too many attempts" in page.text
+    assert (page.status_code, "Too many attempts" in page.text) == (422, True)
     assert binding_count() == 0
 
 

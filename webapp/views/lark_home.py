@@ -11,6 +11,7 @@ import hmac
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -84,7 +85,7 @@ def url_for_if(endpoint: str, **values: Any) -> str | None:
 # The shell's navigation: label, endpoint, URL values, and the endpoint used while the first
 # is missing (None: hide the link). Pages of other helpers appear once they exist.
 _NAV: tuple[tuple[Any, str, dict[str, str], str | None], ...] = (
-    (_l("My incidents"), "incidents_web.list", {"scope": "mine"}, "lark.home"),
+    (_l("My incidents"), "incidents_web.list", {}, "lark.home"),
     (_l("All incidents"), "incidents_web.list", {"scope": "all"}, None),
     (_l("License"), "admin.license_page", {}, None),
     (_l("Diagnostics"), "admin.diagnostics_page", {}, None),
@@ -93,13 +94,23 @@ _NAV: tuple[tuple[Any, str, dict[str, str], str | None], ...] = (
 
 @bp.app_template_global()
 def lark_nav() -> list[dict[str, Any]]:
-    """[{label, url, current}] of the links whose pages exist."""
-    items = []
+    """[{label, url, current}] of the links whose pages exist. The current one is the link
+    to this path whose URL values the request carries (the most specific one wins)."""
+    items: list[dict[str, Any]] = []
+    best, best_size = None, -1
     for label, endpoint, values, fallback in _NAV:
         url = url_for_if(endpoint, **values) or (url_for_if(fallback) if fallback else None)
-        if url:
-            current = url in (request.full_path.rstrip("?"), request.path)
-            items.append({"label": str(label), "url": url, "current": current})
+        if not url:
+            continue
+        item = {"label": str(label), "url": url, "current": False}
+        items.append(item)
+        matches = urlsplit(url).path == request.path and all(
+            request.args.get(k) == v for k, v in values.items()
+        )
+        if matches and len(values) > best_size:
+            best, best_size = item, len(values)
+    if best is not None:
+        best["current"] = True
     return items
 
 
