@@ -75,7 +75,9 @@ def lark_receiver() -> Iterator[Receiver]:
 
     server = make_server("127.0.0.1", 0, wsgi, threaded=True)
     receiver.url = f"http://127.0.0.1:{server.server_port}/card"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield receiver
     server.shutdown()
