@@ -344,3 +344,32 @@ def test_deleting_an_integration_keeps_the_incidents(
     assert db.session.scalars(select(Delivery)).first() is None
     kept = db.session.get(Incident, incident.id)
     assert kept is not None and kept.events
+
+
+def test_the_encrypt_key_can_be_removed_on_purpose_and_the_admin_is_warned(
+    client: FlaskClient, owner: factories.Persona
+) -> None:
+    integration = make(owner.account)
+    sign_in(client, owner)
+    path = f"/admin/integrations/{integration.id}/edit"
+    blank = form(app_secret="", verification_token="", encrypt_key="")
+    response = post(client, path, {**blank, "remove_encrypt_key": "1"})
+    assert response.status_code == 303
+    db.session.refresh(integration)
+    assert integration.encrypt_key is None
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "No Encrypt Key" in page and "not set (recommended)" in page
+
+
+def test_a_refused_edit_keeps_the_stored_values_and_echoes_no_secret(
+    client: FlaskClient, owner: factories.Persona
+) -> None:
+    integration = make(owner.account)
+    sign_in(client, owner)
+    bad = form(app_id="nope", app_secret="Q" * 32)
+    response = post(client, f"/admin/integrations/{integration.id}/edit", bad)
+    assert response.status_code == 422
+    assert "Q" * 32 not in response.get_data(as_text=True)
+    db.session.expire_all()
+    kept = db.session.get(LarkIntegration, integration.id)
+    assert kept is not None and kept.app_id == "cli_a1b2c3d4e5f6a7b8" and kept.app_secret == SECRET
