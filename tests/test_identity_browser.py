@@ -4,7 +4,7 @@ Screenshots land in tests/artifacts/identity-*.png."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import re
 
 import pytest
 from playwright.sync_api import Page
@@ -13,7 +13,7 @@ from tests import factories
 from tests.browser import DESKTOP, PHONE, PageAt, horizontal_overflow, screenshot, small_targets
 from tests.factories import Persona
 from webapp.models import LarkIntegration
-from webapp.sandbox import lark_session, seed
+from webapp.sandbox import seed
 
 pytestmark = pytest.mark.browser
 
@@ -25,20 +25,22 @@ def integration(owner: Persona, live_server: str) -> LarkIntegration:
     return factories.lark_integration(owner.account, tenant_key=seed.TENANT_KEY)
 
 
-def in_lark(page_at: PageAt, viewport: dict[str, int], live_server: str) -> Page:
-    """A page of the Lark client, signed in to Lark as 韩梅梅."""
+def as_lark_user(
+    page_at: PageAt, viewport: dict[str, int], live_server: str, name: str = "韩梅梅"
+) -> Page:
+    """The sandbox's Lark client, signed in to Lark as `name`."""
     page = page_at(viewport, lark=True)
-    host = urlsplit(live_server).hostname
-    page.context.add_cookies(
-        [
-            {
-                "name": lark_session.USER_COOKIE,
-                "value": seed.HAN_MEIMEI.open_id,
-                "domain": host,
-                "path": "/_lark",
-            }
-        ]
-    )
+    page.goto(f"{live_server}/_lark/")
+    page.get_by_role("button", name=re.compile(name)).click()
+    return page
+
+
+def open_from_workbench(page_at: PageAt, viewport: dict[str, int], live_server: str) -> Page:
+    """In the sandbox's Lark client: be 韩梅梅, open the workbench, open the On-call app."""
+    page = as_lark_user(page_at, viewport, live_server)
+    page.goto(f"{live_server}/_lark/workbench")
+    page.get_by_role("link", name="Open").first.click()
+    page.wait_for_url(lambda url: "/lark/demo/" in url)
     return page
 
 
@@ -72,8 +74,7 @@ def test_first_visit_binds_then_the_next_visit_is_login_free(
     viewport: dict[str, int],
 ) -> None:
     size = "desktop" if viewport is DESKTOP else "phone"
-    page = in_lark(page_at, viewport, live_server)
-    page.goto(f"{live_server}/lark/demo/")
+    page = open_from_workbench(page_at, viewport, live_server)
     page.get_by_text("You are 韩梅梅 in Lark.").wait_for()
     screenshot(page, f"identity-bind-{size}")
     fits(page)
@@ -82,8 +83,7 @@ def test_first_visit_binds_then_the_next_visit_is_login_free(
     screenshot(page, f"identity-home-{size}")
     fits(page, within=SHELL)
 
-    again = in_lark(page_at, viewport, live_server)  # the app closed and opened again
-    again.goto(f"{live_server}/lark/demo/")
+    again = open_from_workbench(page_at, viewport, live_server)  # closed, then opened again
     shows_member(again, member)
     assert "/bind" not in again.url
 
@@ -98,8 +98,7 @@ def test_switch_account_from_the_menu_binds_another_member(
     viewport: dict[str, int],
 ) -> None:
     size = "desktop" if viewport is DESKTOP else "phone"
-    page = in_lark(page_at, viewport, live_server)
-    page.goto(f"{live_server}/lark/demo/")
+    page = open_from_workbench(page_at, viewport, live_server)
     sign_in_to_link(page, member)
     page.get_by_label(f"Menu for {member.member.name}").click()
     page.get_by_role("button", name="Switch account").wait_for()
@@ -110,3 +109,25 @@ def test_switch_account_from_the_menu_binds_another_member(
     screenshot(page, f"identity-switched-{size}")
     sign_in_to_link(page, owner)
     shows_member(page, owner)
+
+
+@pytest.mark.parametrize(
+    ("person", "explanation"),
+    [
+        (seed.OUT_OF_RANGE_USER, "outside the availability range"),
+        (seed.OTHER_TENANT_USER, "from another organisation"),
+    ],
+    ids=["outside-range", "other-tenant"],
+)
+def test_people_lark_does_not_let_in_are_told_why(
+    page_at: PageAt,
+    live_server: str,
+    integration: LarkIntegration,
+    person: seed.SeedUser,
+    explanation: str,
+) -> None:
+    page = as_lark_user(page_at, PHONE, live_server, person.name)
+    page.goto(f"{live_server}/lark/demo/")
+    page.get_by_role("alert").filter(has_text=explanation).wait_for()
+    screenshot(page, f"identity-refused-{person.en_name.replace(' ', '-').lower()}-phone")
+    fits(page)

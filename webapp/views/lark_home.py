@@ -217,6 +217,10 @@ def _arrive(integration: LarkIntegration, user: LarkUser, target: str) -> Respon
 
 def _sign_in(integration: LarkIntegration, binding: LarkBinding) -> None:
     session.pop(PENDING_SESSION, None)
+    # A lasting cookie (PERMANENT_SESSION_LIFETIME) rather than a browser-session one: the
+    # Lark webview may drop session cookies when the app is closed, and each reopening
+    # would then need the OAuth bounce again.
+    session.permanent = True
     login_user(binding.member)
     remember(integration, binding)
 
