@@ -39,6 +39,7 @@ from webapp.incidents import (
     NotAllowed,
     StaleVersion,
 )
+from webapp.lark import errors as lark_errors
 from webapp.login import safe_next
 from webapp.models import Incident, Member, Source, utcnow
 from webapp.views.lark_context import lark_member_required
@@ -61,6 +62,7 @@ def _template_helpers() -> dict[str, Any]:
         "format_datetime": format_datetime,
         "format_timedelta": format_timedelta,
         "event_label": incidents.event_label,
+        "lark_fix": lark_errors.fix,
     }
 
 
