@@ -36,7 +36,7 @@ def home() -> BaseResponse | str:
     if lark_session.current_user(sandbox) is not None:
         return redirect(url_for(".messenger"), 303)
     with sandbox.lock:
-        people = sorted(sandbox.users.values(), key=lambda u: (u.tenant_key, u.en_name))
+        people = list(sandbox.users.values())  # seed order: Li Lei first
         tenants = sorted(sandbox.tenants.values(), key=lambda t: t.key != people[0].tenant_key)
         outside = {
             u.open_id

@@ -58,7 +58,7 @@ def authorize() -> BaseResponse | tuple[str, int]:
     if user is not None and lark_session.inside_client(app.app_id):
         return _grant(sandbox, app, user, redirect_uri)
     with sandbox.lock:
-        people = sorted(sandbox.users.values(), key=lambda u: (u.tenant_key, u.en_name))
+        people = list(sandbox.users.values())
     scopes = [s for s in params.get("scope", "").split() if s]
     page = render_template(
         "sandbox/authorize.html", app=app, user=user, people=people, params=params, scopes=scopes
