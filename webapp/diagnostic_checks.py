@@ -23,6 +23,9 @@ from sqlalchemy import func, select
 
 from webapp import licensing
 from webapp.extensions import db
+from webapp.integrations import fresh_tenant_token, lark_error_words
+from webapp.lark.client import LarkClient
+from webapp.lark.errors import LarkError
 from webapp.models import (
     Account,
     ApiUsage,
@@ -37,6 +40,7 @@ from webapp.models import (
     Member,
     utcnow,
 )
+from webapp.vault import VaultError
 
 LIVE_TTL = 60.0  # seconds a live answer from Lark is reused
 RECENT = timedelta(days=7)
@@ -101,13 +105,8 @@ def _ago(when: datetime) -> str:
 
 def _live_token(integration: LarkIntegration) -> tuple[int, str] | None:
     """None when Lark hands out a tenant token; else (code, words)."""
-    from webapp.integrations import lark_error_words
-    from webapp.lark.client import LarkClient
-    from webapp.lark.errors import LarkError
-    from webapp.vault import VaultError
-
     try:
-        LarkClient.for_integration(integration).tenant_token()
+        fresh_tenant_token(integration)
     except LarkError as error:
         return error.code, lark_error_words(error)
     except VaultError:
@@ -126,7 +125,12 @@ def credentials_check(integration: LarkIntegration) -> Check:
     failure = _cached(key, lambda: _live_token(integration))
     title = _("Credentials work (tenant token)")
     if failure is None:
-        return Check("credentials", title, Level.OK, _("Lark handed out a tenant token just now."))
+        return Check(
+            "credentials",
+            title,
+            Level.OK,
+            _("Lark handed out a tenant token within the last minute."),
+        )
     return Check(
         "credentials",
         title,
@@ -372,10 +376,6 @@ def dispatch_chat_ids(integration: LarkIntegration) -> dict[str, list[str]]:
 
 def _live_chats(integration: LarkIntegration) -> set[str] | str:
     """The chat ids the bot is in, or Lark's error in words."""
-    from webapp.integrations import lark_error_words
-    from webapp.lark.client import LarkClient
-    from webapp.lark.errors import LarkError
-
     try:
         return {c.chat_id for c in LarkClient.for_integration(integration).list_all_chats()}
     except LarkError as error:

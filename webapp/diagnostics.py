@@ -33,6 +33,7 @@ from webapp.diagnostic_checks import (
     worst,
 )
 from webapp.extensions import db
+from webapp.lark.errors import fix as lark_fix
 from webapp.models import Account, Delivery, DeliveryStatus, LarkIntegration, Member
 
 __all__ = ["Check", "FailureRow", "Level", "MemberStatus", "Report", "member_status", "report"]
@@ -104,8 +105,6 @@ def report(integration: LarkIntegration) -> Report:
 def recent_failures(
     integration: LarkIntegration, member: Member | None = None, limit: int = FAILURES_SHOWN
 ) -> list[FailureRow]:
-    from webapp.lark.errors import fix
-
     stmt = select(Delivery).where(
         Delivery.integration_id == integration.id, Delivery.status == DeliveryStatus.FAILED
     )
@@ -120,7 +119,7 @@ def recent_failures(
             target=target_of(d),
             incident_id=d.incident_id,
             error=d.last_error or "",
-            fix=fix(d.reason or "server"),
+            fix=lark_fix(d.reason or "server"),
         )
         for d in db.session.scalars(stmt)
     ]
@@ -159,8 +158,6 @@ def _latest_personal(integration: LarkIntegration, member: Member) -> list[Deliv
 
 
 def member_status(integration: LarkIntegration, member: Member) -> MemberStatus:
-    from webapp.lark.errors import fix as lark_fix
-
     binding = live_bindings(integration).get(member.id)
     latest = _latest_personal(integration, member)
     failed = next((d for d in latest if d.status is DeliveryStatus.FAILED), None)

@@ -19,6 +19,8 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from webapp.extensions import db
+from webapp.lark.client import LarkClient, token_cache
+from webapp.lark.errors import LarkError, fix
 from webapp.models import (
     Account,
     ApiUsage,
@@ -34,6 +36,7 @@ from webapp.models import (
     WarRoom,
     utcnow,
 )
+from webapp.vault import VaultError
 
 # Lark App IDs look like `cli_a1b2c3d4e5f6a7b8` (16 hex characters). We accept letters,
 # digits and `_` after `cli_` (8 to 32 of them) so that a future format, or the
@@ -319,26 +322,35 @@ def check_credentials(integration: LarkIntegration) -> CredentialCheck:
     Records the outcome on the integration (token_ok_at / token_error): it is the
     evidence behind the first steps of the setup checklist.
     """
-    from webapp.lark.client import LarkClient
-    from webapp.lark.errors import LarkError
-
     try:
-        LarkClient.for_integration(integration).tenant_token()
+        fresh_tenant_token(integration)
     except LarkError as error:
         message = lark_error_words(error)
         integration.token_error = message[:500]
         db.session.commit()
         return CredentialCheck(False, message, error.code, error.reason)
+    except VaultError:
+        message = _("The stored App Secret cannot be decrypted with DATA_KEY. Enter it again.")
+        return CredentialCheck(False, message)
     integration.token_ok_at = utcnow()
     integration.token_error = None
     db.session.commit()
     return CredentialCheck(True, _("Lark accepted the App ID and App Secret."))
 
 
+def fresh_tenant_token(integration: LarkIntegration) -> str:
+    """A tenant token asked of Lark now, never the cached one.
+
+    A test must reach Lark: a secret reset in the developer console leaves the cached
+    token valid for up to two hours. The client's cache key is private, hence getattr.
+    """
+    client = LarkClient.for_integration(integration)
+    token_cache.drop(getattr(client, "_cache_key", ("", "", "")))
+    return client.tenant_token()
+
+
 def lark_error_words(error: Exception) -> str:
     """Lark's answer and what to do about it, in one sentence for people."""
-    from webapp.lark.errors import fix
-
     code = getattr(error, "code", 0)
     msg = getattr(error, "msg", "") or str(error)
     reason = getattr(error, "reason", "server")

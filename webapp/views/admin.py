@@ -27,9 +27,10 @@ from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp import checklist, diagnostics, integrations, licensing
+from webapp import bindings, checklist, diagnostics, integrations, licensing
 from webapp.extensions import db, login_manager
 from webapp.integrations import IntegrationInput, IntegrationInvalid
+from webapp.lark.errors import LarkError
 from webapp.models import Edition, LarkIntegration, Member, Platform, utcnow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -212,7 +213,6 @@ def integration_detail(integration_id: int) -> ResponseReturnValue:
         progress=checklist.progress(steps),
         masked=_masked(integration),
         check=None,
-        can_bulk_link=_bulk_link() is not None,
     )
 
 
@@ -266,43 +266,21 @@ def integration_delete(integration_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.integrations_list"), 303)
 
 
-def _bulk_link() -> Any:
-    """Helper IDENTITY's one-click link, once it exists."""
-    try:
-        from webapp import bindings
-    except ImportError:
-        return None
-    return getattr(bindings, "bulk_link", None)
-
-
 @bp.post("/integrations/<int:integration_id>/link-members")
 def integration_link_members(integration_id: int) -> ResponseReturnValue:
+    """The one-click link of members to Lark users by e-mail and mobile (webapp/bindings.py)."""
     integration = _integration(integration_id)
-    bulk_link = _bulk_link()
-    if bulk_link is None:
-        abort(404)
-    from webapp.lark.errors import LarkError
-
     members = list(integration.account.members)
     try:
-        result = bulk_link(integration, members)
+        result = bindings.bulk_link(integration, members)
     except LarkError as error:
         db.session.rollback()
         flash(integrations.lark_error_words(error), "error")
     else:
-        flash(_summarise_link(result))
-        for member, reason in getattr(result, "not_found", []):
+        flash(result.summary())
+        for member, reason in result.not_found:
             flash(f"{member.name}: {reason}", "warning")
     return redirect(url_for("admin.integration_detail", integration_id=integration.id), 303)
-
-
-def _summarise_link(result: Any) -> str:
-    summary = getattr(result, "summary", None)
-    if callable(summary):
-        return str(summary())
-    if isinstance(summary, str):
-        return summary
-    return _("Members were linked by e-mail and mobile where Lark found them.")
 
 
 # -- license ---------------------------------------------------------------------------
