@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests import factories
 from tests.factories import Persona
 from tests.test_dispatch import bind, events, rows, rule
-from webapp import incidents, outbox
+from webapp import incidents, outbox, ratelimit
 from webapp.extensions import db
 from webapp.incidents import Actor
 from webapp.models import (
@@ -47,7 +47,9 @@ def setup(owner: Persona, member: Persona, lark: LarkSandbox) -> tuple[LarkInteg
 
 
 def later(seconds: float) -> None:
-    """Run the worker as if `seconds` had passed, so retries fall due without sleeping."""
+    """Run the worker as if `seconds` had passed, so retries fall due without sleeping
+    (and our rate-limit windows, which follow the real clock, are empty again)."""
+    ratelimit.limiter().reset()
     outbox.run_once(now=utcnow() + timedelta(seconds=seconds))
 
 

@@ -205,13 +205,16 @@ def _send_card(row: Delivery, integration: LarkIntegration, now: datetime) -> No
     if incident is None or not row.receive_id or not row.receive_id_type:
         _end(row, DeliveryStatus.CANCELLED, "incident_gone", now)
         return
-    if _waits_for_quota(row, integration, now) or _waits_for_limit(
-        row, incident, integration, now, lark_limits.allow_send(integration.app_id, row.receive_id)
-    ):
+    if _waits_for_quota(row, integration, now):
         return
     version = incident.version
     card = render(incident, integration, row)
-    sent = _client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
+    client = _client(integration)
+    # The budget is taken last, right before the call, so Lark sees calls spaced as we count them.
+    wait = lark_limits.allow_send(integration.app_id, row.receive_id)
+    if _waits_for_limit(row, incident, integration, now, wait):
+        return
+    sent = client.send_card(row.receive_id_type, row.receive_id, card, row.uuid)
     row.attempts += 1
     row.message_id = sent.message_id
     _remember_card(row, incident, integration, sent.message_id, sent.chat_id, version)
@@ -232,16 +235,15 @@ def _update_card(row: Delivery, integration: LarkIntegration, now: datetime) -> 
         # An earlier row already drew this version: no call needed.
         _end(row, DeliveryStatus.DELIVERED, "up_to_date", now)
         return
-    if _waits_for_quota(row, integration, now) or _waits_for_limit(
-        row,
-        incident,
-        integration,
-        now,
-        lark_limits.allow_update(integration.app_id, card_message.message_id),
-    ):
+    if _waits_for_quota(row, integration, now):
         return
     version = incident.version
-    _client(integration).update_card(card_message.message_id, render(incident, integration, row))
+    card = render(incident, integration, row)
+    client = _client(integration)
+    wait = lark_limits.allow_update(integration.app_id, card_message.message_id)
+    if _waits_for_limit(row, incident, integration, now, wait):
+        return
+    client.update_card(card_message.message_id, card)
     row.attempts += 1
     card_message.rendered_version = max(card_message.rendered_version, version)
     _end(row, DeliveryStatus.DELIVERED, None, now)

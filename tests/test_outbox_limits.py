@@ -1,0 +1,85 @@
+"""Lark's limits as the worker sees them: memory by default, Redis shared across workers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from limits.storage import storage_from_string
+
+from tests import factories
+from tests.factories import Persona
+from webapp import lark_limits
+from webapp.extensions import db
+from webapp.models import ApiUsage, Edition
+from webapp.ratelimit import Limiter
+
+APP = "cli_limits_test"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def storage(request: pytest.FixtureRequest, app: Flask) -> Iterator[str]:
+    """Each test runs on the in-process limiter and on Redis (a key prefix of its own)."""
+    if request.param == "memory":
+        yield "memory"
+        return
+    saved = app.extensions["limiter"]
+    prefix = f"test-delivery-{uuid.uuid4().hex}"
+    app.extensions["limiter"] = Limiter(
+        storage_from_string("redis://127.0.0.1:6379", key_prefix=prefix)
+    )
+    try:
+        yield "redis"
+    finally:
+        app.extensions["limiter"].reset()
+        app.extensions["limiter"] = saved
+
+
+def test_at_most_five_messages_a_second_go_to_one_person(storage: str) -> None:
+    waits = [lark_limits.allow_send(APP, "ou_busy") for _ in range(6)]
+
+    assert waits.count(0.0) == 4  # one under Lark's 5, for the network's jitter
+    assert 0 < waits[-1] <= 1.0
+    assert lark_limits.allow_send(APP, "ou_other") == 0.0  # others are not slowed down
+
+
+def test_at_most_fifty_messages_a_second_per_app_across_recipients(storage: str) -> None:
+    waits = [lark_limits.allow_send(APP, f"ou_{n}") for n in range(51)]
+
+    assert waits[:48] == [0.0] * 48
+    assert waits[48] > 0
+    assert lark_limits.allow_send("cli_another_app", "ou_1") == 0.0
+
+
+def test_a_refused_message_uses_up_nothing(storage: str) -> None:
+    for _ in range(4):
+        lark_limits.allow_send(APP, "ou_busy")
+    for _ in range(10):
+        assert lark_limits.allow_send(APP, "ou_busy") > 0
+
+    sent_elsewhere = [lark_limits.allow_send(APP, f"ou_{n}") for n in range(44)]
+
+    assert sent_elsewhere == [0.0] * 44  # 4 + 44 = the app's budget of 48 a second
+
+
+def test_one_card_is_updated_at_most_five_times_a_second(storage: str) -> None:
+    waits = [lark_limits.allow_update(APP, "om_card") for _ in range(6)]
+
+    assert waits[:4] == [0.0] * 4 and waits[4] > 0
+    assert lark_limits.allow_update(APP, "om_other_card") == 0.0
+
+
+def test_the_free_quota_is_used_up_at_the_configured_number(owner: Persona, app: Flask) -> None:
+    integration = factories.lark_integration(owner.account)
+    now = datetime(2026, 12, 14, 9, 30, tzinfo=UTC)
+    db.session.add(ApiUsage(integration_id=integration.id, month="2026-12", calls=10_000))
+    db.session.commit()
+
+    assert not lark_limits.quota_used_up(integration, now)  # a paid edition has no quota
+    integration.edition = Edition.FREE
+    assert lark_limits.quota_used_up(integration, now)
+    assert not lark_limits.quota_used_up(integration, datetime(2027, 1, 1, tzinfo=UTC))
+    assert lark_limits.quota_resets_at(now) == datetime(2027, 1, 1, tzinfo=UTC)

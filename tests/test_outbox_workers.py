@@ -1,0 +1,69 @@
+"""Several workers on one PostgreSQL queue: each row is claimed, and sent, exactly once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests import factories
+from tests.factories import Persona
+from tests.test_dispatch import bind, rule
+from webapp import outbox
+from webapp.extensions import db
+from webapp.models import Delivery, DeliveryStatus
+from webapp.sandbox import seed
+from webapp.sandbox.handle import LarkSandbox
+
+SEND = "/open-apis/im/v1/messages"
+
+
+def _pending() -> int:
+    count = db.session.scalar(select(func.count()).where(Delivery.status == DeliveryStatus.PENDING))
+    db.session.rollback()
+    return int(count or 0)
+
+
+def _worker(app: Flask, errors: list[BaseException]) -> None:
+    deadline = time.monotonic() + 60
+    with app.app_context():
+        try:
+            while _pending() and time.monotonic() < deadline:
+                if outbox.run_once(batch=5) == 0:
+                    time.sleep(0.05)
+        except BaseException as exc:  # surfaced by the test, not lost in the thread
+            errors.append(exc)
+        finally:
+            db.session.remove()
+
+
+@pytest.mark.postgres_only
+def test_two_workers_never_send_the_same_row_twice(
+    app: Flask, owner: Persona, member: Persona, lark: LarkSandbox
+) -> None:
+    integration = factories.lark_integration(owner.account)
+    bind(integration, owner.member, seed.LI_LEI.open_id)
+    bind(integration, member.member, seed.HAN_MEIMEI.open_id)
+    channel = factories.channel(owner.account, [owner.member, member.member])
+    rule(channel, integration, [{"assignees": True, "chat_ids": [seed.ONCALL_CHAT.chat_id]}])
+    for _ in range(8):
+        factories.incident(owner.account, ch=channel, assignees=[owner.member, member.member])
+    db.session.remove()
+
+    errors: list[BaseException] = []
+    threads = [threading.Thread(target=_worker, args=(app, errors)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    statuses = Counter(db.session.scalars(select(Delivery.status)))
+    assert statuses == {DeliveryStatus.DELIVERED: 24}
+    sends = Counter(call.body["uuid"] for call in lark.calls(SEND, "POST"))
+    assert len(sends) == 24
+    assert set(sends.values()) == {1}  # no retries either: Lark never refused a call
