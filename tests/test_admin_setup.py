@@ -147,3 +147,16 @@ def test_one_click_link_finds_members_by_e_mail_and_confirms_the_contact_permiss
     assert owner.member.name in page  # the one Lark does not know, with the reason
     assert "contact:user.id:readonly" in page
     assert "Confirmed so far: contact:user.id:readonly." in page
+
+
+def test_a_secret_reset_in_lark_is_noticed_although_a_token_is_cached(
+    client: FlaskClient, owner: factories.Persona, live_server: str, lark: LarkSandbox
+) -> None:
+    sign_in(client, owner)
+    integration = create_through_the_form(client, live_server)
+    detail = f"/admin/integrations/{integration.id}"
+    post(client, f"{detail}/test")
+    lark.app().configure(app_secret="ResetInTheConsoleResetInTheConsole")
+    post(client, f"{detail}/test")
+    page = client.get(detail).get_data(as_text=True)
+    assert "Lark refused the App ID or App Secret." in page
