@@ -205,6 +205,19 @@ def test_bulk_link_matches_mobiles_and_says_why_others_were_not_found(
     )
 
 
+def test_an_earlier_tab_can_still_finish_its_sign_in(han: Visitor) -> None:
+    earlier = han.callback_url()
+    han.callback_url()  # another tab started a sign-in meanwhile
+    assert urlsplit(han.get(earlier).url).path == "/lark/demo/bind"
+
+
+def test_the_homepage_opens_the_incident_list(han: Visitor, member: Persona) -> None:
+    han.get("/lark/demo/")
+    bind_as(han, member)
+    home = han.get("/lark/demo/", follow=False)
+    assert (home.status_code, home.headers["Location"]) == (302, "/lark/demo/incidents")
+
+
 # --- failures: each has its page and binds nothing --------------------------------
 
 

@@ -64,7 +64,7 @@ def test_a_visit_without_a_session_starts_lark_oauth_with_pkce(
     assert len(query["state"][0]) >= 20
     assert "scope" not in query
     with client.session_transaction() as session:
-        kept = session["lark_oauth"]
+        [kept] = session["lark_oauth"]
     assert set(kept) == {"key", "state", "verifier", "next", "at"}  # no tokens
 
 
@@ -126,3 +126,11 @@ def test_switch_account_and_sign_out_need_a_session(
     for path in ("/lark/demo/switch-account", "/lark/demo/sign-out", "/lark/demo/language"):
         response = client.post(path, data={"csrf_token": csrf_token(client)})
         assert (response.status_code, response.headers["Location"]) == (303, "/lark/demo/")
+
+
+def test_two_sign_ins_started_side_by_side_both_stay_valid(
+    client: FlaskClient, integration: LarkIntegration
+) -> None:
+    first, second = start(client)["state"][0], start(client)["state"][0]
+    with client.session_transaction() as session:
+        assert [r["state"] for r in session["lark_oauth"]] == [first, second]

@@ -51,8 +51,11 @@ from webapp.views.lark_context import (
 bp = Blueprint("lark", __name__, url_prefix="/lark/<key>")
 log = logging.getLogger(__name__)
 
-# The OAuth round trip in progress: state and PKCE verifier (never tokens), signed cookie.
+# The OAuth round trips in progress: state and PKCE verifier (never tokens), in the signed
+# cookie. A few are kept so that two tabs (or a client that loads the homepage twice) do
+# not spoil each other's sign-in.
 OAUTH_SESSION = "lark_oauth"
+OAUTH_ROUNDS_KEPT = 3
 # The Lark user who came back from OAuth without a binding, waiting on the bind page.
 PENDING_SESSION = "lark_pending"
 OAUTH_MAX_AGE = 10 * 60  # Lark's code lives 5 minutes; the consent page may take a while
@@ -139,27 +142,36 @@ def start_login(integration: LarkIntegration) -> ResponseReturnValue:
     if request.method != "GET":
         return redirect(home, 303)
     auth = oauth.start(integration, redirect_uri(integration))
-    session[OAUTH_SESSION] = {
-        "key": integration.key,
-        "state": auth.state,
-        "verifier": auth.code_verifier,
-        "next": safe_next(request.full_path.rstrip("?"), home),
-        "at": int(time.time()),
-    }
+    rounds = [r for r in session.get(OAUTH_SESSION) or [] if isinstance(r, dict)]
+    rounds.append(
+        {
+            "key": integration.key,
+            "state": auth.state,
+            "verifier": auth.code_verifier,
+            "next": safe_next(request.full_path.rstrip("?"), home),
+            "at": int(time.time()),
+        }
+    )
+    session[OAUTH_SESSION] = rounds[-OAUTH_ROUNDS_KEPT:]
     return redirect(auth.url, 302)
 
 
 def _take_oauth_round(integration: LarkIntegration) -> dict[str, Any] | None:
-    """The round trip this callback answers, used at most once (pop), and recent."""
-    pending = session.pop(OAUTH_SESSION, None)
+    """The round trip this callback answers, used at most once (removed), and recent."""
     state = request.args.get("state", "")
-    if not isinstance(pending, dict) or pending.get("key") != integration.key:
+    rounds = [r for r in session.get(OAUTH_SESSION) or [] if isinstance(r, dict)]
+    found = next(
+        (r for r in rounds if state and hmac.compare_digest(str(r.get("state", "")), state)),
+        None,
+    )
+    if found is None:
         return None
-    if not state or not hmac.compare_digest(str(pending.get("state", "")), state):
+    session[OAUTH_SESSION] = [r for r in rounds if r is not found]
+    if found.get("key") != integration.key:
         return None
-    if time.time() - int(pending.get("at", 0)) > OAUTH_MAX_AGE:
+    if time.time() - int(found.get("at", 0)) > OAUTH_MAX_AGE:
         return None
-    return pending
+    return found
 
 
 @bp.get("/oauth/callback")
