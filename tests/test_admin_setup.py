@@ -160,3 +160,5 @@ def test_a_secret_reset_in_lark_is_noticed_although_a_token_is_cached(
     post(client, f"{detail}/test")
     page = client.get(detail).get_data(as_text=True)
     assert "Lark refused the App ID or App Secret." in page
+    assert step_status(page, "Copy the App ID") == "failing"
+    assert step_status(page, "Create a self-built app") == "done"  # it existed all along

@@ -135,7 +135,8 @@ def _create_app(ev: Evidence) -> Step:
 def _credentials(ev: Evidence) -> Step:
     title = _("Copy the App ID and App Secret into this integration")
     where = _("Credentials & Basic Info (凭证与基础信息)")
-    if ev.token_error and not ev.token_ok_at:
+    # A success clears token_error (webapp/lark/usage.py), so an error is the latest word.
+    if ev.token_error:
         return Step("credentials", title, where, StepStatus.FAILING, ev.token_error)
     if ev.token_ok_at:
         text = _("Lark accepted them %(ago)s.", ago=_ago(ev.token_ok_at))
