@@ -272,6 +272,25 @@ def test_lark_unreachable_is_said_plainly(han: Visitor, lark: object) -> None:
     assert binding_count() == 0
 
 
+def test_a_failing_user_info_is_unreachable_too(han: Visitor, lark: object) -> None:
+    lark.fail("/open-apis/authen/v1/user_info", status=500, times=1)  # type: ignore[attr-defined]
+    page = han.get("/lark/demo/")
+    assert page.status_code == 503
+    assert "Lark could not be reached" in page.text
+    assert binding_count() == 0
+
+
+def test_a_wrong_app_secret_points_at_the_integration_settings(
+    han: Visitor, integration: LarkIntegration
+) -> None:
+    integration.app_secret = "not-the-secret"
+    db.session.commit()
+    page = han.get("/lark/demo/")
+    assert page.status_code == 502
+    assert "The Lark app is not set up correctly" in page.text
+    assert binding_count() == 0
+
+
 def test_a_closed_lark_port_is_unreachable_too(han: Visitor, integration: LarkIntegration) -> None:
     callback = han.callback_url()
     integration.api_base_url = "http://127.0.0.1:9/_lark"  # discard port: connection refused

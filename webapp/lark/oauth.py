@@ -188,6 +188,8 @@ def _raise_lark_token_error(response: requests.Response) -> requests.Response:
     if isinstance(code, int) and code != 0:
         detail = str(body.get("error_description") or body.get("error") or body.get("msg") or "")
         raise _classify(code, response.status_code, detail)
+    if response.ok and not (isinstance(body, dict) and body.get("access_token")):
+        raise LoginError(Failure.LARK, None, "token answer without access_token")
     return response
 
 
