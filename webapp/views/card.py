@@ -19,7 +19,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from webapp import card_actions, card_answers
@@ -114,7 +115,16 @@ def _integration(key: str) -> LarkIntegration:
     ).scalar_one_or_none()
     if integration is None or not integration.enabled:
         raise Refused(404, "unknown or disabled integration")
-    return integration
+    return _snapshot(integration)
+
+
+def _snapshot(integration: LarkIntegration) -> LarkIntegration:
+    """A copy outside the session: the commits below do not expire it, so it is not read
+    again after each (two queries a press). This view writes its columns with UPDATEs."""
+    copy = LarkIntegration()
+    for attr in sa_inspect(LarkIntegration).column_attrs:
+        setattr(copy, attr.key, getattr(integration, attr.key))
+    return copy
 
 
 def _open(integration: LarkIntegration, body: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +145,7 @@ def _open(integration: LarkIntegration, body: dict[str, Any]) -> dict[str, Any]:
 
 def _verify_url(integration: LarkIntegration, payload: dict[str, Any]) -> ResponseReturnValue:
     _check_token(integration, payload.get("token"))
-    integration.url_verified_at = utcnow()
+    _record(integration, url_verified_at=utcnow())
     db.session.commit()
     return jsonify(challenge=payload.get("challenge"))
 
@@ -263,11 +273,12 @@ def _claim(
 ) -> bool:
     """Record the press before acting; False when another copy of it got there first."""
     now = utcnow()
+    _without_fsync()
     seen = integration.last_callback_at
     if seen is None or now - seen > EVIDENCE_EVERY:
-        integration.last_callback_at = now
+        _record(integration, last_callback_at=now)
     if cb.tenant_key and integration.tenant_key != cb.tenant_key:
-        integration.tenant_key = cb.tenant_key
+        _record(integration, tenant_key=cb.tenant_key[:64])
     for key in keys:
         db.session.add(
             CallbackReceipt(
@@ -339,19 +350,32 @@ def _release_retryable(
 def _settle(integration: LarkIntegration, keys: list[str], answer: Answer, request_id: str) -> None:
     """Store the answer on the receipts, for repeats of this press."""
     try:
-        receipts = db.session.execute(
-            select(CallbackReceipt)
+        _without_fsync()
+        db.session.execute(
+            update(CallbackReceipt)
             .where(CallbackReceipt.integration_id == integration.id)
             .where(CallbackReceipt.dedupe_key.in_(keys))
-        ).scalars()
-        for receipt in receipts:
-            receipt.outcome = answer.outcome
-            receipt.answer = answer.to_json()
-            receipt.incident_id = answer.incident_id
+            .values(outcome=answer.outcome, answer=answer.to_json(), incident_id=answer.incident_id)
+        )
         db.session.commit()
     except Exception:
         db.session.rollback()
         log.exception("card callback %s: could not store the answer", request_id)
+
+
+def _record(integration: LarkIntegration, **values: Any) -> None:
+    """Evidence on the (detached) integration, in the current transaction."""
+    db.session.execute(
+        update(LarkIntegration).where(LarkIntegration.id == integration.id).values(**values)
+    )
+
+
+def _without_fsync() -> None:
+    """Receipts are a memory of answers, not the record of the change: the incident's own
+    transaction (its version check) is what makes a press act once. So their commits need
+    not wait for the disk, which saves two fsyncs per press on PostgreSQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def _format(channel: str, answer: Answer) -> dict[str, Any]:

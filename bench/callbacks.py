@@ -1,0 +1,317 @@
+"""How fast the card request URL answers signed, encrypted button presses.
+
+    python -m bench.callbacks [--levels 1,10,50] [--requests 400] [--workers 2] [--threads 16]
+
+Loads a PostgreSQL database of its own (`bench_callbacks` on BENCH_PG_URL, default
+postgresql://postgres@127.0.0.1:5432) with one account, a bound Lark user and enough
+triggered incidents that every press acknowledges a different one. Then, under gunicorn
+on loopback, at each concurrency level it fires pre-built `card.action.trigger` callbacks
+(AES-encrypted, sha256-signed, as Lark sends them) at `/lark/<key>/card`, and the same
+number of requests at a bare Flask route of the same app, and prints p50 / p99 latency,
+throughput and the throughput ratio. Every press must answer 200 with a success toast;
+anything else counts as an error. Lark allows 3 s; the goal is p99 < 100 ms at 50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from flask import Flask
+
+DB_NAME = "bench_callbacks"
+KEY = "bench-callbacks"
+OPEN_ID = "ou_bench_operator"
+VERIFICATION_TOKEN = "bench-vtoken"
+ENCRYPT_KEY = "bench-encrypt-key"
+SECRET_KEY = "bench-secret"
+DATA_KEY = "YmVuY2gtb25seS1rZXktZm9yLXRoZS1iZW5jaG1hcms="
+MAX_SECONDS_PER_RUN = 120  # a level that takes longer is cut short and reported so
+
+
+def pg_base() -> str:
+    return os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432").rstrip("/")
+
+
+def app_config() -> dict[str, Any]:
+    return {
+        "DATABASE_URL": f"{pg_base()}/{DB_NAME}",
+        "SECRET_KEY": SECRET_KEY,
+        "DATA_KEY": DATA_KEY,
+        "LARK_SANDBOX": False,
+        "REDIS_URL": "",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 20, "max_overflow": 10, "pool_pre_ping": False},
+    }
+
+
+def serve_app() -> Flask:
+    """The gunicorn entry: the product app plus the bare route it is compared with."""
+    from webapp import create_app
+
+    app = create_app(app_config())
+
+    @app.get("/bench/bare")
+    def bare() -> str:
+        return "ok"
+
+    return app
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+def load(incidents: int) -> list[int]:
+    """A fresh database: account, admin with a seat, integration, binding, incidents."""
+    with psycopg.connect(f"{pg_base()}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    from webapp import create_app
+    from webapp.extensions import db
+    from webapp.models import (
+        Account,
+        Incident,
+        LarkBinding,
+        LarkIntegration,
+        Member,
+        Platform,
+        Role,
+        Severity,
+        Status,
+    )
+
+    app = create_app(app_config())
+    with app.app_context():
+        db.create_all()
+        account = Account(name="Bench", seats_allowed=10)
+        member = Member(
+            account=account, name="Li Lei", email="li@bench.example", role=Role.ADMIN, has_seat=True
+        )
+        integration = LarkIntegration(
+            account=account, key=KEY, name="Lark", app_id="cli_bench", api_base_url="http://127.0.0.1:9",
+            platform=Platform.LARK,
+        )  # fmt: skip
+        integration.app_secret = "secret"
+        integration.verification_token = VERIFICATION_TOKEN
+        integration.encrypt_key = ENCRYPT_KEY
+        db.session.add_all([account, member, integration])
+        db.session.flush()
+        db.session.add(
+            LarkBinding(integration_id=integration.id, member_id=member.id, open_id=OPEN_ID)
+        )
+        rows = [
+            Incident(
+                account_id=account.id,
+                number=n,
+                title=f"host-{n} is down",
+                severity=Severity.CRITICAL,
+                status=Status.TRIGGERED,
+                labels={"service": "db"},
+            )
+            for n in range(1, incidents + 1)
+        ]
+        db.session.add_all(rows)
+        db.session.commit()
+        ids = [r.id for r in rows]
+        db.session.remove()
+        db.engine.dispose()
+    with psycopg.connect(f"{pg_base()}/{DB_NAME}", autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return ids
+
+
+def press(incident_id: int) -> tuple[bytes, dict[str, str]]:
+    """One Acknowledge press, encrypted and signed as Lark sends it."""
+    from webapp.lark import crypto
+
+    payload = {
+        "schema": "2.0",
+        "header": {
+            "event_id": uuid.uuid4().hex,
+            "token": VERIFICATION_TOKEN,
+            "event_type": "card.action.trigger",
+            "create_time": str(int(time.time() * 1_000_000)),
+            "tenant_key": "t-bench",
+            "app_id": "cli_bench",
+        },
+        "event": {
+            "operator": {"open_id": OPEN_ID}, "token": "c-bench", "host": "im_message",
+            "action": {"tag": "button", "value": {"a": "ack", "i": incident_id, "v": 1}},
+            "context": {"open_message_id": f"om_{incident_id}", "open_chat_id": "oc_bench"},
+        },
+    }  # fmt: skip
+    body = json.dumps({"encrypt": crypto.encrypt(ENCRYPT_KEY, json.dumps(payload))}).encode()
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "X-Lark-Request-Timestamp": timestamp,
+        "X-Lark-Request-Nonce": nonce,
+        "X-Lark-Signature": crypto.v2_signature(timestamp, nonce, ENCRYPT_KEY, body),
+    }
+    return body, headers
+
+
+# -- load ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def p(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+Request = tuple[str, str, bytes | None, dict[str, str]]
+
+
+def fire(port: int, requests: list[Request], concurrency: int, check: bool) -> Run:
+    """Closed loop: `concurrency` clients, each sending its share back to back (keep-alive)."""
+    run = Run()
+    shares = [requests[i::concurrency] for i in range(concurrency)]
+    deadline = time.monotonic() + MAX_SECONDS_PER_RUN
+    start = threading.Barrier(concurrency + 1)
+
+    def client(share: list[Request]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        start.wait()
+        for method, path, body, headers in share:
+            if time.monotonic() > deadline:
+                break
+            began = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                ok = response.status == 200 and (not check or _success(data))
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                ok = False
+            elapsed = time.perf_counter() - began
+            with run.lock:
+                run.latencies.append(elapsed)
+                run.errors += 0 if ok else 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(s,)) for s in shares]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    run.seconds = time.perf_counter() - began
+    return run
+
+
+def _success(data: bytes) -> bool:
+    try:
+        return json.loads(data)["toast"]["type"] == "success"
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+# -- server --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
+        "bench.callbacks:serve_app()",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/bench/bare")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    stop(server)
+    raise RuntimeError("gunicorn did not start within 30 s")
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="1,10,50")
+    parser.add_argument("--requests", type=int, default=400, help="presses per level")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
+    args = parser.parse_args(argv if argv is not None else [])
+    levels = [int(n) for n in args.levels.split(",")]
+    warmup = 20
+    ids = load(warmup + args.requests * len(levels))
+    presses = [press(i) for i in ids]  # built before the clock starts
+    port = free_port()
+    server = start_gunicorn(port, args.workers, args.threads)
+    try:
+        report(port, levels, presses, args.requests, warmup)
+    finally:
+        stop(server)
+
+
+def report(
+    port: int, levels: list[int], presses: list[tuple[bytes, dict[str, str]]], n: int, warmup: int
+) -> None:
+    path = f"/lark/{KEY}/card"
+    as_requests: list[Request] = [("POST", path, body, headers) for body, headers in presses]
+    bare: list[Request] = [("GET", "/bench/bare", None, {})] * n
+    fire(port, as_requests[:warmup], 1, check=True)
+    fire(port, bare[:warmup], 1, check=False)
+    columns = ("clicks", "p50 ms", "p99 ms", "req/s", "bare p99", "bare req/s", "ratio", "errors")
+    print(" ".join(f"{c:>10}" for c in columns))
+    offset = warmup
+    for level in levels:
+        clicks = fire(port, as_requests[offset : offset + n], level, check=True)
+        offset += n
+        baseline = fire(port, bare, level, check=False)
+        ratio = clicks.throughput / baseline.throughput if baseline.throughput else 0.0
+        row = (level, clicks.p(0.5), clicks.p(0.99), clicks.throughput, baseline.p(0.99))
+        row += (baseline.throughput, ratio, clicks.errors)
+        print(
+            " ".join(f"{v:>10.1f}" if isinstance(v, float) else f"{v:>10}" for v in row), flush=True
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
