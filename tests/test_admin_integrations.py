@@ -373,3 +373,18 @@ def test_a_refused_edit_keeps_the_stored_values_and_echoes_no_secret(
     db.session.expire_all()
     kept = db.session.get(LarkIntegration, integration.id)
     assert kept is not None and kept.app_id == "cli_a1b2c3d4e5f6a7b8" and kept.app_secret == SECRET
+
+
+def test_the_top_bar_links_admins_to_every_admin_page_and_members_to_theirs(
+    client: FlaskClient, owner: factories.Persona, member: factories.Persona
+) -> None:
+    sign_in(client, owner)
+    page = client.get("/admin/license").get_data(as_text=True)
+    assert owner.account.name in page
+    for href in ("/admin/integrations", "/admin/license", "/admin/diagnostics", "/admin/channels"):
+        assert f'href="{href}"' in page
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/license")})
+    sign_in(client, member)
+    page = client.get("/admin/license").get_data(as_text=True)
+    assert 'href="/admin/diagnostics"' in page
+    assert 'href="/admin/integrations"' not in page and 'href="/admin/channels"' not in page
