@@ -13,13 +13,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from flask import current_app
-from flask_babel import format_date, format_timedelta
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from webapp import licensing
 from webapp.extensions import db
@@ -28,13 +27,10 @@ from webapp.lark.client import LarkClient
 from webapp.lark.errors import LarkError
 from webapp.models import (
     Account,
-    ApiUsage,
     CallbackReceipt,
     Delivery,
     DeliveryStatus,
     DispatchRule,
-    Edition,
-    LarkApiEvent,
     LarkBinding,
     LarkIntegration,
     Member,
@@ -44,8 +40,6 @@ from webapp.vault import VaultError
 
 LIVE_TTL = 60.0  # seconds a live answer from Lark is reused
 RECENT = timedelta(days=7)
-RATE_WINDOW = timedelta(hours=24)
-QUOTA_WARNING = 0.8
 
 
 class Level(enum.StrEnum):
@@ -96,7 +90,7 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def _ago(when: datetime) -> str:
+def ago(when: datetime) -> str:
     return format_timedelta(min(when - utcnow(), timedelta(seconds=-1)), add_direction=True)
 
 
@@ -159,14 +153,14 @@ def card_url_check(integration: LarkIntegration) -> Check:
             subscribe,
         )
     verified = _(
-        "Lark verified the card request URL %(ago)s.", ago=_ago(integration.url_verified_at)
+        "Lark verified the card request URL %(ago)s.", ago=ago(integration.url_verified_at)
     )
     last = integration.last_callback_at
     if last is None or utcnow() - last > RECENT:
         none = (
             _("No button click has reached us yet.")
             if last is None
-            else _("The last button click reached us %(ago)s.", ago=_ago(last))
+            else _("The last button click reached us %(ago)s.", ago=ago(last))
         )
         return Check(
             "card_url",
@@ -178,7 +172,7 @@ def card_url_check(integration: LarkIntegration) -> Check:
                 "card.action.trigger_v1 are subscribed and that the latest version is published."
             ),
         )
-    latest = _("The last button click reached us %(ago)s.", ago=_ago(last))
+    latest = _("The last button click reached us %(ago)s.", ago=ago(last))
     return Check("card_url", title, Level.OK, f"{verified} {latest}")
 
 
@@ -424,107 +418,3 @@ def chats_check(integration: LarkIntegration) -> Check:
         Level.OK,
         _("The bot is in all %(count)s chat(s) the dispatch policies use.", count=len(wanted)),
     )
-
-
-def _events(integration: LarkIntegration, kinds: tuple[str, ...], since: datetime) -> list[Any]:
-    stmt = (
-        select(LarkApiEvent)
-        .where(
-            LarkApiEvent.integration_id == integration.id,
-            LarkApiEvent.kind.in_(kinds),
-            LarkApiEvent.created_at >= since,
-        )
-        .order_by(LarkApiEvent.created_at.desc())
-    )
-    return list(db.session.scalars(stmt))
-
-
-def permissions_check(integration: LarkIntegration) -> Check:
-    # "permission" is what webapp/lark/usage.py writes; "no_permission" is the reason's name.
-    events = _events(integration, ("permission", "no_permission"), utcnow() - RECENT)
-    title = _("Permissions granted (im:chat, im:message, contact:user.id:readonly)")
-    if not events:
-        return Check(
-            "permissions", title, Level.OK, _("Lark refused no call for a missing permission.")
-        )
-    paths = sorted({f"{e.path} ({e.code})" for e in events})
-    return Check(
-        "permissions",
-        title,
-        Level.FAILING,
-        _(
-            "Lark refused %(count)s call(s) for a missing permission in the last 7 days.",
-            count=len(events),
-        ),
-        _(
-            "Under Permissions & Scopes, apply for im:chat, im:message and "
-            "contact:user.id:readonly, publish a new version and have the tenant admin approve it."
-        ),
-        paths,
-    )
-
-
-def rate_limit_check(integration: LarkIntegration) -> Check:
-    events = _events(integration, ("rate_limited",), utcnow() - RATE_WINDOW)
-    title = _("Rate limits (last 24 hours)")
-    if not events:
-        return Check(
-            "rate_limits", title, Level.OK, _("Lark rate-limited no call in the last 24 hours.")
-        )
-    return Check(
-        "rate_limits",
-        title,
-        Level.WARNING,
-        _(
-            "Lark rate-limited %(count)s call(s) in the last 24 hours, the last %(ago)s; the "
-            "messages were delayed and retried.",
-            count=len(events),
-            ago=_ago(events[0].created_at),
-        ),
-        _(
-            "Lark allows 5 messages a second to one person or group and 1,000 a minute per app. "
-            "Send fewer cards: narrow the dispatch policies, or notify a group chat instead of "
-            "many people."
-        ),
-        sorted({f"{e.path} ({e.code})" for e in events}),
-    )
-
-
-def next_reset(today: date) -> date:
-    """The free edition's quota resets on the 1st of each month."""
-    return date(today.year + today.month // 12, today.month % 12 + 1, 1)
-
-
-def monthly_calls(integration: LarkIntegration, now: datetime) -> int:
-    month = now.strftime("%Y-%m")
-    stmt = select(func.coalesce(func.sum(ApiUsage.calls), 0)).where(
-        ApiUsage.integration_id == integration.id, ApiUsage.month == month
-    )
-    return int(db.session.execute(stmt).scalar_one())
-
-
-def quota_check(integration: LarkIntegration) -> Check:
-    title = _("Monthly API quota (free edition)")
-    if integration.edition is not Edition.FREE:
-        return Check("quota", title, Level.OK, _("Paid editions have no monthly API quota."))
-    now = utcnow()
-    quota = int(current_app.config["LARK_FREE_MONTHLY_QUOTA"])
-    used = monthly_calls(integration, now)
-    refused = _events(integration, ("quota",), now.replace(day=1, hour=0, minute=0, second=0))
-    evidence = _(
-        "%(used)s of %(quota)s calls used this month (%(percent)s%%); the quota resets on "
-        "%(reset)s. Other self-built apps of your Lark tenant share it.",
-        used=f"{used:,}",
-        quota=f"{quota:,}",
-        percent=round(100 * used / quota) if quota else 100,
-        reset=format_date(next_reset(now.date()), "long"),
-    )
-    fix = _(
-        "Upgrade the Lark plan, or send fewer cards until the reset: narrow the dispatch "
-        "policies or notify group chats instead of many people."
-    )
-    if refused or used >= quota:
-        return Check("quota", title, Level.FAILING, evidence, fix)
-    if used >= QUOTA_WARNING * quota:
-        return Check("quota", title, Level.WARNING, evidence, fix)
-    return Check("quota", title, Level.OK, evidence)

@@ -26,12 +26,10 @@ from webapp.diagnostic_checks import (
     live_bindings,
     members_linked_check,
     not_linked_deliveries_check,
-    permissions_check,
-    quota_check,
-    rate_limit_check,
     target_of,
     worst,
 )
+from webapp.diagnostic_limits import permissions_check, quota_check, rate_limit_check
 from webapp.extensions import db
 from webapp.lark.errors import fix as lark_fix
 from webapp.models import Account, Delivery, DeliveryStatus, LarkIntegration, Member

@@ -1,0 +1,127 @@
+"""Diagnostic checks of Lark's limits: refused permissions, rate limits, the monthly quota.
+
+They read LarkApiEvent rows and the ApiUsage counter that webapp/lark/usage.py writes on
+every call, so they never call Lark themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import format_date
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from webapp.diagnostic_checks import Check, Level, ago
+from webapp.extensions import db
+from webapp.models import ApiUsage, Edition, LarkApiEvent, LarkIntegration, utcnow
+
+RECENT = timedelta(days=7)
+RATE_WINDOW = timedelta(hours=24)
+QUOTA_WARNING = 0.8
+
+
+def _events(integration: LarkIntegration, kinds: tuple[str, ...], since: datetime) -> list[Any]:
+    stmt = (
+        select(LarkApiEvent)
+        .where(
+            LarkApiEvent.integration_id == integration.id,
+            LarkApiEvent.kind.in_(kinds),
+            LarkApiEvent.created_at >= since,
+        )
+        .order_by(LarkApiEvent.created_at.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+def permissions_check(integration: LarkIntegration) -> Check:
+    # "permission" is what webapp/lark/usage.py writes; "no_permission" is the reason's name.
+    events = _events(integration, ("permission", "no_permission"), utcnow() - RECENT)
+    title = _("Permissions granted (im:chat, im:message, contact:user.id:readonly)")
+    if not events:
+        return Check(
+            "permissions", title, Level.OK, _("Lark refused no call for a missing permission.")
+        )
+    paths = sorted({f"{e.path} ({e.code})" for e in events})
+    return Check(
+        "permissions",
+        title,
+        Level.FAILING,
+        _(
+            "Lark refused %(count)s call(s) for a missing permission in the last 7 days.",
+            count=len(events),
+        ),
+        _(
+            "Under Permissions & Scopes, apply for im:chat, im:message and "
+            "contact:user.id:readonly, publish a new version and have the tenant admin approve it."
+        ),
+        paths,
+    )
+
+
+def rate_limit_check(integration: LarkIntegration) -> Check:
+    events = _events(integration, ("rate_limited",), utcnow() - RATE_WINDOW)
+    title = _("Rate limits (last 24 hours)")
+    if not events:
+        return Check(
+            "rate_limits", title, Level.OK, _("Lark rate-limited no call in the last 24 hours.")
+        )
+    return Check(
+        "rate_limits",
+        title,
+        Level.WARNING,
+        _(
+            "Lark rate-limited %(count)s call(s) in the last 24 hours, the last %(ago)s; the "
+            "messages were delayed and retried.",
+            count=len(events),
+            ago=ago(events[0].created_at),
+        ),
+        _(
+            "Lark allows 5 messages a second to one person or group and 1,000 a minute per app. "
+            "Send fewer cards: narrow the dispatch policies, or notify a group chat instead of "
+            "many people."
+        ),
+        sorted({f"{e.path} ({e.code})" for e in events}),
+    )
+
+
+def next_reset(today: date) -> date:
+    """The free edition's quota resets on the 1st of each month."""
+    return date(today.year + today.month // 12, today.month % 12 + 1, 1)
+
+
+def monthly_calls(integration: LarkIntegration, now: datetime) -> int:
+    month = now.strftime("%Y-%m")
+    stmt = select(func.coalesce(func.sum(ApiUsage.calls), 0)).where(
+        ApiUsage.integration_id == integration.id, ApiUsage.month == month
+    )
+    return int(db.session.execute(stmt).scalar_one())
+
+
+def quota_check(integration: LarkIntegration) -> Check:
+    title = _("Monthly API quota (free edition)")
+    if integration.edition is not Edition.FREE:
+        return Check("quota", title, Level.OK, _("Paid editions have no monthly API quota."))
+    now = utcnow()
+    quota = int(current_app.config["LARK_FREE_MONTHLY_QUOTA"])
+    used = monthly_calls(integration, now)
+    refused = _events(integration, ("quota",), now.replace(day=1, hour=0, minute=0, second=0))
+    evidence = _(
+        "%(used)s of %(quota)s calls used this month (%(percent)s%%); the quota resets on "
+        "%(reset)s. Other self-built apps of your Lark tenant share it.",
+        used=f"{used:,}",
+        quota=f"{quota:,}",
+        percent=round(100 * used / quota) if quota else 100,
+        reset=format_date(next_reset(now.date()), "long"),
+    )
+    fix = _(
+        "Upgrade the Lark plan, or send fewer cards until the reset: narrow the dispatch "
+        "policies or notify group chats instead of many people."
+    )
+    if refused or used >= quota:
+        return Check("quota", title, Level.FAILING, evidence, fix)
+    if used >= QUOTA_WARNING * quota:
+        return Check("quota", title, Level.WARNING, evidence, fix)
+    return Check("quota", title, Level.OK, evidence)
