@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.factories import Persona
+from tests.sandbox_fixtures import Receiver
 from webapp.extensions import db
 from webapp.lark import client as lark_client
 from webapp.lark import errors
@@ -260,3 +261,46 @@ def test_it_finds_people_by_email_and_mobile_and_contact_calls_are_free(
         seed.HAN_MEIMEI.mobile: seed.HAN_MEIMEI.open_id,
     }
     assert usage_of(integration) == 0
+
+
+# -- delayed update with a callback's card token ---------------------------------------------
+
+
+def _pressed(api: LarkClient, lark: LarkSandbox, lark_receiver: Receiver) -> tuple[str, str]:
+    """Send a card, press its button (answered by a stand-in receiving {}): the c- token."""
+    lark.app().configure(card_request_url=lark_receiver.url)
+    card = {**CARD, "body": {"elements": [_button("Ack", {"a": "ack"})]}}
+    message_id = api.send_card("open_id", seed.LI_LEI.open_id, card, "u-delay").message_id
+    assert lark.click(message_id, seed.LI_LEI.open_id, button="Ack").ok
+    [received] = lark_receiver.requests
+    headers = {k.lower(): v for k, v in received.headers.items()}
+    assert "x-lark-signature" in headers
+    [token] = [t for t, grant in lark.sandbox.card_tokens.items() if grant.message_id == message_id]
+    return message_id, token
+
+
+def _button(label: str, value: dict[str, str]) -> dict[str, object]:
+    return {
+        "tag": "button",
+        "text": {"tag": "plain_text", "content": label},
+        "behaviors": [{"type": "callback", "value": value}],
+    }
+
+
+def test_a_card_token_updates_the_card_after_the_answer(
+    api: LarkClient, lark: LarkSandbox, lark_receiver: Receiver
+) -> None:
+    message_id, token = _pressed(api, lark, lark_receiver)
+    api.delay_update(token, {**CARD, "header": {**CARD["header"], "template": "green"}})  # type: ignore[dict-item]
+    assert lark.message(message_id).card["header"]["template"] == "green"
+
+
+def test_an_expired_card_token_is_token_expired(
+    api: LarkClient, lark: LarkSandbox, lark_receiver: Receiver
+) -> None:
+    _message_id, token = _pressed(api, lark, lark_receiver)
+    lark.advance(31 * 60)
+    with pytest.raises(LarkError) as raised:
+        api.delay_update(token, CARD)
+    assert (raised.value.code, raised.value.reason) == (300030, "token_expired")
+    assert raised.value.permanent
