@@ -47,6 +47,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
             "DATA_KEY": TEST_DATA_KEY,
             "LARK_SANDBOX": True,
             "REDIS_URL": "",
+            # Hashing is deliberately slow in production; the suite signs in hundreds of times.
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
     with application.app_context():

@@ -54,9 +54,10 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from webapp import dispatch, i18n, login, outbox, ratelimit
+    from webapp import dispatch, i18n, login, outbox, ratelimit, sqlite
 
     db.init_app(app)
+    sqlite.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     htmx.init_app(app)
