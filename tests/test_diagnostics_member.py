@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 
 from tests import factories
@@ -115,3 +116,17 @@ def test_a_member_of_an_account_without_integration_is_told_whom_to_ask(
     sign_in(client, member)
     page = client.get("/admin/diagnostics").get_data(as_text=True)
     assert "Ask an account admin to set one up." in page
+
+
+def test_any_page_can_show_a_members_line_with_the_shared_partial(
+    app: Flask, owner: factories.Persona, member: factories.Persona
+) -> None:
+    integration = factories.lark_integration(owner.account)
+    template = (
+        "{% with status = member_status(integration, member) %}"
+        '{% include "admin/_member_status.html" %}{% endwith %}'
+    )
+    with app.test_request_context():
+        html = render_template_string(template, integration=integration, member=member.member)
+    assert 'id="member-status"' in html
+    assert "Not linked to Lark." in html and "Failing" in html

@@ -63,6 +63,9 @@ class Report:
 
 def init_app(app: Flask) -> None:
     app.extensions.setdefault("test_resets", []).append(clear_cache)
+    # Any page may show a member's line: {% include "admin/_member_status.html" %} with
+    # `status = member_status(integration, member)` (the Lark homepage, for one).
+    app.add_template_global(member_status, "member_status")
 
 
 # -- the report ------------------------------------------------------------------------
