@@ -267,6 +267,18 @@ def test_the_monthly_quota_fails_at_100_percent_and_lark_refuses_more(
     assert refused.value.code == 99991403
     status, text = check(client, "quota")
     assert status == "failing" and "10 of 10 calls used this month (100%)" in text
+    assert "quota exhausted (99991403)" in text
+
+
+def test_a_quota_used_up_by_the_tenants_other_apps_still_fails(
+    client: FlaskClient, admin: factories.Persona, free: LarkIntegration, lark: LarkSandbox
+) -> None:
+    lark.set_quota(usage=10)  # other self-built apps of the tenant spent it
+    with pytest.raises(LarkError):
+        send_cards(free, 1)
+    status, text = check(client, "quota")
+    assert status == "failing"
+    assert "0 of 10 calls used this month" in text and "99991403" in text
 
 
 def test_a_paid_edition_has_no_quota(

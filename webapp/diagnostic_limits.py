@@ -120,7 +120,14 @@ def quota_check(integration: LarkIntegration) -> Check:
         "Upgrade the Lark plan, or send fewer cards until the reset: narrow the dispatch "
         "policies or notify group chats instead of many people."
     )
-    if refused or used >= quota:
+    if refused:
+        # The quota is the tenant's: other apps may have used it up before our counter shows it.
+        said = _(
+            "Lark refused %(count)s call(s) this month: quota exhausted (99991403).",
+            count=len(refused),
+        )
+        return Check("quota", title, Level.FAILING, f"{evidence} {said}", fix)
+    if used >= quota:
         return Check("quota", title, Level.FAILING, evidence, fix)
     if used >= QUOTA_WARNING * quota:
         return Check("quota", title, Level.WARNING, evidence, fix)
