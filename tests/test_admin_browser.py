@@ -8,15 +8,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from tests import browser as browsing
 from tests import factories
 from tests.browser import DESKTOP, PHONE, PageAt, horizontal_overflow, screenshot, small_targets
 from webapp.extensions import db
 from webapp.models import LicenseRefusal
-
-# The browser fixtures, made visible to this module's tests.
-browser = browsing.browser
-page_at = browsing.page_at
 
 AXE = Path(__file__).resolve().parent.parent / "static" / "axe-core-4.14.1.min.js"
 

@@ -6,8 +6,6 @@ import json
 import re
 from typing import Any
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -17,11 +15,6 @@ from webapp.extensions import db
 from webapp.models import LarkIntegration
 from webapp.sandbox import seed
 from webapp.sandbox.handle import LarkSandbox
-
-
-@pytest.fixture
-def lark(app: Flask, live_server: str) -> LarkSandbox:
-    return LarkSandbox(app)
 
 
 def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
