@@ -155,3 +155,74 @@ def test_a_secret_reset_in_lark_is_noticed_although_a_token_is_cached(
     assert "Lark refused the App ID or App Secret." in page
     assert step_status(page, "Copy the App ID") == "failing"
     assert step_status(page, "Create a self-built app") == "done"  # it existed all along
+
+
+def console_value(page: str, field: str) -> str:
+    match = re.search(rf'<dd id="{field}">([^<]+)</dd>', page)
+    assert match, f"no {field} on the console page"
+    return match.group(1).strip()
+
+
+def test_the_whole_guide_in_the_sandbox_console_and_our_ui_ends_with_a_working_card(
+    client: FlaskClient, owner: factories.Persona, live_server: str, lark: LarkSandbox
+) -> None:
+    from webapp import outbox
+
+    owner.member.email, owner.member.phone = seed.LI_LEI.email, None
+    db.session.commit()
+    # 一、创建飞书应用: a self-built app in the developer console; copy its credentials.
+    created = client.post("/_lark/console/apps", data={"name": "On-call"})
+    console = created.headers["Location"]
+    page = client.get(console).get_data(as_text=True)
+    copied = {f: console_value(page, f) for f in ("app-id", "app-secret", "verification-token")}
+    copied["encrypt-key"] = console_value(page, "encrypt-key")
+    # 二、添加飞书集成: our form.
+    sign_in(client, owner)
+    integration = create_through_the_form(
+        client,
+        live_server,
+        app_id=copied["app-id"],
+        app_secret=copied["app-secret"],
+        verification_token=copied["verification-token"],
+        encrypt_key=copied["encrypt-key"],
+    )
+    detail = f"/admin/integrations/{integration.id}"
+    urls = dict(
+        re.findall(
+            r'id="url-(\w+)" type="text" readonly value="([^"]+)"',
+            client.get(detail).get_data(as_text=True),
+        )
+    )
+    # 三、配置飞书应用: homepage, redirect URL, card callbacks (Lark verifies the URL on save).
+    client.post(
+        f"{console}/web", data={"homepage_url": urls["web"], "redirect_urls": urls["redirect"]}
+    )
+    client.post(
+        f"{console}/callbacks", data={"callback": ["card.action.trigger", "card.action.trigger_v1"]}
+    )
+    client.post(f"{console}/card-url", data={"card_request_url": urls["card"]})
+    assert "Verified:" in client.get(console).get_data(as_text=True)
+    # 四、发布: visibility all staff.
+    client.post(f"{console}/visibility", data={"scope": "all"})
+
+    post(client, f"{detail}/test")
+    post(client, f"{detail}/link-members")  # the owner is found by e-mail
+    factories.incident(owner.account, assignees=[owner.member])
+    outbox.run_once()
+    [card] = lark.messages_to(seed.LI_LEI.open_id, app_id=copied["app-id"])
+    assert lark.click(card.message_id, seed.LI_LEI.open_id, button=card.buttons[0]).ok
+
+    db.session.expire_all()
+    page = client.get(detail).get_data(as_text=True)
+    for step in (
+        "Create a self-built app",
+        "Copy the App ID",
+        "Copy the Verification Token",
+        "Subscribe card callbacks",
+        "Publish a version",
+    ):
+        assert step_status(page, step) == "done", step
+    # Nobody opened the web app yet, and no chat list was loaded: said, not faked.
+    assert step_status(page, "Set the desktop and mobile homepage") == "waiting"
+    assert step_status(page, "Apply for im:chat") == "waiting"
+    assert "Confirmed so far: im:message, contact:user.id:readonly." in page
