@@ -53,16 +53,51 @@ BULK_VERBS = ("acknowledge", "resolve")
 def init_app(app: Any) -> None:
     app.config.setdefault("LIST_REFRESH_SECONDS", 15)
     app.register_blueprint(bp)
+    # Globals rather than context, so the macros import without context and Jinja caches them.
+    globals_ = app.jinja_env.globals
+    globals_.setdefault("format_datetime", format_datetime)
+    globals_.setdefault("format_timedelta", format_timedelta)
+    globals_["inc_labels"] = labels
+    globals_["inc_event_label"] = incidents.event_label
+    globals_["inc_lark_fix"] = lark_errors.fix
 
 
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
+    return {"now": utcnow(), "refresh_seconds": current_app.config["LIST_REFRESH_SECONDS"]}
+
+
+def labels() -> dict[str, Any]:
+    """Words every row repeats, translated once per request (gettext per row adds up at 50)."""
+    cached: dict[str, Any] | None = g.get("incident_labels")
+    if cached is None:
+        cached = g.incident_labels = _labels()
+    return cached
+
+
+def _labels() -> dict[str, Any]:
     return {
-        "now": utcnow(),
-        "format_datetime": format_datetime,
-        "format_timedelta": format_timedelta,
-        "event_label": incidents.event_label,
-        "lark_fix": lark_errors.fix,
+        "Critical": _("Critical"),
+        "Warning": _("Warning"),
+        "Info": _("Info"),
+        "Triggered": _("Triggered"),
+        "Processing": _("Processing"),
+        "Closed": _("Closed"),
+        "Snoozed": _("Snoozed"),
+        "until": _("until"),
+        "acknowledge": _("Acknowledge"),
+        "resolve": _("Resolve"),
+        "reopen": _("Reopen"),
+        "unsnooze": _("Unsnooze"),
+        "snooze": _("Snooze"),
+        "snooze_for": _("Snooze for"),
+        "durations": [
+            (m, _("%(n)s min", n=m) if m < 60 else _("%(n)s h", n=m // 60)) for m in SNOOZE_MINUTES
+        ],
+        "select": _("Select"),
+        "unassigned": _("Unassigned"),
+        "more": _("More"),
+        "more_on_detail": _("Snooze or reassign on the detail page"),
     }
 
 
@@ -105,8 +140,6 @@ def list_context(
         "counts": queries.counts(member, filters),
         "after": after,
         "shown": limit if page.next_cursor else len(page.rows),
-        "refresh_seconds": current_app.config.get("LIST_REFRESH_SECONDS", 15),
-        "snooze_minutes": SNOOZE_MINUTES,
     }
 
 
@@ -147,7 +180,6 @@ def detail_context(incident: Incident, comment_text: str = "") -> dict[str, Any]
     return {
         "incident": incident,
         "members": queries.assignable(_member()),
-        "snooze_minutes": SNOOZE_MINUTES,
         "comment_text": comment_text,
     }
 
@@ -160,20 +192,20 @@ def detail_page(key: str, number: int) -> ResponseReturnValue:
     return _render(template, **detail_context(incident))
 
 
-@bp.get("/<int:number>/reassign", endpoint="reassign_form")
+@bp.get("/<int:number>/menu", endpoint="menu")
 @lark_member_required
-def reassign_form(key: str, number: int) -> ResponseReturnValue:
-    """The row's reassign control, loaded when its menu first opens (members list is long)."""
+def row_menu(key: str, number: int) -> ResponseReturnValue:
+    """The row's "More" panel (snooze, reassign), loaded when it first opens."""
     incident = queries.row(_member(), number)
     if incident is None:
         abort(404)
     if not wants_fragment():
-        return redirect(url_for(".detail", number=number, _anchor="reassign"), 303)
+        return redirect(url_for(".detail", number=number), 303)
     return _render(
-        "incidents/_reassign.html",
+        "incidents/_menu.html",
         incident=incident,
         members=queries.assignable(_member()),
-        region="row",
+        next_url=url_for(".detail", number=number),
     )
 
 
@@ -272,7 +304,6 @@ def _region_after_action(
             status,
             toast,
             incident=incident,
-            snooze_minutes=SNOOZE_MINUTES,
             next_url=safe_next(request.form.get("next"), url_for(".list")),
         )
     incident = _detail_or_404(number)
