@@ -458,3 +458,32 @@ def test_signed_out_visitors_are_sent_to_sign_in(
     assert response.status_code in (302, 303)
     fragment = client.get(_url(lark), headers=HX)
     assert "HX-Redirect" in fragment.headers
+
+
+def test_the_rows_more_menu_offers_snooze_and_reassign(
+    web: FlaskClient, lark: LarkIntegration, owner: factories.Persona, member: factories.Persona
+) -> None:
+    incident = factories.incident(owner.account, "CPU high", assignees=[owner.member])
+    menu = web.get(_url(lark, f"/{incident.number}/menu"), headers=HX).get_data(as_text=True)
+    assert 'name="minutes"' in menu
+    assert member.member.name in menu
+    assert 'value="row"' in menu
+    plain = web.get(_url(lark, f"/{incident.number}/menu"))
+    assert plain.status_code == 303
+
+
+def test_reopening_and_unsnoozing_from_the_detail(
+    web: FlaskClient, lark: LarkIntegration, owner: factories.Persona
+) -> None:
+    me = owner.member
+    incident = incidents.resolve(
+        factories.incident(owner.account, "CPU", assignees=[me]), Actor(me, Source.CARD)
+    )
+    status, body, _h = _act(web, lark, _fresh(incident), "reopen", region="detail")
+    assert status == 200
+    assert "Triggered" in body
+    incidents.snooze(_fresh(incident), Actor(me, Source.CARD), 30)
+    status, body, _h = _act(web, lark, _fresh(incident), "unsnooze", region="detail")
+    assert status == 200
+    assert _fresh(incident).snoozed_until is None
+    assert web.post(_url(lark, f"/{incident.number}/explode"), data={}).status_code in (400, 404)
