@@ -205,6 +205,14 @@ def test_bulk_link_matches_mobiles_and_says_why_others_were_not_found(
     )
 
 
+def test_one_visit_costs_one_code_exchange_and_one_user_info(han: Visitor, lark: object) -> None:
+    han.get("/lark/demo/")
+    [token] = lark.calls("/open-apis/authen/v2/oauth/token")  # type: ignore[attr-defined]
+    [info] = lark.calls("/open-apis/authen/v1/user_info")  # type: ignore[attr-defined]
+    assert (token.status, token.code, token.app_id) == (200, 0, seed.DEMO_APP_ID)
+    assert (info.status, info.code) == (200, 0)
+
+
 def test_an_earlier_tab_can_still_finish_its_sign_in(han: Visitor) -> None:
     earlier = han.callback_url()
     han.callback_url()  # another tab started a sign-in meanwhile
