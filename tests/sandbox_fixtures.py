@@ -10,6 +10,15 @@ reads and configures it directly; the product still talks to it over real HTTP.
         [card] = lark.messages_to(seed.LI_LEI.open_id)
         result = lark.click(card.message_id, seed.LI_LEI.open_id, button="Acknowledge")
         assert result.toast["content"] == "..."
+
+The handle (webapp/sandbox/handle.py): app(app_id).configure(...), create_app(...),
+messages_to(open_id | chat_id), message(id), click(message_id, open_id, value | button=),
+calls(path_glob, method), fail(path_glob, status= | hang= | code=, times= | seconds=),
+clear_faults(), limits(on), set_quota(edition=, monthly_quota=, usage=), usage(),
+oauth_code(open_id, redirect_uri, code_challenge=), client_session(open_id),
+open_workbench(open_id), add_user(...), create_chat(...), set_bot_in_chat(...),
+dissolve_chat(...), advance(seconds). `lark_receiver` is a tiny HTTP server that records
+what the sandbox sends (callbacks, url_verification) and answers with `receiver.answer`.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def test_a_person_sees_their_cards_and_groups(client: FlaskClient, lark: LarkSan
     _as(client, seed.LI_LEI)
     listing = client.get("/_lark/messenger").get_data(as_text=True)
     assert seed.ONCALL_CHAT.name in listing and seed.PAYMENTS_CHAT.name in listing
-    assert "[卡片] P1 db-01 is down" in listing
+    assert "[Card] P1 db-01 is down" in listing
     [message] = lark.messages_to(seed.LI_LEI.open_id)
     page = client.get(f"/_lark/messenger/{message.chat_id}").get_data(as_text=True)
     assert "P1 db-01 is down" in page and "<strong>db-01</strong> is down" in page
@@ -163,3 +163,21 @@ def test_the_console_saves_the_card_url_only_when_verification_passes(
         as_text=True
     )
     assert lark.app().app.card_request_url == lark_receiver.url
+
+
+def test_a_scripted_lark_client_opens_the_homepage_with_lark_user_agent(
+    lark: LarkSandbox, lark_receiver: Receiver
+) -> None:
+    lark.app().configure(homepage_url=lark_receiver.url.replace("/card", "/home"))
+    page = lark.open_workbench(seed.HAN_MEIMEI.open_id, phone=True)
+    assert page.status_code == 200
+    assert "Lark/" in lark_receiver.requests[0].headers["User-Agent"]
+    session = lark.client_session(seed.LI_LEI.open_id)
+    lark.app().configure(redirect_urls=[lark_receiver.url])
+    authorize = f"{lark.base_url}/open-apis/authen/v1/authorize"
+    answer = session.get(
+        authorize,
+        params={"client_id": seed.DEMO_APP_ID, "redirect_uri": lark_receiver.url, "state": "x"},
+        allow_redirects=False,
+    )
+    assert answer.status_code == 302 and "code=" in answer.headers["Location"]

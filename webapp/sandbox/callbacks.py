@@ -16,21 +16,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from webapp.sandbox import crypto, decisions
 from webapp.sandbox.cards import Interactive, version
 from webapp.sandbox.im import replace_content
 from webapp.sandbox.state import App, CardToken, Message, Sandbox, User
 
+# What the Lark client shows (client 7.28+), shown by the sandbox client in the user's language.
 CLIENT_ERRORS = {
-    200340: "No card request URL is configured for this app, or it is invalid.",
-    200341: "The card request URL did not answer within 3 seconds.",
-    200342: "Could not connect to the card request URL.",
-    200080: "Calling the card request URL failed.",
-    200671: "The card request URL answered with a status other than 200.",
-    200672: "The card request URL answered with a body of the wrong format.",
-    200673: "The card in the answer is invalid.",
-    200830: "A JSON 2.0 card cannot be turned into a JSON 1.0 card.",
+    200340: _l("No card request URL is configured for this app, or it is invalid."),
+    200341: _l("The card request URL did not answer within 3 seconds."),
+    200342: _l("Could not connect to the card request URL."),
+    200080: _l("Calling the card request URL failed."),
+    200671: _l("The card request URL answered with a status other than 200."),
+    200672: _l("The card request URL answered with a body of the wrong format."),
+    200673: _l("The card in the answer is invalid."),
+    200830: _l("A JSON 2.0 card cannot be turned into a JSON 1.0 card."),
 }
 CARD_KEYS = {"config", "header", "elements", "i18n_elements", "card_link", "schema", "body"}
 
@@ -114,9 +117,11 @@ def _prepare(
             raise ClickRefused("this person cannot see that message")
         app = sandbox.apps[message.app_id]
         if sandbox.now() - message.created_at > decisions.CARD_INTERACTION_DAYS * 86400:
-            return ClickResult(False, None, "该卡片发送时间已超过 30 天，无法进行互动")
+            return ClickResult(
+                False, None, _("This card was sent over 30 days ago: it no longer accepts clicks.")
+            )
         if not app.card_request_url or not _channels(app):
-            return ClickResult(False, 200340, CLIENT_ERRORS[200340])
+            return _client_error(200340)
         action = _action(item, value, option)
         card_token = "c-" + secrets.token_hex(20)
         sandbox.card_tokens[card_token] = CardToken(
@@ -163,9 +168,13 @@ def _post_click(channel: str, p: _Prepared) -> tuple[Attempt, ClickResult]:
     return attempt, _judge(channel, response.text, p)
 
 
+def _client_error(code: int) -> ClickResult:
+    return ClickResult(False, code, str(CLIENT_ERRORS[code]))
+
+
 def _failed(attempt: Attempt, code: int) -> ClickResult:
     attempt.error_code = code
-    return ClickResult(False, code, CLIENT_ERRORS[code])
+    return _client_error(code)
 
 
 def _new_request(p: _Prepared) -> tuple[bytes, dict[str, str]]:
@@ -261,17 +270,17 @@ def _judge(channel: str, text: str, p: _Prepared) -> ClickResult:
     except ValueError:
         answer = None
     if not isinstance(answer, dict):
-        return ClickResult(False, 200672, CLIENT_ERRORS[200672])
+        return _client_error(200672)
     toast = answer.get("toast")
     if toast is not None and not (
         isinstance(toast, dict) and isinstance(toast.get("content", ""), str)
     ):
-        return ClickResult(False, 200672, CLIENT_ERRORS[200672])
+        return _client_error(200672)
     card = _new_card(answer) if channel == "card.action.trigger" else _old_card(answer)
     if isinstance(card, int):
-        return ClickResult(False, card, CLIENT_ERRORS[card])
+        return _client_error(card)
     if card is not None and _downgrade(p.message, card):
-        return ClickResult(False, 200830, CLIENT_ERRORS[200830])
+        return _client_error(200830)
     return ClickResult(True, toast=_localised(toast, p.user), card=card)
 
 
@@ -358,7 +367,7 @@ def verify_url(sandbox: Sandbox, app_id: str, url: str) -> tuple[bool, str]:
         body = seal(app, payload)
     passed, words = _handshake(url, body, challenge)
     with sandbox.lock:
-        app.url_check = words
+        app.url_check, app.url_verified = words, passed
         if passed:
             app.card_request_url = url
     return passed, words
@@ -375,15 +384,15 @@ def _handshake(url: str, body: bytes, challenge: str) -> tuple[bool, str]:
             allow_redirects=False,
         )
     except requests.Timeout:
-        return False, "Request timed out: the URL must answer within 1 second."
+        return False, _("Request timed out: the URL must answer within 1 second.")
     except requests.RequestException as error:
-        return False, f"Could not reach the URL ({type(error).__name__})."
+        return False, _("Could not reach the URL (%(error)s).", error=type(error).__name__)
     if response.status_code != 200:
-        return False, f"The URL answered HTTP {response.status_code}, not 200."
+        return False, _("The URL answered HTTP %(status)s, not 200.", status=response.status_code)
     try:
         echoed = response.json().get("challenge")
     except (ValueError, AttributeError):
         echoed = None
     if echoed != challenge:
-        return False, "The answer did not echo the challenge code."
-    return True, "Challenge code verified."
+        return False, _("The answer did not echo the challenge code.")
+    return True, _("Challenge code verified.")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from markupsafe import escape
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -142,7 +143,7 @@ def _summary(message: Message, locale: str) -> str:
     except ValueError:
         return ""
     if message.msg_type == "interactive" and isinstance(content, dict):
-        return "[卡片] " + cards.view(content, _card_locale(locale)).title
+        return _("[Card] %(title)s", title=cards.view(content, _card_locale(locale)).title)
     return str(content.get("text", "")) if isinstance(content, dict) else ""
 
 

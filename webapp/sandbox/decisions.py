@@ -71,6 +71,11 @@ SIGN_WITHOUT_ENCRYPT_KEY = True
 V1_INCLUDES_OPEN_CHAT_ID = True
 # {"msg": "success"} (what the SDKs send) leaves a v1 card unchanged, like {}.
 # A callback after 30 days: the client refuses locally with this message and sends nothing.
+# A card returned in a callback answer replaces the message for every viewer, even for a
+# 1.0 card without update_multi (Lark would update only the clicker's copy).
+# A template card ({"type": "template"}) is stored as such and shown as a placeholder.
+# 200672 (wrong format) covers a non-JSON body, a toast that is not an object, and an
+# answer of the other channel's shape; 200673 a "card" that is not a raw/template card.
 CARD_INTERACTION_DAYS = 30
 CARD_UPDATE_DAYS = 14
 
@@ -91,6 +96,10 @@ USER_TOKEN_LIFETIME_S = 7200
 REFRESH_TOKEN_LIFETIME_S = 604800
 # Every sandbox app sees the same open_id for a person (real open_ids differ per app).
 SAME_OPEN_ID_FOR_EVERY_APP = True
+# user_info with a bad user token: HTTP 200 with code 20005 (documented as HTTP 200 errors);
+# without any Authorization header: 99991661 like the other Open APIs.
+# Tokens are self-contained and signed with a per-process key: they outlive a reset of the
+# in-memory state (as a real token outlives anything we do) but not a restart.
 
 # --- Faults -----------------------------------------------------------------------------
 # An injected 5xx answers Lark's generic server error body {"code": 20050, ...}.

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from flask import Flask
 
 from webapp.sandbox import callbacks, cards, limits, oauth, seed, state
@@ -236,6 +237,27 @@ class LarkSandbox:
             code_challenge=code_challenge,
             method=method if code_challenge else "plain",
         )
+
+    def client_session(self, open_id: str, *, phone: bool = False) -> requests.Session:
+        """A `requests` session acting as the Lark client of `open_id`: Lark's user agent,
+        signed in to the sandbox (so the authorize page consents silently, as in Lark)."""
+        session = requests.Session()
+        session.headers["User-Agent"] = (
+            seed.LARK_MOBILE_USER_AGENT if phone else seed.LARK_USER_AGENT
+        )
+        answer = session.post(
+            f"{self.base_url}/sign-in", data={"open_id": open_id}, allow_redirects=False, timeout=10
+        )
+        answer.raise_for_status()
+        return session
+
+    def open_workbench(
+        self, open_id: str, app_id: str = seed.DEMO_APP_ID, *, phone: bool = False
+    ) -> requests.Response:
+        """Open the app's homepage from the workbench as `open_id`; redirects are followed
+        (through the product's OAuth and back), the last page is returned."""
+        session = self.client_session(open_id, phone=phone)
+        return session.get(f"{self.base_url}/workbench/{app_id}/open", timeout=10)
 
     # --- limits, quota, faults, clock ---------------------------------------------------
     def limits(self, enabled: bool) -> None:

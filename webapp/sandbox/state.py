@@ -61,6 +61,7 @@ class App:
     redirect_urls: list[str] = field(default_factory=list)
     visibility: set[str] | None = None  # open_ids; None = everyone in the tenant
     url_check: str = ""  # the last url_verification outcome, in words
+    url_verified: bool = False
 
 
 @dataclass
@@ -129,7 +130,7 @@ class Sandbox:
         self.oauth_codes: dict[str, Any] = {}
         self.used_refresh: set[str] = set()
         self.current_tenant_token: dict[str, tuple[str, float]] = {}
-        self.calls: deque[Call] = deque(maxlen=100_000)
+        self.calls: deque[Call] = deque(maxlen=20_000)
         self.limits = RateLimits()
         self.faults = Faults()
         _seed(self)
