@@ -36,6 +36,7 @@ from webapp.lark.cards import incident_card
 from webapp.lark.client import LarkClient
 from webapp.models import (
     CallbackReceipt,
+    CardMessage,
     Incident,
     IncidentEvent,
     LarkBinding,
@@ -667,3 +668,36 @@ def test_one_press_on_both_channels_at_the_same_moment_acts_once(
     toasts = {a.json()["toast"]["i18n"]["en_us"] for a in answers}
     assert toasts == {"Acknowledged."}
     assert len(events(incident, "acknowledged")) == 1
+
+
+# -- which language the redrawn card speaks -------------------------------------------------
+
+
+def _card_message(integration: LarkIntegration, incident: Incident, receive_id_type: str) -> None:
+    db.session.add(
+        CardMessage(
+            integration_id=integration.id,
+            incident_id=incident.id,
+            message_id=MESSAGE_ID,
+            receive_id_type=receive_id_type,
+            receive_id="ou_or_oc",
+        )
+    )
+    db.session.commit()
+
+
+@pytest.mark.parametrize(("receive_id_type", "china_time"), [("open_id", False), ("chat_id", True)])
+def test_a_direct_card_keeps_its_reader_s_language_and_a_group_card_the_platform_s(
+    client: FlaskClient,
+    integration: LarkIntegration,
+    bound: Persona,
+    incident: Incident,
+    receive_id_type: str,
+    china_time: bool,
+) -> None:
+    bound.member.locale = "en"  # on Feishu, whose cards are Chinese by default
+    _card_message(integration, incident, receive_id_type)
+    answer = post(client, integration, signed_v2(v2_payload(value(CardAction.REFRESH, incident))))
+    drawn = json.dumps(answer.get_json()["card"]["data"])
+    assert ("UTC+8" in drawn) is china_time
+    assert " UTC" in drawn

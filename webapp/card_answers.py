@@ -24,6 +24,7 @@ from webapp.extensions import db
 from webapp.incidents import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
 from webapp.lark import applink, cards
 from webapp.models import (
+    CardMessage,
     Incident,
     IncidentEvent,
     LarkIntegration,
@@ -59,6 +60,18 @@ def platform_locale(integration: LarkIntegration) -> str:
     return "zh" if integration.platform is Platform.FEISHU else "en"
 
 
+@dataclass(frozen=True)
+class Press:
+    """A bound member's press, with the two languages it is answered in."""
+
+    integration: LarkIntegration
+    member: Member
+    message_id: str | None
+    click: Click
+    locale: str  # the toast's: the member's choice, else the platform's
+    card_locale: str  # the card's: as the outbox drew this message (see card_locale())
+
+
 def answer(
     integration: LarkIntegration, open_id: str | None, message_id: str | None, click: Click | None
 ) -> Answer:
@@ -67,43 +80,62 @@ def answer(
         return _refusal(
             locale, "bad_request", lambda: _("This button is from an older card. Press Refresh.")
         )
+    binding = live_binding(integration, open_id) if open_id else None
+    if binding is None:
+        return _refusal(locale, "not_linked", _not_linked_text)
     incident = db.session.get(Incident, click.incident_id)
     if incident is None or incident.account_id != integration.account_id:
         return _refusal(locale, "forbidden", lambda: _("This incident no longer exists."))
-    binding = live_binding(integration, open_id) if open_id else None
-    if binding is None:
-        return _refusal(locale, "not_linked", _not_linked_text, incident)
     member = binding.member
-    locale = member.locale if member.locale in ("zh", "en") else locale
-    return _act(integration, incident, member, message_id, click, locale)
+    press = Press(
+        integration,
+        member,
+        message_id,
+        click,
+        locale=member.locale if member.locale in ("zh", "en") else locale,
+        card_locale=card_locale(integration, member, message_id),
+    )
+    return _act(press, incident)
 
 
-def _act(
-    integration: LarkIntegration,
-    incident: Incident,
-    member: Member,
-    message_id: str | None,
-    click: Click,
-    locale: str,
-) -> Answer:
+def card_locale(integration: LarkIntegration, member: Member, message_id: str | None) -> str:
+    """A card in someone's direct chat speaks their language; a group's card the platform's
+    (the outbox draws them the same way, so the answer does not flip the language)."""
+    direct = (
+        message_id is not None
+        and db.session.execute(
+            select(CardMessage.id).where(
+                CardMessage.integration_id == integration.id,
+                CardMessage.message_id == message_id,
+                CardMessage.receive_id_type != "chat_id",
+            )
+        ).first()
+    )
+    if direct and member.locale in ("zh", "en"):
+        return str(member.locale)
+    return platform_locale(integration)
+
+
+def _act(press: Press, incident: Incident) -> Answer:
+    click = press.click
     if click.action is CardAction.REFRESH:
-        if not incidents.may_view(member, incident):
-            return _forbidden(integration, incident, locale)
-        return _with_card(integration, incident, locale, "info", "ok", lambda: _("Card refreshed."))
-    actor = Actor(member, Source.CARD, message_id=message_id)
+        if not incidents.may_view(press.member, incident):
+            return _forbidden(press, incident)
+        return _with_card(press, incident, "info", "ok", lambda: _("Card refreshed."))
+    actor = Actor(press.member, Source.CARD, message_id=press.message_id)
     try:
         done = card_actions.perform(incident, actor, click)
     except NoSeat:
-        return _no_seat(integration, incident, locale)
+        return _no_seat(press, incident)
     except NotAllowed:
-        return _forbidden(integration, incident, locale)
+        return _forbidden(press, incident)
     except (StaleVersion, InvalidTransition) as refused:
         current = refused.incident or incident
         db.session.refresh(current)
         outcome = "closed" if current.status is Status.CLOSED else "stale"
         text = lambda: _changed(current, click)  # noqa: E731
-        return _with_card(integration, current, locale, "warning", outcome, text)
-    return _with_card(integration, done, locale, "success", "ok", lambda: _done(click))
+        return _with_card(press, current, "warning", outcome, text)
+    return _with_card(press, done, "success", "ok", lambda: _done(click))
 
 
 def error_answer(integration: LarkIntegration, request_id: str) -> Answer:
@@ -131,39 +163,29 @@ def _not_linked_text() -> str:
     )
 
 
-def _no_seat(integration: LarkIntegration, incident: Incident, locale: str) -> Answer:
+def _no_seat(press: Press, incident: Incident) -> Answer:
     text = lambda: _(  # noqa: E731
         "You have no license seat, so you cannot act on incidents. An account admin can "
         "assign you one on the License page."
     )
-    notice = _notice(
-        integration, incident, locale, "no_seat", text, lambda: _("Open the License page")
-    )
-    return _refusal(locale, "no_seat", text, incident, card=_render(integration, incident, notice))
+    notice = _notice(press, incident, "no_seat", text, lambda: _("Open the License page"))
+    card = _render(press, incident, notice)
+    return _refusal(press.locale, "no_seat", text, incident, card=card)
 
 
-def _forbidden(integration: LarkIntegration, incident: Incident, locale: str) -> Answer:
+def _forbidden(press: Press, incident: Incident) -> Answer:
     text = lambda: _(  # noqa: E731
         "You do not have access to this incident. Ask an admin to add you to its channel."
     )
-    notice = _notice(integration, incident, locale, "forbidden", text, lambda: _("Open in web app"))
-    return _refusal(
-        locale, "forbidden", text, incident, card=_render(integration, incident, notice)
-    )
+    notice = _notice(press, incident, "forbidden", text, lambda: _("Open in web app"))
+    card = _render(press, incident, notice)
+    return _refusal(press.locale, "forbidden", text, incident, card=card)
 
 
-def _notice(
-    integration: LarkIntegration,
-    incident: Incident,
-    locale: str,
-    reason: str,
-    text: Text,
-    label: Text,
-) -> cards.Notice:
+def _notice(press: Press, incident: Incident, reason: str, text: Text, label: Text) -> cards.Notice:
     """Shown under the shared card, so it names the fix but never the person."""
-    url = applink.web_app_url(integration, f"card/fix/{reason}?n={incident.number}")
-    card_locale = platform_locale(integration)
-    with force_locale(card_locale):
+    url = applink.web_app_url(press.integration, f"card/fix/{reason}?n={incident.number}")
+    with force_locale(press.card_locale):
         prefix = _("A button press was refused:")
         return cards.Notice(text=f"{prefix} {text()}", link_label=label(), url=url)
 
@@ -201,29 +223,20 @@ def toast(kind: str, text: Text, locale: str) -> dict[str, Any]:
     }
 
 
-def _with_card(
-    integration: LarkIntegration,
-    incident: Incident,
-    locale: str,
-    kind: str,
-    outcome: str,
-    text: Text,
-) -> Answer:
+def _with_card(press: Press, incident: Incident, kind: str, outcome: str, text: Text) -> Answer:
     return Answer(
-        toast=toast(kind, text, locale),
-        card=_render(integration, incident),
+        toast=toast(kind, text, press.locale),
+        card=_render(press, incident),
         outcome=outcome,
         incident_id=incident.id,
     )
 
 
-def _render(
-    integration: LarkIntegration, incident: Incident, notice: cards.Notice | None = None
-) -> dict[str, Any]:
+def _render(press: Press, incident: Incident, notice: cards.Notice | None = None) -> dict[str, Any]:
     return cards.incident_card(
         incident,
-        locale=platform_locale(integration),
-        web_url=applink.incident_url(integration, incident.number),
+        locale=press.card_locale,
+        web_url=applink.incident_url(press.integration, incident.number),
         notice=notice,
     )
 
