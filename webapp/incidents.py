@@ -349,7 +349,7 @@ def _add_responder(incident: Incident, member: Member | None) -> None:
 def _ago(when: datetime | None) -> str:
     if when is None:
         return ""
-    return format_timedelta(utcnow() - when, add_direction=True)
+    return format_timedelta(when - utcnow(), add_direction=True)  # negative: "2 minutes ago"
 
 
 def _already(what: str, who: Member | None, when: datetime | None) -> str:
