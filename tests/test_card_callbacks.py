@@ -523,6 +523,11 @@ def test_the_fix_link_for_an_unlinked_account_opens_the_web_app_home(client: Fla
     assert response.headers["Location"].endswith("/lark/k1/")
 
 
+def test_the_fix_link_for_a_missing_seat_opens_the_license_page(client: FlaskClient) -> None:
+    response = client.get("/lark/k1/card/fix/no_seat?n=3")
+    assert response.headers["Location"].endswith("/license")
+
+
 def test_the_fix_link_for_a_stale_card_opens_the_incident(client: FlaskClient) -> None:
     response = client.get("/lark/k1/card/fix/stale?n=3")
     assert response.headers["Location"].endswith("/lark/k1/incidents/3")

@@ -98,9 +98,10 @@ def fix(key: str, reason: str) -> ResponseReturnValue:
     if reason == "no_seat":
         for endpoint in ("lark_license.page", "admin.license"):
             if endpoint in current_app.view_functions:
-                return redirect(
-                    url_for(endpoint, key=key) if "lark" in endpoint else url_for(endpoint)
-                )
+                values: dict[str, Any] = {}
+                if current_app.url_map.is_endpoint_expecting(endpoint, "key"):
+                    values["key"] = key
+                return redirect(url_for(endpoint, **values))
     if reason != "not_linked" and number:
         return redirect(f"/lark/{key}/incidents/{number}")
     return redirect(f"/lark/{key}/")
