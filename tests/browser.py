@@ -37,6 +37,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+AXE = Path(__file__).resolve().parent.parent / "static" / "axe-core-4.14.1.min.js"
 
 DESKTOP = {"width": 1280, "height": 800}  # the Lark PC workbench
 PHONE = {"width": 390, "height": 844}  # the Lark mobile app on a common phone
@@ -120,3 +121,15 @@ def small_targets(page: Page, minimum: int = 44, within: str = "body") -> list[s
     inside the elements matching the CSS selector `within`."""
     found: list[str] = page.evaluate(_SMALL_TARGETS_JS, [minimum, within])
     return found
+
+
+def axe_violations(page: Page, within: str | None = None) -> list[str]:
+    """Serious and critical axe-core findings, on the page or inside the CSS selector `within`."""
+    page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async (within) => (await axe.run(
+             within ? {include: [...document.querySelectorAll(within)]} : document,
+             {resultTypes: ['violations']})).violations""",
+        within,
+    )
+    return [f"{v['id']}: {v['help']}" for v in found if v.get("impact") in ("serious", "critical")]

@@ -7,10 +7,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from tests import factories
-from tests.browser import DESKTOP, PHONE, PageAt, horizontal_overflow, screenshot, small_targets
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    PageAt,
+    axe_violations,
+    horizontal_overflow,
+    screenshot,
+    small_targets,
+)
 from tests.factories import Persona
 from webapp.models import LarkIntegration
 from webapp.sandbox import seed
@@ -45,9 +53,10 @@ def open_from_workbench(page_at: PageAt, viewport: dict[str, int], live_server: 
 
 
 def fits(page: Page, within: str = "body") -> None:
-    """No sideways scrolling, and every control of ours is at least 44 x 44 px."""
+    """No sideways scrolling, every control of ours at least 44 x 44 px, no axe findings."""
     assert horizontal_overflow(page) == 0
     assert small_targets(page, within=within) == []
+    assert axe_violations(page, within) == []
 
 
 SHELL = ".lk-topbar, .lk-nav"  # ours; the incident list inside is helper WEB's
@@ -60,9 +69,14 @@ def sign_in_to_link(page: Page, persona: Persona) -> None:
     page.wait_for_url(lambda url: "/bind" not in url)
 
 
+def menu(page: Page, persona: Persona) -> Locator:
+    """The account menu in the top bar, named after the signed-in member."""
+    return page.locator("summary.lk-me", has_text=persona.member.name)
+
+
 def shows_member(page: Page, persona: Persona) -> None:
     """The shell's top bar names the signed-in member."""
-    page.get_by_label(f"Menu for {persona.member.name}").wait_for()
+    menu(page, persona).wait_for()
 
 
 @pytest.mark.parametrize("viewport", SIZES)
@@ -100,13 +114,13 @@ def test_switch_account_from_the_menu_binds_another_member(
     size = "desktop" if viewport is DESKTOP else "phone"
     page = open_from_workbench(page_at, viewport, live_server)
     sign_in_to_link(page, member)
-    page.get_by_label(f"Menu for {member.member.name}").click()
+    menu(page, member).click()
     page.get_by_role("button", name="Switch account").wait_for()
     screenshot(page, f"identity-menu-{size}", full_page=False)
     fits(page, within=SHELL)
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Switch account").wait_for(state="hidden")
-    page.get_by_label(f"Menu for {member.member.name}").click()
+    menu(page, member).click()
     page.get_by_role("button", name="Switch account").click()
     page.get_by_text("Sign in as another member").wait_for()
     screenshot(page, f"identity-switched-{size}")

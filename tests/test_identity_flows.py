@@ -62,7 +62,7 @@ class Visitor:
 
 def signed_in_as(page: requests.Response) -> str | None:
     """The member named in the shell's top bar (every signed-in page of the web app)."""
-    match = re.search(r'aria-label="Menu for ([^"]+)"', page.text)
+    match = re.search(r'<span class="lk-me-name">([^<]+)</span>', page.text)
     return match.group(1) if match else None
 
 
