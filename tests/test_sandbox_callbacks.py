@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import lark_oapi
+import pytest
 from flask.testing import FlaskClient
 from lark_oapi.card.model import Card
 from lark_oapi.core.model import RawRequest
@@ -18,7 +19,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 
 from tests.sandbox_fixtures import LarkSandbox, Received, Receiver
 from tests.sandbox_helpers import card, send, token
-from webapp.sandbox import crypto, seed
+from webapp.sandbox import crypto, decisions, seed
 
 LI = seed.LI_LEI.open_id
 
@@ -218,10 +219,13 @@ def test_it_reports_lark_client_errors(
 
 
 def test_a_late_answer_is_reported_as_200341(
-    client: FlaskClient, lark: LarkSandbox, lark_receiver: Receiver
+    client: FlaskClient, lark: LarkSandbox, lark_receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    assert decisions.CALLBACK_TIMEOUT_S == 3.0
+    monkeypatch.setattr(decisions, "CALLBACK_TIMEOUT_S", 0.3)  # the same rule, a shorter wait
+
     def slow(received: Received) -> tuple[int, Any]:
-        time.sleep(3.3)
+        time.sleep(0.6)
         return 200, {}
 
     lark_receiver.answer = slow
@@ -257,8 +261,10 @@ def test_saving_the_card_url_runs_the_encrypted_url_verification(
 
 
 def test_url_verification_fails_on_a_wrong_echo_or_after_one_second(
-    lark: LarkSandbox, lark_receiver: Receiver
+    lark: LarkSandbox, lark_receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    assert decisions.URL_VERIFICATION_TIMEOUT_S == 1.0
+    monkeypatch.setattr(decisions, "URL_VERIFICATION_TIMEOUT_S", 0.3)  # same rule, shorter wait
     lark.app().configure(card_request_url="")
     lark_receiver.answer = lambda received: (200, {"challenge": "wrong"})
     assert lark.app().verify_url(lark_receiver.url) == (
@@ -267,7 +273,7 @@ def test_url_verification_fails_on_a_wrong_echo_or_after_one_second(
     )
 
     def slow(received: Received) -> tuple[int, Any]:
-        time.sleep(1.3)
+        time.sleep(0.6)
         return 200, {}
 
     lark_receiver.answer = slow
