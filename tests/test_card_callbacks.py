@@ -45,9 +45,11 @@ from webapp.models import (
     Platform,
     Source,
     Status,
+    utcnow,
 )
 from webapp.sandbox import seed
 from webapp.sandbox.handle import LarkSandbox
+from webapp.views import card as card_view
 
 VERIFICATION_TOKEN = "v-token-for-tests"
 ENCRYPT_KEY = "encrypt-key-for-tests"
@@ -512,6 +514,24 @@ def test_a_refused_press_works_once_the_person_is_linked(
     answer = post(client, integration, signed_v2(v2_payload(press))).get_json()
     assert answer["toast"]["type"] == "success"
     assert len(events(incident, "acknowledged")) == 1
+
+
+def test_old_receipts_are_cleared_as_presses_come_in(
+    client: FlaskClient,
+    integration: LarkIntegration,
+    bound: Persona,
+    incident: Incident,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(card_view, "PRUNE_EVERY", 1)
+    old = CallbackReceipt(integration_id=integration.id, dedupe_key="e:old", outcome="ok")
+    old.created_at = old_time = utcnow() - timedelta(days=3)
+    db.session.add(old)
+    db.session.commit()
+    post(client, integration, signed_v2(v2_payload(value(CardAction.REFRESH, incident))))
+    db.session.expire_all()
+    remaining = db.session.execute(select(CallbackReceipt.created_at)).scalars().all()
+    assert remaining and old_time not in remaining
 
 
 # -- the fix links ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -43,6 +44,10 @@ REPEAT_WAIT_S = 2.0
 EVIDENCE_EVERY = timedelta(seconds=60)
 # A refused press (not linked, no seat...) older than this is a new press, not a copy.
 RETRY_AFTER = timedelta(seconds=10)
+# Receipts only need to outlive repeats (seconds to minutes); about one press in a hundred
+# clears those older than this, so the table stays small without a scheduled job.
+RECEIPT_TTL = timedelta(days=2)
+PRUNE_EVERY = 100
 
 
 class Refused(Exception):
@@ -252,6 +257,7 @@ def _answer(integration: LarkIntegration, cb: Callback, request_id: str) -> Answ
         log.exception("card callback %s failed", request_id)
         answer = card_answers.error_answer(integration, request_id)
     _settle(integration, keys, answer, request_id)
+    log.info("card callback %s: %s %s -> %s", request_id, cb.channel, click, answer.outcome)
     return answer
 
 
@@ -358,6 +364,10 @@ def _settle(integration: LarkIntegration, keys: list[str], answer: Answer, reque
             .where(CallbackReceipt.dedupe_key.in_(keys))
             .values(outcome=answer.outcome, answer=answer.to_json(), incident_id=answer.incident_id)
         )
+        if secrets.randbelow(PRUNE_EVERY) == 0:
+            db.session.execute(
+                delete(CallbackReceipt).where(CallbackReceipt.created_at < utcnow() - RECEIPT_TTL)
+            )
         db.session.commit()
     except Exception:
         db.session.rollback()
