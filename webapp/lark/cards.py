@@ -225,7 +225,8 @@ def _notice(notice: Notice) -> list[dict[str, Any]]:
 def _text(content: str, grey: bool = False) -> dict[str, Any]:
     text: dict[str, Any] = {"tag": "plain_text", "content": content}
     if grey:
-        text["text_color"] = "grey"
+        # Secondary text (the description): grey, and cut at 4 lines on screen.
+        text.update(text_color="grey", lines=4)
     return {"tag": "div", "text": text}
 
 
