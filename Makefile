@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: migration-reset run test lint pytest-sqlite pytest-postgres bench translations chromium vendor clean
+.PHONY: messages migration-reset run test lint pytest-sqlite pytest-postgres bench translations chromium vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -27,9 +27,22 @@ $(BIN)/python:
 translations: .stamp-install
 	$(BIN)/pybabel compile --use-fuzzy -d webapp/translations 2>&1 | grep -v '^compiling' || true
 
-# Debian's Chromium for the browser tests; Playwright never downloads a browser here.
+# After changing user-facing text: extract the msgids and merge them into the catalogs
+# (webapp/translations/zh/LC_MESSAGES/messages.po), then translate what is new.
+messages: .stamp-install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o webapp/translations/messages.pot .
+	@if [ -f webapp/translations/zh/LC_MESSAGES/messages.po ]; then \
+		$(BIN)/pybabel update --no-fuzzy-matching -i webapp/translations/messages.pot -d webapp/translations -l zh; \
+	else \
+		$(BIN)/pybabel init -i webapp/translations/messages.pot -d webapp/translations -l zh; \
+	fi
+
+# Debian's Chromium for the browser tests (Playwright never downloads a browser here), and
+# a CJK font so that Chinese pages render as text in the screenshots, not as boxes.
 chromium:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	fi
 
 run: .stamp-install translations
 	$(FLASK) db upgrade
