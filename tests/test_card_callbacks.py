@@ -726,3 +726,15 @@ def test_a_direct_card_keeps_its_reader_s_language_and_a_group_card_the_platform
     drawn = json.dumps(answer.get_json()["card"]["data"])
     assert ("UTC+8" in drawn) is china_time
     assert " UTC" in drawn
+
+
+def test_a_failure_before_verification_still_answers_200_with_a_reason(
+    client: FlaskClient, integration: LarkIntegration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(key: str) -> LarkIntegration:
+        raise RuntimeError("database unreachable")
+
+    monkeypatch.setattr(card_view, "_integration", broken)
+    response = client.post(f"/lark/{integration.key}/card", json={"schema": "2.0"})
+    assert response.status_code == 200
+    assert response.get_json()["toast"]["type"] == "error"

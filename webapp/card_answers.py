@@ -138,12 +138,13 @@ def _act(press: Press, incident: Incident) -> Answer:
     return _with_card(press, done, "success", "ok", lambda: _done(click))
 
 
-def error_answer(integration: LarkIntegration, request_id: str) -> Answer:
+def error_answer(integration: LarkIntegration | None, request_id: str) -> Answer:
     text = lambda: _(  # noqa: E731
         "Something went wrong (request %(id)s). Press Refresh to see the current state.",
         id=request_id,
     )
-    return _refusal(platform_locale(integration), "error", text, kind="error")
+    locale = platform_locale(integration) if integration is not None else "en"
+    return _refusal(locale, "error", text, kind="error")
 
 
 def in_flight_answer(integration: LarkIntegration) -> Answer:

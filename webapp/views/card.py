@@ -91,6 +91,12 @@ def callback(key: str) -> ResponseReturnValue:
     except Refused as refused:
         log.warning("card callback %s refused (%s): %s", request_id, key[:8], refused)
         return jsonify(error="refused", request_id=request_id), refused.status
+    except Exception:
+        # The database or the vault failed before we could tell: still a 200 and a reason,
+        # since Lark shows any other status as a bare error code.
+        db.session.rollback()
+        log.exception("card callback %s failed before verification", request_id)
+        return jsonify({"toast": card_answers.error_answer(None, request_id).toast})
     if click is None:
         return jsonify({})  # authentic, but not a card action: nothing to do
     return jsonify(_format(click.channel, _answer(integration, click, request_id)))
