@@ -1,13 +1,15 @@
 """How close delivery gets to Lark's ceiling, without ever being refused.
 
-    python -m bench.delivery [--notifications 10000] [--users 200] [--chats 20] [--workers 2]
+    python -m bench.delivery [--notifications 10000] [--users 200] [--chats 20]
+                             [--workers 2] [--threads 4]
 
-Builds a PostgreSQL database of its own (`bench_delivery` on BENCH_PG_URL, default
-postgresql://postgres@127.0.0.1:5432), serves the app with the Lark sandbox on a loopback
-port (limits on: 50/s and 1,000/min per API and app, 5/s per user or chat; paid edition, so
-no monthly quota), queues the notifications as outbox rows spread over the users and chats,
-runs the workers (threads of this process, sharing the in-memory limiter as workers on one
-host would), and prints:
+Production shape on one machine, loopback only: a PostgreSQL database of its own
+(`bench_delivery` on BENCH_PG_URL, default postgresql://postgres@127.0.0.1:5432), one web
+process serving the app with the Lark sandbox (limits on: 50/s and 1,000/min per API and
+app, 5/s per user or chat; paid edition, so no monthly quota), and `--workers` separate
+`flask lark worker` processes sharing one rate-limit budget through Redis (BENCH_REDIS_URL,
+default redis://127.0.0.1:6379). The notifications are queued as outbox rows spread evenly
+over the users and chats. It prints:
 - throughput as a fraction of Lark's ceiling for that mix (the shortest time Lark's own
   windows allow for that many messages),
 - rate-limit errors Lark answered (goal 0: limits are respected, never discovered),
@@ -17,22 +19,26 @@ host would), and prints:
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
-import threading
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from flask import Flask
 from sqlalchemy import func, insert, select
-from werkzeug.serving import make_server
 
+ROOT = Path(__file__).resolve().parent.parent
 DATA_KEY = "YmVuY2gtb25seS1rZXktbm90LWEtcmVhbC1zZWNyZXQ="
-RATE_CODES = (99991400, 230020)
 LARK_PER_MINUTE, LARK_PER_SECOND, LARK_PER_RECIPIENT = 1000, 50, 5
 
 
@@ -47,37 +53,104 @@ def recreate_database(name: str) -> str:
     return f"{pg_base()}/{name}"
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stage:
+    """The running set-up: the app for database work, and the sandbox's base URL."""
+
+    app: Flask
+    lark: str  # e.g. http://127.0.0.1:PORT/_lark
+    env: dict[str, str]
+    workers: list[subprocess.Popen[bytes]]
+
+    def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """The sandbox's control API (the sandbox lives in the web process)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 - http on loopback only
+            f"{self.lark}{path}", data=data, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
+            raw = answer.read()
+        return json.loads(raw) if raw else None
+
+    def start_workers(self, count: int, threads: int) -> None:
+        command = [sys.executable, "-m", "flask", "--app", "app", "lark", "worker"]
+        command += ["--threads", str(threads), "--interval", "0.2"]
+        env = {**self.env, "LARK_SANDBOX": "0"}
+        for _ in range(count):
+            self.workers.append(
+                subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+            )
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.terminate()
+        for worker in self.workers:
+            worker.wait(timeout=30)
+        self.workers.clear()
+
+
 @contextmanager
-def serving(db_name: str) -> Iterator[Flask]:
-    """The app (with the sandbox) on a loopback port, over a fresh database."""
+def staged(db_name: str) -> Iterator[Stage]:
     from webapp import create_app
     from webapp.extensions import db
 
-    url = recreate_database(db_name)
-    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
-    base = f"http://127.0.0.1:{server.server_port}"
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench-secret",
-            "DATA_KEY": DATA_KEY,
-            "LARK_SANDBOX": True,
-            "REDIS_URL": "",
-            "PUBLIC_BASE_URL": base,
-        }
-    )
-    app.config["PUBLIC_BASE_URL"] = base
-    server.app = app  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": recreate_database(db_name),
+        "SECRET_KEY": "bench-secret",
+        "DATA_KEY": DATA_KEY,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379"),
+        "FLASK_DEBUG": "0",
+    }
+    settings = ("DATABASE_URL", "SECRET_KEY", "DATA_KEY", "PUBLIC_BASE_URL", "REDIS_URL")
+    app = create_app({**{name: env[name] for name in settings}, "LARK_SANDBOX": False})
     with app.app_context():
         db.create_all()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.delivery", "--serve", str(port)],
+        env={**env, "LARK_SANDBOX": "1"},
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    stage = Stage(app, f"http://127.0.0.1:{port}/_lark", env, [])
     try:
-        yield app
+        _wait_until_up(stage)
+        yield stage
     finally:
-        server.shutdown()
+        stage.stop_workers()
+        server.terminate()
+        server.wait(timeout=30)
         with app.app_context():
             db.engine.dispose()
+
+
+def _wait_until_up(stage: Stage) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            stage.control("/_faults")
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def serve(port: int) -> None:
+    """The web process: the app with the sandbox, threaded, on loopback."""
+    from werkzeug.serving import make_server
+
+    from webapp import create_app
+
+    make_server("127.0.0.1", port, create_app(), threaded=True).serve_forever()
 
 
 @dataclass
@@ -87,18 +160,17 @@ class World:
     incident_ids: list[int]
 
 
-def build_world(app: Flask, users: int, chats: int, incidents: int) -> World:
+def build_world(stage: Stage, users: int, chats: int, incidents: int) -> World:
     """Sandbox people and chats, and the account, integration and incidents that use them."""
     from webapp.extensions import db
     from webapp.models import Account, Incident, LarkIntegration, Severity, Status
     from webapp.sandbox import seed
-    from webapp.sandbox.handle import LarkSandbox
 
-    lark = LarkSandbox(app)
-    lark.set_quota(edition="paid")
-    people = [lark.add_user(f"User {n}", f"user{n}@bench.example") for n in range(users)]
-    rooms = [lark.create_chat(f"Chat {n}", [p.open_id for p in people[:5]]) for n in range(chats)]
-    with app.app_context():
+    stage.control("/_control/quota", {"edition": "paid"})
+    people = stage.control("/_control/users", {"count": users, "prefix": "bench"})["users"]
+    open_ids = [p["open_id"] for p in people]
+    rooms = stage.control("/_control/chats", {"count": chats, "members": open_ids[:5]})["chats"]
+    with stage.app.app_context():
         account = Account(name="Bench Co", seats_allowed=10)
         db.session.add(account)
         db.session.flush()
@@ -107,7 +179,7 @@ def build_world(app: Flask, users: int, chats: int, incidents: int) -> World:
             key="bench",
             name="Bench",
             app_id=seed.DEMO_APP_ID,
-            api_base_url=f"{app.config['PUBLIC_BASE_URL']}/_lark",
+            api_base_url=stage.lark,
         )
         integration.app_secret = seed.DEMO_APP_SECRET
         integration.verification_token = seed.DEMO_VERIFICATION_TOKEN
@@ -129,12 +201,11 @@ def build_world(app: Flask, users: int, chats: int, incidents: int) -> World:
         db.session.execute(insert(Incident), rows)
         db.session.commit()
         ids = list(db.session.scalars(select(Incident.id).order_by(Incident.id)))
-        recipients = [("open_id", p.open_id) for p in people]
-        recipients += [("chat_id", c.chat_id) for c in rooms]
+        recipients = [("open_id", o) for o in open_ids] + [("chat_id", c) for c in rooms]
         return World(integration.id, recipients, ids)
 
 
-def queue(app: Flask, world: World, count: int) -> list[str]:
+def queue(stage: Stage, world: World, count: int) -> list[str]:
     """`count` send_card rows, round-robin over the recipients; returns their uuids."""
     from webapp.dispatch import new_uuid
     from webapp.extensions import db
@@ -160,63 +231,61 @@ def queue(app: Flask, world: World, count: int) -> list[str]:
                 "payload": {"target": receive_id, "purpose": "notify"},
             }
         )
-    with app.app_context():
+    with stage.app.app_context():
         for start in range(0, len(rows), 2000):
             db.session.execute(insert(Delivery), rows[start : start + 2000])
         db.session.commit()
     return [r["uuid"] for r in rows]
 
 
-def pending(app: Flask) -> int:
+def count_rows(stage: Stage, *where: Any) -> int:
     from webapp.extensions import db
+    from webapp.models import Delivery
+
+    with stage.app.app_context():
+        found = db.session.scalar(select(func.count()).select_from(Delivery).where(*where))
+        db.session.remove()
+        return int(found or 0)
+
+
+def wait_for_delivery(
+    stage: Stage, deadline: float, on_tick: Callable[[float, int], None] | None = None
+) -> float:
+    """Wait until nothing is pending (or the deadline); returns the seconds taken."""
     from webapp.models import Delivery, DeliveryStatus
 
-    with app.app_context():
-        count = db.session.scalar(
-            select(func.count()).where(Delivery.status == DeliveryStatus.PENDING)
-        )
-        db.session.remove()
-        return int(count or 0)
-
-
-def run_workers(app: Flask, workers: int, deadline: float, on_tick: Any = None) -> float:
-    """Workers deliver until nothing is pending (or the deadline); returns seconds taken."""
-    from webapp import outbox
-
-    stop = threading.Event()
-    runner = threading.Thread(
-        target=outbox.run_threads, args=(app, workers, 0.2, stop), daemon=True
-    )
-    started = time.monotonic()
-    runner.start()
-    last = started
-    while pending(app) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    started, last = time.monotonic(), time.monotonic()
+    while time.monotonic() < deadline:
+        pending = count_rows(stage, Delivery.status == DeliveryStatus.PENDING)
+        if pending == 0:
+            break
         if on_tick is not None:
-            on_tick(time.monotonic() - started)
+            on_tick(time.monotonic() - started, pending)
         if time.monotonic() - last >= 30:
             last = time.monotonic()
-            print(f"  {time.monotonic() - started:5.0f}s: {pending(app)} pending", flush=True)
-    elapsed = time.monotonic() - started
-    stop.set()
-    runner.join(timeout=30)
-    return elapsed
+            print(f"  {last - started:5.0f}s: {pending:,} pending", flush=True)
+        time.sleep(0.5)
+    return time.monotonic() - started
 
 
 def ceiling_seconds(messages: int, recipients: int) -> float:
-    """The shortest time Lark's windows allow: 1,000 in any minute, 50 in any second per app,
-    5 in any second per recipient."""
+    """The shortest time Lark's windows allow: 1,000 in any minute and 50 in any second per
+    app, 5 in any second per recipient."""
     full_minutes = math.ceil(messages / LARK_PER_MINUTE) - 1
     by_app = full_minutes * 60 + (messages - full_minutes * LARK_PER_MINUTE) / LARK_PER_SECOND
-    per_recipient = math.ceil(messages / recipients)
-    by_recipient = (per_recipient - 1) / LARK_PER_RECIPIENT
+    by_recipient = (math.ceil(messages / recipients) - 1) / LARK_PER_RECIPIENT
     return max(by_app, by_recipient)
 
 
-def sandbox_calls(app: Flask) -> list[Any]:
-    from webapp.sandbox.handle import LarkSandbox
+def rate_limit_answers(stage: Stage) -> int:
+    """Lark's 99991400 / 230020 answers, as the client recorded them (LarkApiEvent)."""
+    from webapp.extensions import db
+    from webapp.models import LarkApiEvent
 
-    return LarkSandbox(app).calls()
+    with stage.app.app_context():
+        found = db.session.scalar(select(func.count()).where(LarkApiEvent.kind == "rate_limited"))
+        db.session.remove()
+        return int(found or 0)
 
 
 def table(rows: list[tuple[str, str]]) -> None:
@@ -232,40 +301,37 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--notifications", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--chats", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=4, help="worker threads")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    from webapp import outbox
-    from webapp.extensions import db
+    if args.serve:
+        serve(args.serve)
+        return
     from webapp.models import Delivery, DeliveryStatus
 
-    with serving("bench_delivery") as app:
-        world = build_world(app, args.users, args.chats, incidents=1000)
-        uuids = queue(app, world, args.notifications)
-        print(f"  queued {len(uuids)} notifications; Lark allows ~1,000 a minute", flush=True)
+    with staged("bench_delivery") as stage:
+        world = build_world(stage, args.users, args.chats, incidents=1000)
+        uuids = queue(stage, world, args.notifications)
         ceiling = ceiling_seconds(len(uuids), len(world.recipients))
-        limit = time.monotonic() + ceiling * 3 + 120
-        elapsed = run_workers(app, args.workers, limit)
-        calls = sandbox_calls(app)
-        with app.app_context():
-            delivered = db.session.scalar(
-                select(func.count()).where(Delivery.status == DeliveryStatus.DELIVERED)
-            )
-        refused = sum(1 for c in calls if c.code in RATE_CODES)
+        print(f"  queued {len(uuids):,}; Lark's ceiling for them: {ceiling:.0f} s", flush=True)
+        stage.start_workers(args.workers, args.threads)
+        elapsed = wait_for_delivery(stage, time.monotonic() + ceiling * 3 + 120)
+        stage.stop_workers()
+        delivered = count_rows(stage, Delivery.status == DeliveryStatus.DELIVERED)
+        calls = stage.control("/_control/calls")["count"]
+        posted = stage.control("/_control/messages")["count"]
         table(
             [
                 ("notifications", f"{len(uuids):,} to {args.users} users and {args.chats} chats"),
-                ("workers", str(args.workers)),
-                ("delivered", f"{delivered:,}"),
+                ("workers", f"{args.workers} processes x {args.threads} threads, Redis limits"),
+                ("delivered (outbox rows) / posted in Lark", f"{delivered:,} / {posted:,}"),
                 ("time taken", f"{elapsed:.0f} s"),
                 ("Lark's ceiling for this mix", f"{ceiling:.0f} s"),
                 ("throughput / ceiling", f"{ceiling / elapsed:.2f}"),
-                ("messages per minute", f"{(delivered or 0) / elapsed * 60:.0f}"),
-                ("rate-limit errors received", str(refused)),
-                ("Lark calls per delivered message", f"{len(calls) / max(1, delivered or 0):.3f}"),
-                (
-                    "worker: calls / deferred by our limits",
-                    f"{outbox.stats.calls} / {outbox.stats.deferred}",
-                ),
+                ("messages per minute", f"{delivered / elapsed * 60:.0f}"),
+                ("rate-limit errors received", str(rate_limit_answers(stage))),
+                ("Lark calls per delivered message", f"{calls / max(1, delivered):.3f}"),
             ]
         )
 

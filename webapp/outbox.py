@@ -232,13 +232,18 @@ lark_cli = AppGroup("lark", help="Deliver incident cards to Lark.")
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between idle polls.")
 @click.option("--batch", default=BATCH, show_default=True, help="Rows claimed at a time.")
 @click.option(
-    "--threads", default=4, show_default=True, help="Rows handled at once (each waits on Lark)."
+    "--threads",
+    type=int,
+    default=None,
+    help="Rows handled at once, each waiting on Lark [default: 4; 1 on SQLite].",
 )
-def worker_command(once: bool, interval: float, batch: int, threads: int) -> None:
+def worker_command(once: bool, interval: float, batch: int, threads: int | None) -> None:
     """Deliver outbox rows to Lark; run any number of these on any number of hosts."""
     if once:
         click.echo(f"handled {run_once(batch=batch)} row(s)")
         return
+    if threads is None:  # SQLite takes one writer at a time: more threads only wait
+        threads = 1 if db.engine.dialect.name == "sqlite" else 4
     log.info("outbox worker started: %d thread(s), idle poll %.1fs", threads, interval)
     run_threads(current_app._get_current_object(), threads, interval)  # type: ignore[attr-defined]
 

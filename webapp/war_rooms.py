@@ -166,3 +166,10 @@ def find_in_lark(
 
 def _missing(member: Member, why: str) -> dict[str, Any]:
     return {"member_id": member.id, "name": member.name, "reason": why}
+
+
+def open_from_card(incident: Incident, actor: Actor) -> Incident:
+    """The card button's verb (an action code mapped in webapp/card_actions.py): asks for the
+    war room and answers with the incident, whose card then says the room is on its way."""
+    open_war_room(incident, actor)
+    return incident
