@@ -183,11 +183,15 @@ class _Walker:
 
     def _column_set(self, e: dict[str, Any]) -> dict[str, Any]:
         columns = [
-            self.walk(c.get("elements") or [])
+            {
+                "children": self.walk(c.get("elements") or []),
+                "auto": c.get("width") == "auto",
+                "weight": _int(c.get("weight"), 1),
+            }
             for c in e.get("columns") or []
             if isinstance(c, dict)
         ]
-        return {"kind": "columns", "columns": columns}
+        return {"kind": "columns", "columns": columns, "flow": e.get("flex_mode") in ("flow", None)}
 
     def _collapsible_panel(self, e: dict[str, Any]) -> dict[str, Any]:
         title = text_of((e.get("header") or {}).get("title"), self.locale)
@@ -230,6 +234,13 @@ class _Walker:
         item = Interactive(len(self.interactives), tag, label, value, str(e.get("name") or ""), url)
         self.interactives.append(item)
         return item
+
+
+def _int(raw: Any, default: int) -> int:
+    try:
+        return max(1, int(raw))
+    except (TypeError, ValueError):
+        return default
 
 
 def _behaviour(element: dict[str, Any]) -> tuple[Any, str]:
