@@ -9,7 +9,7 @@ import secrets
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from webapp.sandbox import callbacks, lark_session, limits, seed, state
+from webapp.sandbox import lark_session, limits, seed, state, url_check
 from webapp.sandbox.state import CARD_CALLBACKS, App, Sandbox
 
 bp = Blueprint("lark_sandbox_console", __name__, url_prefix="/_lark/console")
@@ -129,7 +129,7 @@ def card_url(app_id: str) -> BaseResponse:
         _app(sandbox, app_id)
     url = request.form.get("card_request_url", "").strip()
     if url:
-        callbacks.verify_url(sandbox, app_id, url)
+        url_check.verify_url(sandbox, app_id, url)
     return _saved(app_id, "callbacks")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from flask import Flask
 
-from webapp.sandbox import callbacks, cards, limits, oauth, seed, state
+from webapp.sandbox import callbacks, cards, limits, oauth, seed, state, url_check
 from webapp.sandbox.state import App, Call, Chat, Sandbox, User
 
 
@@ -83,7 +83,7 @@ class AppHandle:
 
     def verify_url(self, url: str) -> tuple[bool, str]:
         """Save the card request URL as the console does (url_verification, 1 s)."""
-        return callbacks.verify_url(self._handle.sandbox, self.app_id, url)
+        return url_check.verify_url(self._handle.sandbox, self.app_id, url)
 
 
 class LarkSandbox:
