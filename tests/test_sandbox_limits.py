@@ -43,6 +43,7 @@ def test_a_thousand_calls_a_minute_per_api(
     limited = client.get(f"{API}/im/v1/chats", headers=bearer(tok))
     assert limited.status_code == 429 and code(limited) == 99991400
     assert int(limited.headers["x-ogw-ratelimit-reset"]) > 30
+    assert limited.headers["x-ogw-ratelimit-limit"] == "60"
 
 
 def test_five_messages_a_second_to_one_person_or_chat(client: FlaskClient) -> None:
