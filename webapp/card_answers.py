@@ -101,19 +101,16 @@ def answer(
 def card_locale(integration: LarkIntegration, member: Member, message_id: str | None) -> str:
     """A card in someone's direct chat speaks their language; a group's card the platform's
     (the outbox draws them the same way, so the answer does not flip the language)."""
-    direct = (
-        message_id is not None
-        and db.session.execute(
-            select(CardMessage.id).where(
-                CardMessage.integration_id == integration.id,
-                CardMessage.message_id == message_id,
-                CardMessage.receive_id_type != "chat_id",
-            )
-        ).first()
-    )
-    if direct and member.locale in ("zh", "en"):
-        return str(member.locale)
-    return platform_locale(integration)
+    if member.locale not in ("zh", "en") or message_id is None:
+        return platform_locale(integration)
+    direct = db.session.execute(
+        select(CardMessage.id).where(
+            CardMessage.integration_id == integration.id,
+            CardMessage.message_id == message_id,
+            CardMessage.receive_id_type != "chat_id",
+        )
+    ).first()
+    return str(member.locale) if direct else platform_locale(integration)
 
 
 def _act(press: Press, incident: Incident) -> Answer:
