@@ -34,10 +34,8 @@ from webapp.incidents import (
     SNOOZE_MINUTES,
     Actor,
     IncidentError,
-    InvalidTransition,
     NoSeat,
     NotAllowed,
-    StaleVersion,
 )
 from webapp.lark import errors as lark_errors
 from webapp.login import safe_next
@@ -116,8 +114,7 @@ def _render(
 ) -> ResponseReturnValue:
     headers = {"Vary": "HX-Request"}
     if toast:
-        # ensure_ascii keeps Chinese messages inside a latin-1 header.
-        headers["HX-Trigger"] = json.dumps({"toast": {"message": toast[0], "kind": toast[1]}})
+        headers["HX-Trigger"] = _toast_header(toast)
     return render_template(template, **context), status, headers
 
 
@@ -259,12 +256,9 @@ def done_message(verb: str, number: int) -> str:
 
 
 def refusal_status(error: IncidentError) -> int:
-    """409 when the state moved on or does not allow it, 403 when this member may not act."""
-    if isinstance(error, NotAllowed | NoSeat):
-        return 403
-    if isinstance(error, StaleVersion | InvalidTransition):
-        return 409
-    return 409
+    """403 when this member may not act (no access, no seat); 409 when the incident moved on
+    (StaleVersion) or its state does not allow it (InvalidTransition)."""
+    return 403 if isinstance(error, NotAllowed | NoSeat) else 409
 
 
 @bp.post("/<int:number>/<verb>", endpoint="act")
@@ -313,6 +307,7 @@ def _region_after_action(
 
 
 def _toast_header(toast: tuple[str, str]) -> str:
+    # json.dumps escapes non-ASCII, which keeps Chinese messages inside a latin-1 header.
     return json.dumps({"toast": {"message": toast[0], "kind": toast[1]}})
 
 
