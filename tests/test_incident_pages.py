@@ -239,6 +239,7 @@ def test_acknowledging_a_row_swaps_in_the_row_with_a_toast(
     assert status == 200
     assert body.lstrip().startswith(f'<tr id="incident-{incident.number}"')
     assert "Processing" in body
+    assert json.loads(headers["HX-Trigger"])["incidents-changed"] is True
     assert _toast(headers) == {
         "message": f"Incident #{incident.number} acknowledged.",
         "kind": "success",

@@ -146,6 +146,7 @@ def test_acknowledge_a_row_then_snooze_from_the_detail(
     row.get_by_role("button", name="Acknowledge").click()
     expect(row.locator(".inc-st")).to_contain_text("Processing")
     expect(page.locator("#toasts")).to_contain_text(f"Incident #{incident.number} acknowledged.")
+    expect(page.locator('.inc-count[data-status="processing"]')).to_have_text("1")
     screenshot(page, f"incidents-acknowledged-{_size(viewport)}", full_page=False)
 
     row.get_by_role("link", name="CPU high on web-03").click()

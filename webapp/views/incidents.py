@@ -114,7 +114,7 @@ def _render(
 ) -> ResponseReturnValue:
     headers = {"Vary": "HX-Request"}
     if toast:
-        headers["HX-Trigger"] = _toast_header(toast)
+        headers["HX-Trigger"] = _toast_header(toast, template == "incidents/_row.html")
     return render_template(template, **context), status, headers
 
 
@@ -292,7 +292,7 @@ def _region_after_action(
     if request.form.get("region") == "row":
         incident = queries.row(_member(), number)
         if incident is None:  # no longer visible to the member: the row goes away
-            return "", status, {"Vary": "HX-Request", "HX-Trigger": _toast_header(toast)}
+            return "", status, {"Vary": "HX-Request", "HX-Trigger": _toast_header(toast, True)}
         return _render(
             "incidents/_row.html",
             status,
@@ -306,9 +306,13 @@ def _region_after_action(
     )
 
 
-def _toast_header(toast: tuple[str, str]) -> str:
-    # json.dumps escapes non-ASCII, which keeps Chinese messages inside a latin-1 header.
-    return json.dumps({"toast": {"message": toast[0], "kind": toast[1]}})
+def _toast_header(toast: tuple[str, str], list_changed: bool = False) -> str:
+    """The toast, and for a row action `incidents-changed`, which makes the list refresh
+    at once so its counts follow. json.dumps escapes non-ASCII (latin-1 header)."""
+    events: dict[str, Any] = {"toast": {"message": toast[0], "kind": toast[1]}}
+    if list_changed:
+        events["incidents-changed"] = True
+    return json.dumps(events)
 
 
 # -- bulk ------------------------------------------------------------------------------
