@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import logging
 import os
 import signal
 import socket
@@ -61,6 +62,7 @@ def serve_app() -> Flask:
     from webapp import create_app
 
     app = create_app(app_config())
+    logging.getLogger("webapp").setLevel(logging.WARNING)  # one INFO line a press is noise here
 
     @app.get("/bench/bare")
     def bare() -> str:

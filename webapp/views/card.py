@@ -263,7 +263,8 @@ def _answer(integration: LarkIntegration, cb: Callback, request_id: str) -> Answ
         log.exception("card callback %s failed", request_id)
         answer = card_answers.error_answer(integration, request_id)
     _settle(integration, keys, answer, request_id)
-    log.info("card callback %s: %s %s -> %s", request_id, cb.channel, click, answer.outcome)
+    action = f"{click.action.value} {click.incident_id}" if click else "unknown"
+    log.info("card callback %s: %s %s -> %s", request_id, cb.channel, action, answer.outcome)
     return answer
 
 
