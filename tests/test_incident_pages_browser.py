@@ -147,6 +147,11 @@ def test_acknowledge_a_row_then_snooze_from_the_detail(
     expect(row.locator(".inc-st")).to_contain_text("Processing")
     expect(page.locator("#toasts")).to_contain_text(f"Incident #{incident.number} acknowledged.")
     expect(page.locator('.inc-count[data-status="processing"]')).to_have_text("1")
+    row.locator("summary").click()  # "More": snooze and reassign load when it opens
+    expect(row.get_by_label("Snooze for")).to_be_visible()
+    expect(row.get_by_label("Assign to")).to_be_visible()
+    screenshot(page, f"incidents-row-menu-{_size(viewport)}", full_page=False)
+    row.locator("summary").click()
     screenshot(page, f"incidents-acknowledged-{_size(viewport)}", full_page=False)
 
     row.get_by_role("link", name="CPU high on web-03").click()
