@@ -129,12 +129,14 @@ def _member() -> Member:
 def list_context(
     filters: queries.Filters, after: queries.Cursor | None, limit: int
 ) -> dict[str, Any]:
+    """Rows and counts; "load more" answers rows only, so it skips the counts statement."""
     member = _member()
     page = queries.page(member, filters, after=after, limit=limit)
+    counted = after is None or not wants_fragment()
     return {
         "filters": filters,
         "page": page,
-        "counts": queries.counts(member, filters),
+        "counts": queries.counts(member, filters) if counted else None,
         "after": after,
         "shown": limit if page.next_cursor else len(page.rows),
     }
