@@ -645,9 +645,12 @@ def test_saving_the_url_in_the_console_verifies_it(
 def test_an_unlinked_lark_user_pressing_in_a_group_is_told_and_the_card_stays(
     demo: LarkIntegration, lark: LarkSandbox, incident: Incident
 ) -> None:
+    for binding in db.session.execute(select(LarkBinding)).scalars():
+        binding.ended_at = utcnow()  # Wang Fang switched away: no live binding any more
+    db.session.commit()
     message_id = send_card(demo, incident, seed.ONCALL_CHAT.chat_id)
     before = lark.message(message_id).content
-    result = lark.click(message_id, seed.HAN_MEIMEI.open_id, button="Acknowledge")
+    result = lark.click(message_id, seed.WANG_FANG.open_id, button="Acknowledge")
     assert result.ok
     assert result.toast and "not linked" in result.toast["content"]
     assert lark.message(message_id).content == before
