@@ -308,10 +308,11 @@ def report(
         offset += n
         baseline = fire(port, bare, level, check=False)
         ratio = clicks.throughput / baseline.throughput if baseline.throughput else 0.0
-        row = (level, clicks.p(0.5), clicks.p(0.99), clicks.throughput, baseline.p(0.99))
-        row += (baseline.throughput, ratio, clicks.errors)
         print(
-            " ".join(f"{v:>10.1f}" if isinstance(v, float) else f"{v:>10}" for v in row), flush=True
+            f"{level:>10} {clicks.p(0.5):>10.1f} {clicks.p(0.99):>10.1f} {clicks.throughput:>10.1f}"
+            f" {baseline.p(0.99):>10.1f} {baseline.throughput:>10.1f} {ratio:>10.3f}"
+            f" {clicks.errors:>10}",
+            flush=True,
         )
 
 
