@@ -52,6 +52,8 @@ def open_as(
     """A browser context already signed in through the Lark integration (a signed session
     cookie like the one the OAuth round trip leaves)."""
     binding = _binding(persona, lark)
+    persona.member.locale = "en"  # the Lark user agent asks for Chinese; the tests read English
+    db.session.commit()
     value = app.session_interface.get_signing_serializer(app).dumps(  # type: ignore[attr-defined]
         {
             "_user_id": str(persona.member.id),
@@ -195,3 +197,16 @@ def test_a_change_made_elsewhere_appears_within_one_refresh(
     expect(row.locator(".inc-updated")).to_have_text("Updated")
     expect(first.locator(f"#incident-{chosen.number} input[name=ids]")).to_be_checked()
     screenshot(first, f"incidents-live-update-{_size(viewport)}", full_page=False)
+
+
+def test_in_chinese_the_phone_list_still_fits(
+    page_at: PageAt, app: Flask, live_server: str, lark: LarkIntegration, owner: factories.Persona
+) -> None:
+    many(owner.account, 3, [owner.member])
+    page = open_as(page_at, PHONE, app, live_server, owner, lark)
+    owner.member.locale = "zh"
+    db.session.commit()
+    page.reload()
+    expect(page.locator("#incident-list tr.inc-row")).to_have_count(3)
+    screenshot(page, "incidents-list-phone-zh", full_page=False)
+    fits(page, PHONE)
