@@ -1,6 +1,6 @@
 """How the incident list holds up at 1,000 / 100,000 / 1,000,000 incidents.
 
-    python -m bench.incidents [--sizes 1000,100000,1000000] [--requests 600]
+    python -m bench.incidents [--sizes 1000,100000,1000000] [--requests 400]
 
 For each size it (re)loads a PostgreSQL database of its own (`bench_incidents`, created on
 BENCH_PG_URL, default postgresql://postgres@127.0.0.1:5432) with COPY, then, under gunicorn
@@ -411,7 +411,7 @@ def report(results: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,100000,1000000")
-    parser.add_argument("--requests", type=int, default=600, help="per route and size")
+    parser.add_argument("--requests", type=int, default=400, help="per route and size")
     options = parser.parse_args(argv or [])
     sizes = [int(s) for s in options.sizes.split(",")]
     recreate_database()
