@@ -448,6 +448,15 @@ def test_it_refuses_a_replayed_request_older_than_five_minutes(
     assert events(incident, "acknowledged") == []
 
 
+def test_it_refuses_a_timestamp_that_is_not_a_number(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    sent = signed_v2(v2_payload(value(CardAction.ACKNOWLEDGE, incident)))
+    sent.headers["X-Lark-Request-Timestamp"] = "nan"
+    assert post(client, integration, sent).status_code == 401
+    assert events(incident, "acknowledged") == []
+
+
 def test_it_refuses_an_old_channel_request_signed_with_another_token(
     client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
 ) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -89,7 +90,7 @@ def callback(key: str) -> ResponseReturnValue:
         payload = _open(integration, body)
         if payload.get("type") == "url_verification":
             return _verify_url(integration, payload)
-        click = _authenticate(integration, payload, raw)
+        pressed = _authenticate(integration, payload, raw)
     except Refused as refused:
         log.warning("card callback %s refused (%s): %s", request_id, key[:8], refused)
         return jsonify(error="refused", request_id=request_id), refused.status
@@ -99,9 +100,9 @@ def callback(key: str) -> ResponseReturnValue:
         db.session.rollback()
         log.exception("card callback %s failed before verification", request_id)
         return jsonify({"toast": card_answers.error_answer(None, request_id).toast})
-    if click is None:
+    if pressed is None:
         return jsonify({})  # authentic, but not a card action: nothing to do
-    return jsonify(_format(click.channel, _answer(integration, click, request_id)))
+    return jsonify(_format(pressed.channel, _answer(integration, pressed, request_id)))
 
 
 @bp.get("/lark/<key>/card/fix/<reason>")
@@ -221,7 +222,10 @@ def _check_token(integration: LarkIntegration, given: Any) -> None:
         raise Refused(401, "wrong Verification Token")
 
 
-def _check_signature(sign: Any, secret: str, raw: bytes) -> None:
+Signer = Callable[[str, str, str, bytes], str]
+
+
+def _check_signature(sign: Signer, secret: str, raw: bytes) -> None:
     timestamp = request.headers.get("X-Lark-Request-Timestamp", "")
     nonce = request.headers.get("X-Lark-Request-Nonce", "")
     _check_fresh(timestamp, required=True)
@@ -239,7 +243,7 @@ def _check_fresh(timestamp: str | None, *, required: bool) -> None:
         sent = float(timestamp)
     except ValueError:
         raise Refused(401, "malformed X-Lark-Request-Timestamp") from None
-    if abs(time.time() - sent) > REPLAY_WINDOW_S:
+    if not math.isfinite(sent) or abs(time.time() - sent) > REPLAY_WINDOW_S:
         raise Refused(401, "timestamp outside the replay window")
 
 
