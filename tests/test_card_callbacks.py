@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.factories import Persona
-from webapp import card_actions
+from webapp import card_actions, card_receipts
 from webapp.card_actions import CardAction
 from webapp.extensions import db
 from webapp.lark.cards import incident_card
@@ -532,7 +532,7 @@ def test_old_receipts_are_cleared_as_presses_come_in(
     incident: Incident,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(card_view, "PRUNE_EVERY", 1)
+    monkeypatch.setattr(card_receipts, "PRUNE_EVERY", 1)
     old = CallbackReceipt(integration_id=integration.id, dedupe_key="e:old", outcome="ok")
     old.created_at = old_time = utcnow() - timedelta(days=3)
     db.session.add(old)

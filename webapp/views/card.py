@@ -8,31 +8,25 @@ still answers 200 with an error toast, because Lark shows a non-200 as a bare er
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
-import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete, select, text, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
-from webapp import card_actions, card_answers
-from webapp.card_actions import CardAction
+from webapp import card_actions, card_answers, card_receipts
 from webapp.card_answers import Answer
+from webapp.card_receipts import Callback
 from webapp.extensions import csrf, db
 from webapp.lark import crypto
-from webapp.models import CallbackReceipt, LarkIntegration, utcnow
+from webapp.models import LarkIntegration, utcnow
 
 bp = Blueprint("card", __name__)
 log = logging.getLogger(__name__)
@@ -40,17 +34,6 @@ log = logging.getLogger(__name__)
 # UNCONFIRMED (callbacks-and-login.md 1.4 item 6): Lark documents no replay window; we
 # refuse signed requests whose X-Lark-Request-Timestamp is more than 5 minutes off.
 REPLAY_WINDOW_S = 300
-# A repeat that arrives while the first copy is still being handled waits this long for
-# the first answer (well inside Lark's 3 s) before answering "already being handled".
-REPEAT_WAIT_S = 2.0
-# Writing last_callback_at on every click would make one hot row; minute precision will do.
-EVIDENCE_EVERY = timedelta(seconds=60)
-# A refused press (not linked, no seat...) older than this is a new press, not a copy.
-RETRY_AFTER = timedelta(seconds=10)
-# Receipts only need to outlive repeats (seconds to minutes); about one press in a hundred
-# clears those older than this, so the table stays small without a scheduled job.
-RECEIPT_TTL = timedelta(days=2)
-PRUNE_EVERY = 100
 
 
 class Refused(Exception):
@@ -59,18 +42,6 @@ class Refused(Exception):
     def __init__(self, status: int, why: str) -> None:
         super().__init__(why)
         self.status = status
-
-
-@dataclass(frozen=True)
-class Callback:
-    """A verified button press, from either channel."""
-
-    channel: str  # "v2" (card.action.trigger) or "v1" (card.action.trigger_v1)
-    delivery_key: str | None  # header.event_id / X-Refresh-Token: the same delivery again
-    open_id: str | None
-    message_id: str | None
-    tenant_key: str | None
-    value: Any
 
 
 @bp.post("/lark/<key>/card")
@@ -160,7 +131,7 @@ def _open(integration: LarkIntegration, body: dict[str, Any]) -> dict[str, Any]:
 
 def _verify_url(integration: LarkIntegration, payload: dict[str, Any]) -> ResponseReturnValue:
     _check_token(integration, payload.get("token"))
-    _record(integration, url_verified_at=utcnow())
+    card_receipts.record_evidence(integration, url_verified_at=utcnow())
     db.session.commit()
     return jsonify(challenge=payload.get("challenge"))
 
@@ -256,165 +227,23 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _answer(integration: LarkIntegration, cb: Callback, request_id: str) -> Answer:
     click = card_actions.parse(cb.value)
-    keys = _receipt_keys(cb, click)
+    keys = card_receipts.keys_for(cb, click)
     try:
-        claimed = _claim(integration, cb, click, keys)
-        if not claimed and _release_retryable(integration, keys, cb.delivery_key):
-            claimed = _claim(integration, cb, click, keys)
+        claimed = card_receipts.claim(integration, cb, click, keys)
+        if not claimed and card_receipts.release_retryable(integration, keys, cb.delivery_key):
+            claimed = card_receipts.claim(integration, cb, click, keys)
         if not claimed:
-            return _first_answer(integration, keys, request_id)
-        with _kept_after_commit():
+            return card_receipts.first_answer(integration, keys, request_id)
+        with card_receipts.kept_after_commit():
             answer = card_answers.answer(integration, cb.open_id, cb.message_id, click)
     except Exception:
         db.session.rollback()
         log.exception("card callback %s failed", request_id)
         answer = card_answers.error_answer(integration, request_id)
-    _settle(integration, keys, answer, request_id)
+    card_receipts.settle(integration, keys, answer, request_id)
     action = f"{click.action.value} {click.incident_id}" if click else "unknown"
     log.info("card callback %s: %s %s -> %s", request_id, cb.channel, action, answer.outcome)
     return answer
-
-
-@contextmanager
-def _kept_after_commit() -> Iterator[None]:
-    """Draw the answer's card from the objects the verb just committed instead of reading
-    them all again (three queries a press). Safe here: nothing else writes them in between
-    but the verb itself, whose row lock and version check run on fresh reads."""
-    session = db.session()
-    before = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = before
-
-
-def _receipt_keys(cb: Callback, click: card_actions.Click | None) -> list[str]:
-    """The delivery's own key, plus one for the press itself: Lark's two channels deliver
-    one press twice with different ids, but the same operator, message and value."""
-    keys = [cb.delivery_key] if cb.delivery_key else []
-    if click is not None and click.action is not CardAction.REFRESH and cb.open_id:
-        value = json.dumps(click.value(), sort_keys=True)
-        press = f"{cb.open_id}|{cb.message_id}|{value}"
-        keys.append("p:" + hashlib.sha256(press.encode()).hexdigest()[:40])
-    return [k[:128] for k in keys]
-
-
-def _claim(
-    integration: LarkIntegration,
-    cb: Callback,
-    click: card_actions.Click | None,
-    keys: list[str],
-) -> bool:
-    """Record the press before acting; False when another copy of it got there first."""
-    now = utcnow()
-    _without_fsync()
-    seen = integration.last_callback_at
-    if seen is None or now - seen > EVIDENCE_EVERY:
-        _record(integration, last_callback_at=now)
-    if cb.tenant_key and integration.tenant_key != cb.tenant_key:
-        _record(integration, tenant_key=cb.tenant_key[:64])
-    for key in keys:
-        db.session.add(
-            CallbackReceipt(
-                integration_id=integration.id,
-                dedupe_key=key,
-                operator_open_id=(cb.open_id or "")[:64] or None,
-                action=click.action.value if click else None,
-                outcome="pending",
-            )
-        )
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    return True
-
-
-def _first_answer(integration: LarkIntegration, keys: list[str], request_id: str) -> Answer:
-    """The answer given to the first copy of this press, waiting briefly if it is in flight."""
-    deadline = time.monotonic() + REPEAT_WAIT_S
-    while True:
-        receipt = db.session.execute(
-            select(CallbackReceipt)
-            .where(CallbackReceipt.integration_id == integration.id)
-            .where(CallbackReceipt.dedupe_key.in_(keys))
-            .where(CallbackReceipt.answer.is_not(None))
-            .limit(1)
-        ).scalar_one_or_none()
-        db.session.rollback()  # end the read so the next poll sees new commits
-        if receipt is not None and receipt.answer is not None:
-            log.info("card callback %s is a repeat; answered as before", request_id)
-            return Answer.from_json(receipt.answer)
-        if time.monotonic() > deadline:
-            return card_answers.in_flight_answer(integration)
-        time.sleep(0.05)
-
-
-def _release_retryable(
-    integration: LarkIntegration, keys: list[str], delivery_key: str | None
-) -> bool:
-    """A press refused for a reason the person can fix (not linked, no seat) or left
-    pending by a crash may be pressed again; a copy of the same delivery may not. Copies of
-    one press arrive within a second, so an older refusal is a new press."""
-    existing = (
-        db.session.execute(
-            select(CallbackReceipt)
-            .where(CallbackReceipt.integration_id == integration.id)
-            .where(CallbackReceipt.dedupe_key.in_(keys))
-        )
-        .scalars()
-        .all()
-    )
-    old = utcnow() - RETRY_AFTER
-    if any(r.dedupe_key == delivery_key for r in existing) or not existing:
-        db.session.rollback()
-        return False
-    stale = [
-        r.id
-        for r in existing
-        if r.created_at < old and r.outcome in card_answers.RETRYABLE_OUTCOMES | {"pending"}
-    ]
-    if stale:
-        db.session.execute(delete(CallbackReceipt).where(CallbackReceipt.id.in_(stale)))
-    db.session.commit()
-    return bool(stale)
-
-
-def _settle(integration: LarkIntegration, keys: list[str], answer: Answer, request_id: str) -> None:
-    """Store the answer on the receipts, for repeats of this press."""
-    try:
-        _without_fsync()
-        db.session.execute(
-            update(CallbackReceipt)
-            .where(CallbackReceipt.integration_id == integration.id)
-            .where(CallbackReceipt.dedupe_key.in_(keys))
-            .values(outcome=answer.outcome, answer=answer.to_json(), incident_id=answer.incident_id)
-        )
-        if secrets.randbelow(PRUNE_EVERY) == 0:
-            db.session.execute(
-                delete(CallbackReceipt).where(CallbackReceipt.created_at < utcnow() - RECEIPT_TTL)
-            )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("card callback %s: could not store the answer", request_id)
-
-
-def _record(integration: LarkIntegration, **values: Any) -> None:
-    """Evidence on the (detached) integration, in the current transaction."""
-    db.session.execute(
-        update(LarkIntegration).where(LarkIntegration.id == integration.id).values(**values)
-    )
-
-
-def _without_fsync() -> None:
-    """Receipts are a memory of answers, not the record of the change: the incident's own
-    transaction (its version check) is what makes a press act once. So their commits need
-    not wait for the disk, which saves two fsyncs per press on PostgreSQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def _format(channel: str, answer: Answer) -> dict[str, Any]:

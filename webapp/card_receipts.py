@@ -1,0 +1,198 @@
+"""Each button press acts once: receipts keyed by the delivery (event_id / X-Refresh-Token)
+and by the press itself (operator, message, button value with its version).
+
+A receipt is claimed in a short transaction before acting and holds the answer after, so
+a repeat (Lark's two channels, a network retry, a double tap) gets the first answer back.
+The incident's own version check is what guarantees a change happens once; receipts make
+the second copy answer the same instead of "already acknowledged by you".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from webapp import card_answers
+from webapp.card_actions import CardAction, Click
+from webapp.card_answers import Answer
+from webapp.extensions import db
+from webapp.models import CallbackReceipt, LarkIntegration, utcnow
+
+log = logging.getLogger(__name__)
+
+# A repeat that arrives while the first copy is still being handled waits this long for
+# the first answer (well inside Lark's 3 s) before answering "already being handled".
+REPEAT_WAIT_S = 2.0
+# Writing last_callback_at on every click would make one hot row; minute precision will do.
+EVIDENCE_EVERY = timedelta(seconds=60)
+# A refused press (not linked, no seat...) older than this is a new press, not a copy.
+RETRY_AFTER = timedelta(seconds=3)
+# Receipts only need to outlive repeats (seconds to minutes); about one press in a hundred
+# clears those older than this, so the table stays small without a scheduled job.
+RECEIPT_TTL = timedelta(days=2)
+PRUNE_EVERY = 100
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A verified button press, from either channel."""
+
+    channel: str  # "v2" (card.action.trigger) or "v1" (card.action.trigger_v1)
+    delivery_key: str | None  # header.event_id / X-Refresh-Token: the same delivery again
+    open_id: str | None
+    message_id: str | None
+    tenant_key: str | None
+    value: Any
+
+
+@contextmanager
+def kept_after_commit() -> Iterator[None]:
+    """Draw the answer's card from the objects the verb just committed instead of reading
+    them all again (three queries a press). Safe here: nothing else writes them in between
+    but the verb itself, whose row lock and version check run on fresh reads."""
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
+
+
+def keys_for(cb: Callback, click: Click | None) -> list[str]:
+    """The delivery's own key, plus one for the press itself: Lark's two channels deliver
+    one press twice with different ids, but the same operator, message and value."""
+    keys = [cb.delivery_key] if cb.delivery_key else []
+    if click is not None and click.action is not CardAction.REFRESH and cb.open_id:
+        value = json.dumps(click.value(), sort_keys=True)
+        press = f"{cb.open_id}|{cb.message_id}|{value}"
+        keys.append("p:" + hashlib.sha256(press.encode()).hexdigest()[:40])
+    return [k[:128] for k in keys]
+
+
+def claim(
+    integration: LarkIntegration,
+    cb: Callback,
+    click: Click | None,
+    keys: list[str],
+) -> bool:
+    """Record the press before acting; False when another copy of it got there first."""
+    now = utcnow()
+    _without_fsync()
+    seen = integration.last_callback_at
+    if seen is None or now - seen > EVIDENCE_EVERY:
+        record_evidence(integration, last_callback_at=now)
+    if cb.tenant_key and integration.tenant_key != cb.tenant_key:
+        record_evidence(integration, tenant_key=cb.tenant_key[:64])
+    for key in keys:
+        db.session.add(
+            CallbackReceipt(
+                integration_id=integration.id,
+                dedupe_key=key,
+                operator_open_id=(cb.open_id or "")[:64] or None,
+                action=click.action.value if click else None,
+                outcome="pending",
+            )
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+def first_answer(integration: LarkIntegration, keys: list[str], request_id: str) -> Answer:
+    """The answer given to the first copy of this press, waiting briefly if it is in flight."""
+    deadline = time.monotonic() + REPEAT_WAIT_S
+    while True:
+        receipt = db.session.execute(
+            select(CallbackReceipt)
+            .where(CallbackReceipt.integration_id == integration.id)
+            .where(CallbackReceipt.dedupe_key.in_(keys))
+            .where(CallbackReceipt.answer.is_not(None))
+            .limit(1)
+        ).scalar_one_or_none()
+        db.session.rollback()  # end the read so the next poll sees new commits
+        if receipt is not None and receipt.answer is not None:
+            log.info("card callback %s is a repeat; answered as before", request_id)
+            return Answer.from_json(receipt.answer)
+        if time.monotonic() > deadline:
+            return card_answers.in_flight_answer(integration)
+        time.sleep(0.05)
+
+
+def release_retryable(
+    integration: LarkIntegration, keys: list[str], delivery_key: str | None
+) -> bool:
+    """A press refused for a reason the person can fix (not linked, no seat) or left
+    pending by a crash may be pressed again; a copy of the same delivery may not. Copies of
+    one press arrive within a second, so an older refusal is a new press."""
+    existing = (
+        db.session.execute(
+            select(CallbackReceipt)
+            .where(CallbackReceipt.integration_id == integration.id)
+            .where(CallbackReceipt.dedupe_key.in_(keys))
+        )
+        .scalars()
+        .all()
+    )
+    old = utcnow() - RETRY_AFTER
+    if any(r.dedupe_key == delivery_key for r in existing) or not existing:
+        db.session.rollback()
+        return False
+    stale = [
+        r.id
+        for r in existing
+        if r.created_at < old and r.outcome in card_answers.RETRYABLE_OUTCOMES | {"pending"}
+    ]
+    if stale:
+        db.session.execute(delete(CallbackReceipt).where(CallbackReceipt.id.in_(stale)))
+    db.session.commit()
+    return bool(stale)
+
+
+def settle(integration: LarkIntegration, keys: list[str], answer: Answer, request_id: str) -> None:
+    """Store the answer on the receipts, for repeats of this press."""
+    try:
+        _without_fsync()
+        db.session.execute(
+            update(CallbackReceipt)
+            .where(CallbackReceipt.integration_id == integration.id)
+            .where(CallbackReceipt.dedupe_key.in_(keys))
+            .values(outcome=answer.outcome, answer=answer.to_json(), incident_id=answer.incident_id)
+        )
+        if secrets.randbelow(PRUNE_EVERY) == 0:
+            db.session.execute(
+                delete(CallbackReceipt).where(CallbackReceipt.created_at < utcnow() - RECEIPT_TTL)
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("card callback %s: could not store the answer", request_id)
+
+
+def record_evidence(integration: LarkIntegration, **values: Any) -> None:
+    """Evidence on the (detached) integration, in the current transaction."""
+    db.session.execute(
+        update(LarkIntegration).where(LarkIntegration.id == integration.id).values(**values)
+    )
+
+
+def _without_fsync() -> None:
+    """Receipts are a memory of answers, not the record of the change: the incident's own
+    transaction (its version check) is what makes a press act once. So their commits need
+    not wait for the disk, which saves two fsyncs per press on PostgreSQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
