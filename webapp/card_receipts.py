@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 REPEAT_WAIT_S = 2.0
 # Writing last_callback_at on every click would make one hot row; minute precision will do.
 EVIDENCE_EVERY = timedelta(seconds=60)
-# A refused press (not linked, no seat...) older than this is a new press, not a copy.
+# A refused press (not linked, no seat...) older than this is a new press, not a copy:
+# both channels deliver their copies of one press at the same moment, while a person who
+# fixed the cause (linked, got a seat) takes longer than this to press again.
 RETRY_AFTER = timedelta(seconds=3)
 # Receipts only need to outlive repeats (seconds to minutes); about one press in a hundred
 # clears those older than this, so the table stays small without a scheduled job.
