@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,12 +27,12 @@ from flask_babel import force_locale, gettext
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests import factories
-from tests.browser import ARTIFACTS, CHROMIUM_ARGS, axe_violations, horizontal_overflow
+from tests.browser import ARTIFACTS, axe_violations, horizontal_overflow
 from tests.factories import Persona
 from tests.test_alert_intake import ALERTMANAGER_FIRING
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import Channel, Member
+from webapp.models import Channel
 from webapp.sandbox import seed
 
 pytestmark = pytest.mark.browser
