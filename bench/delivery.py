@@ -25,6 +25,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -67,6 +68,8 @@ class Stage:
     lark: str  # e.g. http://127.0.0.1:PORT/_lark
     env: dict[str, str]
     workers: list[subprocess.Popen[bytes]]
+    threads: int = 1
+    restarts: int = 0
 
     def control(self, path: str, body: dict[str, Any] | None = None) -> Any:
         """The sandbox's control API (the sandbox lives in the web process)."""
@@ -79,13 +82,24 @@ class Stage:
         return json.loads(raw) if raw else None
 
     def start_workers(self, count: int, threads: int) -> None:
-        command = [sys.executable, "-m", "flask", "--app", "app", "lark", "worker"]
-        command += ["--threads", str(threads), "--interval", "0.2"]
-        env = {**self.env, "LARK_SANDBOX": "0"}
+        self.threads = threads
         for _ in range(count):
-            self.workers.append(
-                subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
-            )
+            self.workers.append(self._worker())
+
+    def _worker(self) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "flask", "--app", "app", "lark", "worker"]
+        command += ["--threads", str(self.threads), "--interval", "0.2"]
+        log = tempfile.NamedTemporaryFile(prefix="bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
+        env = {**self.env, "LARK_SANDBOX": "0"}
+        return subprocess.Popen(command, env=env, cwd=ROOT, stderr=log, stdout=log)
+
+    def revive_workers(self) -> None:
+        """A worker that died (killed from outside) is replaced, as a supervisor would."""
+        for index, worker in enumerate(self.workers):
+            if worker.poll() is not None:
+                print(f"  worker {worker.pid} exited ({worker.returncode}); restarted", flush=True)
+                self.restarts += 1
+                self.workers[index] = self._worker()
 
     def stop_workers(self) -> None:
         for worker in self.workers:
@@ -259,6 +273,7 @@ def wait_for_delivery(
         pending = count_rows(stage, Delivery.status == DeliveryStatus.PENDING)
         if pending == 0:
             break
+        stage.revive_workers()
         if on_tick is not None:
             on_tick(time.monotonic() - started, pending)
         if time.monotonic() - last >= 30:
@@ -324,7 +339,11 @@ def main(argv: list[str] | None = None) -> None:
         table(
             [
                 ("notifications", f"{len(uuids):,} to {args.users} users and {args.chats} chats"),
-                ("workers", f"{args.workers} processes x {args.threads} threads, Redis limits"),
+                (
+                    "workers",
+                    f"{args.workers} processes x {args.threads} threads, Redis limits "
+                    f"({stage.restarts} restarted after being killed)",
+                ),
                 ("delivered (outbox rows) / posted in Lark", f"{delivered:,} / {posted:,}"),
                 ("time taken", f"{elapsed:.0f} s"),
                 ("Lark's ceiling for this mix", f"{ceiling:.0f} s"),

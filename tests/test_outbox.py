@@ -41,6 +41,8 @@ def setup(owner: Persona, member: Persona, lark: LarkSandbox) -> tuple[LarkInteg
     integration = factories.lark_integration(owner.account)
     bind(integration, owner.member, seed.LI_LEI.open_id)
     bind(integration, member.member, seed.HAN_MEIMEI.open_id)
+    owner.member.locale = "en"  # direct messages follow the person's language
+    db.session.commit()
     channel = factories.channel(owner.account, [owner.member, member.member])
     rule(channel, integration, [{"assignees": True, "chat_ids": [CHAT]}])
     return integration, channel
@@ -91,13 +93,16 @@ def test_a_change_updates_the_cards_in_place(
     incident = factories.incident(owner.account, ch=channel, assignees=[owner.member])
     outbox.run_once()
 
+    [before] = lark.messages_to(CHAT)
+
     incidents.acknowledge(incident, Actor(owner.member, Source.WEB))
     outbox.run_once()
 
     [to_li] = lark.messages_to(seed.LI_LEI.open_id)
     [to_chat] = lark.messages_to(CHAT)
     assert to_li.updates == 1 and to_chat.updates == 1
-    assert "Acknowledge" not in to_chat.buttons
+    assert "Acknowledge" not in to_li.buttons
+    assert before.buttons[0] not in to_chat.buttons  # the chat's (Chinese) card changed too
     assert {r.status for r in rows(incident, "update_card")} == {DeliveryStatus.DELIVERED}
 
 

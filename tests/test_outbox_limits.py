@@ -49,8 +49,8 @@ def test_at_most_five_messages_a_second_go_to_one_person(storage: str) -> None:
 def test_at_most_fifty_messages_a_second_per_app_across_recipients(storage: str) -> None:
     waits = [lark_limits.allow_send(APP, f"ou_{n}") for n in range(51)]
 
-    assert waits[:48] == [0.0] * 48
-    assert waits[48] > 0
+    assert waits[:45] == [0.0] * 45  # a margin under Lark's 50 for bunching on the way
+    assert waits[45] > 0
     assert lark_limits.allow_send("cli_another_app", "ou_1") == 0.0
 
 
@@ -60,9 +60,9 @@ def test_a_refused_message_uses_up_nothing(storage: str) -> None:
     for _ in range(10):
         assert lark_limits.allow_send(APP, "ou_busy") > 0
 
-    sent_elsewhere = [lark_limits.allow_send(APP, f"ou_{n}") for n in range(44)]
+    sent_elsewhere = [lark_limits.allow_send(APP, f"ou_{n}") for n in range(41)]
 
-    assert sent_elsewhere == [0.0] * 44  # 4 + 44 = the app's budget of 48 a second
+    assert sent_elsewhere == [0.0] * 41  # 4 + 41 = the app's budget of 45 a second
 
 
 def test_one_card_is_updated_at_most_five_times_a_second(storage: str) -> None:

@@ -29,6 +29,7 @@ from webapp.models import (
     Incident,
     LarkIntegration,
     Platform,
+    utcnow,
 )
 from webapp.outbox_outcomes import NOTIFY_PURPOSE, end, stats, target
 
@@ -160,26 +161,24 @@ def _remember_card(
     chat_id: str | None,
     version: int,
 ) -> None:
-    """The card we sent, so later changes update it in place (a retried send finds it)."""
-    existing = db.session.scalars(
-        select(CardMessage).where(
-            CardMessage.integration_id == integration.id, CardMessage.message_id == message_id
-        )
-    ).first()
-    if existing is not None:
-        existing.rendered_version = max(existing.rendered_version, version)
-        return
-    db.session.add(
-        CardMessage(
-            integration_id=integration.id,
-            incident_id=incident.id,
-            message_id=message_id,
-            chat_id=chat_id,
-            receive_id_type=row.receive_id_type or "open_id",
-            receive_id=row.receive_id or "",
-            rendered_version=version,
-        )
+    """The card we sent, so later changes update it in place.
+
+    One statement: a send retried after a crash gets the same message back from Lark (same
+    uuid), and then the row already exists and is left as it is.
+    """
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(CardMessage).values(
+        integration_id=integration.id,
+        incident_id=incident.id,
+        message_id=message_id,
+        chat_id=chat_id,
+        receive_id_type=row.receive_id_type or "open_id",
+        receive_id=row.receive_id or "",
+        rendered_version=version,
+        created_at=utcnow(),
+        updated_at=utcnow(),
     )
+    db.session.execute(stmt.on_conflict_do_nothing(index_elements=["integration_id", "message_id"]))
 
 
 # -- the free edition's monthly quota -------------------------------------------------------
