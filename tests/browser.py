@@ -70,7 +70,7 @@ def page_at(browser: Browser) -> Iterator[PageAt]:
         if phone:
             options.update(is_mobile=True, has_touch=True)
         if lark:
-            options["user_agent"] = seed.LARK_MOBILE_USER_AGENT if phone else seed.LARK_USER_AGENT
+            options["user_agent"] = seed.user_agent(phone, locale.replace("-", "_"))
         context = browser.new_context(**options)
         context.set_default_timeout(10_000)
         contexts.append(context)

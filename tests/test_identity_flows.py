@@ -29,7 +29,7 @@ class Visitor:
         self.base = base
         self.http = requests.Session()
         if in_client:
-            self.http.headers["User-Agent"] = seed.LARK_USER_AGENT
+            self.http.headers["User-Agent"] = seed.user_agent(locale="en_US")
         host = urlsplit(base).hostname or "127.0.0.1"
         self.http.cookies.set(lark_session.USER_COOKIE, person.open_id, domain=host, path="/_lark")
         self.last = ""

@@ -238,13 +238,14 @@ class LarkSandbox:
             method=method if code_challenge else "plain",
         )
 
-    def client_session(self, open_id: str, *, phone: bool = False) -> requests.Session:
-        """A `requests` session acting as the Lark client of `open_id`: Lark's user agent,
-        signed in to the sandbox (so the authorize page consents silently, as in Lark)."""
+    def client_session(
+        self, open_id: str, *, phone: bool = False, locale: str = "en_US"
+    ) -> requests.Session:
+        """A `requests` session acting as the Lark client of `open_id`: Lark's user agent
+        (in `locale`: tests read English unless they ask), signed in to the sandbox (so the
+        authorize page consents silently, as in Lark)."""
         session = requests.Session()
-        session.headers["User-Agent"] = (
-            seed.LARK_MOBILE_USER_AGENT if phone else seed.LARK_USER_AGENT
-        )
+        session.headers["User-Agent"] = seed.user_agent(phone, locale)
         answer = session.post(
             f"{self.base_url}/sign-in", data={"open_id": open_id}, allow_redirects=False, timeout=10
         )
@@ -252,11 +253,16 @@ class LarkSandbox:
         return session
 
     def open_workbench(
-        self, open_id: str, app_id: str = seed.DEMO_APP_ID, *, phone: bool = False
+        self,
+        open_id: str,
+        app_id: str = seed.DEMO_APP_ID,
+        *,
+        phone: bool = False,
+        locale: str = "en_US",
     ) -> requests.Response:
         """Open the app's homepage from the workbench as `open_id`; redirects are followed
         (through the product's OAuth and back), the last page is returned."""
-        session = self.client_session(open_id, phone=phone)
+        session = self.client_session(open_id, phone=phone, locale=locale)
         return session.get(f"{self.base_url}/workbench/{app_id}/open", timeout=10)
 
     # --- limits, quota, faults, clock ---------------------------------------------------

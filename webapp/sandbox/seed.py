@@ -34,6 +34,12 @@ LARK_MOBILE_USER_AGENT = (
 )
 
 
+def user_agent(phone: bool = False, locale: str = "zh_CN") -> str:
+    """The Lark client's user agent, speaking `locale` (LarkLocale/zh_CN, en_US...)."""
+    agent = LARK_MOBILE_USER_AGENT if phone else LARK_USER_AGENT
+    return agent.replace("LarkLocale/zh_CN", f"LarkLocale/{locale}")
+
+
 def _digest(kind: str, email: str, length: int) -> str:
     return hashlib.sha256(f"{kind}:{email}".encode()).hexdigest()[:length]
 
