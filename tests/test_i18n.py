@@ -3,6 +3,8 @@ the member's choice, then the Lark client's locale, then the browser's."""
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,13 @@ from flask.testing import FlaskClient
 from flask_babel import refresh
 from werkzeug.test import TestResponse
 
+from tests import factories
 from tests.conftest import sign_in
 from tests.factories import Persona
+from webapp import incidents
 from webapp.extensions import db
+from webapp.incidents import Actor
+from webapp.models import LarkBinding, Source
 from webapp.sandbox import seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,3 +97,81 @@ def test_the_members_own_choice_wins_over_lark_and_the_browser(
     db.session.commit()
     page = client.get("/", headers={"Accept-Language": "en"})
     assert "Signed in as" not in page.get_data(as_text=True)
+
+
+# -- no English left on Chinese pages ---------------------------------------------------
+
+# Names of things that stay in English in a Chinese interface (Lark's own console says
+# "App ID", "Encrypt Key"; protocols and products keep their names).
+KEEP_ENGLISH = re.compile(
+    r"\b(App ID|App Secret|Verification Token|Encrypt Key|tenant token|Open API|Lark|Feishu"
+    r"|Alertmanager"
+    r"|Prometheus|OAuth|PKCE|JSON|URL|API|htmx|AppLink|License|im:chat|im:message"
+    r"|contact:user\.id:readonly|card\.action\.trigger(_v1)?|url_verification)\b"
+)
+# Two or more English words in a row (host names and e-mail addresses are data, not text).
+ENGLISH_PHRASE = re.compile(r"[A-Za-z]{2,}(?:[,'’-]*\s+[A-Za-z]{2,})+")
+
+
+class _VisibleText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = 0
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "template"):
+            self.hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "template"):
+            self.hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden and data.strip():
+            self.texts.append(data.strip())
+
+
+def english_left(html: str) -> list[str]:
+    parser = _VisibleText()
+    parser.feed(html)
+    found = []
+    for text in parser.texts:
+        for phrase in ENGLISH_PHRASE.findall(KEEP_ENGLISH.sub("", text)):
+            found.append(phrase)
+    return found
+
+
+def test_chinese_pages_show_no_untranslated_english(
+    app: Flask, client: FlaskClient, owner: Persona, member: Persona
+) -> None:
+    owner.member.name, owner.member.locale = "李雷", "zh"
+    owner.member.email = "li.lei@例子.cn"
+    channel = factories.channel(owner.account, [owner.member, member.member], "核心平台")
+    incident = factories.incident(owner.account, title="数据库主从延迟", ch=channel)
+    incidents.acknowledge(incident, Actor(owner.member, Source.WEB))
+    integration = factories.lark_integration(owner.account, tenant_key=seed.TENANT_KEY)
+    binding = LarkBinding(integration_id=integration.id, member_id=owner.member.id, open_id="ou_x")
+    db.session.add(binding)
+    db.session.commit()
+    sign_in(client, owner)
+    with client.session_transaction() as session:  # as the Lark doorway leaves it
+        session["lark"] = {"key": integration.key, "binding": binding.id}
+    base = f"/lark/{integration.key}"
+    pages = [
+        f"{base}/incidents?scope=all",
+        f"{base}/incidents/{incident.number}",
+        "/admin/integrations",
+        f"/admin/integrations/{integration.id}",
+        "/admin/integrations/new",
+        "/admin/license",
+        "/admin/diagnostics",
+        "/admin/channels",
+        f"/admin/channels/{channel.id}/dispatch",
+    ]
+    leftovers = {}
+    for path in pages:
+        html = client.get(path, headers={"Accept-Language": "zh"}).get_data(as_text=True)
+        if english_left(html):
+            leftovers[path] = english_left(html)
+    assert leftovers == {}, leftovers
