@@ -12,7 +12,7 @@ def main(names: list[str]) -> int:
     for name in names or BENCHMARKS:
         print(f"\n=== bench.{name} ===", flush=True)
         module = importlib.import_module(f"bench.{name}")
-        module.main()
+        module.main([])  # each with its own defaults
     return 0
 
 
