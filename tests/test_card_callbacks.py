@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.factories import Persona
-from webapp import card_actions, card_receipts
+from webapp import card_actions, card_receipts, outbox
 from webapp.card_actions import CardAction
 from webapp.extensions import db
 from webapp.lark.cards import incident_card
@@ -45,6 +45,7 @@ from webapp.models import (
     Platform,
     Source,
     Status,
+    WarRoom,
     utcnow,
 )
 from webapp.sandbox import seed
@@ -750,3 +751,20 @@ def test_a_failure_before_verification_still_answers_200_with_a_reason(
     response = client.post(f"/lark/{integration.key}/card", json={"schema": "2.0"})
     assert response.status_code == 200
     assert response.get_json()["toast"]["type"] == "error"
+
+
+def test_the_war_room_button_asks_for_the_incidents_lark_chat(
+    demo: LarkIntegration, lark: LarkSandbox, incident: Incident
+) -> None:
+    message_id = send_card(demo, incident, seed.WANG_FANG.open_id)
+    result = lark.click(message_id, seed.WANG_FANG.open_id, button="War room")
+    assert result.ok, result.error
+    assert result.toast and "war room" in result.toast["content"]
+    room = db.session.scalars(select(WarRoom)).one()
+    assert room.incident_id == incident.id
+    outbox.run_once()  # the worker creates the chat in Lark
+    db.session.refresh(room)
+    assert room.chat_id in lark.sandbox.chats
+    again = lark.click(message_id, seed.WANG_FANG.open_id, button="War room")
+    assert again.ok
+    assert db.session.scalars(select(WarRoom)).all() == [room]

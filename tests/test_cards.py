@@ -72,6 +72,7 @@ def test_a_triggered_critical_incident_is_red_and_offers_acknowledge_resolve_and
         "4 h",
         "24 h",
         "Refresh",
+        "War room",
         "Open in web app",
     ]
     body = text(card)
@@ -101,7 +102,7 @@ def test_a_snoozed_incident_offers_unsnooze_only(incident: Incident, owner: Pers
     incidents.snooze(incident, Actor(owner.member, Source.WEB), 60)
     card = card_of(incident)
     assert card["header"]["template"] == "grey"
-    assert labels(card) == ["Unsnooze", "Refresh", "Open in web app"]
+    assert labels(card) == ["Unsnooze", "Refresh", "War room", "Open in web app"]
     assert "Snoozed until" in text(card)
 
 

@@ -488,3 +488,20 @@ def test_reopening_and_unsnoozing_from_the_detail(
     assert status == 200
     assert _fresh(incident).snoozed_until is None
     assert web.post(_url(lark, f"/{incident.number}/explode"), data={}).status_code in (400, 404)
+
+
+def test_the_detail_offers_a_war_room_and_asking_shows_it_on_its_way(
+    web: FlaskClient, lark: LarkIntegration, owner: factories.Persona
+) -> None:
+    incident = factories.incident(owner.account, "Disk full", assignees=[owner.member])
+    page = web.get(_url(lark, f"/{incident.number}")).get_data(as_text=True)
+    assert "Open a war room in Lark" in page
+    answer = web.post(
+        _url(lark, f"/{incident.number}/war-room"),
+        headers={"HX-Request": "true", "X-CSRFToken": csrf_from(page)},
+    )
+    assert answer.status_code == 200
+    assert "is being created in Lark" in answer.get_data(as_text=True)
+    again = web.get(_url(lark, f"/{incident.number}")).get_data(as_text=True)
+    assert "Open a war room in Lark" not in again
+    assert f"[#{incident.number}] Disk full" in again

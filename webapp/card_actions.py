@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from webapp import incidents
+from webapp import incidents, war_rooms
 from webapp.incidents import Actor
 from webapp.models import Incident
 
@@ -25,6 +25,7 @@ class CardAction(enum.StrEnum):
     REOPEN = "reo"
     SNOOZE = "snz"
     UNSNOOZE = "uns"
+    WAR_ROOM = "war"  # asks for the incident's Lark group chat (作战室)
     REFRESH = "ref"  # redraws the card; changes nothing
 
 
@@ -58,6 +59,7 @@ VERBS: dict[CardAction, Verb] = {
         inc, actor, c.minutes or 0, c.version
     ),
     CardAction.UNSNOOZE: lambda inc, actor, c: incidents.unsnooze(inc, actor, c.version),
+    CardAction.WAR_ROOM: lambda inc, actor, c: war_rooms.open_from_card(inc, actor),
 }
 
 

@@ -251,6 +251,7 @@ def _done(click: Click) -> str:
         CardAction.RESOLVE: _("Resolved."),
         CardAction.REOPEN: _("Reopened."),
         CardAction.UNSNOOZE: _("Unsnoozed."),
+        CardAction.WAR_ROOM: _("The war room is being created in Lark; you will be added."),
     }
     return texts.get(click.action, _("Done."))
 

@@ -404,6 +404,7 @@ def event_label(kind: str) -> str:
         "notified": _("notified"),
         "notification_failed": _("notification failed"),
         "war_room": _("war room"),
+        "escalated": _("escalated"),
     }
     return labels.get(kind, kind.replace("_", " "))
 

@@ -175,14 +175,15 @@ def _buttons(incident: Incident, web_url: str, now: datetime) -> list[dict[str, 
     rows = [_row(_state_buttons(incident, now))]
     if incident.status is not Status.CLOSED and not incident.is_snoozed(now):
         rows.append(_row([_label(_("Snooze:")), *_snooze_buttons(incident)]))
-    rows.append(
-        _row(
-            [
-                _button(_("Refresh"), "default", button_value(CardAction.REFRESH, incident)),
-                _link_button(_("Open in web app"), web_url),
-            ]
+    last = [
+        _button(_("Refresh"), "default", button_value(CardAction.REFRESH, incident)),
+        _link_button(_("Open in web app"), web_url),
+    ]
+    if incident.status is not Status.CLOSED:
+        last.insert(
+            1, _button(_("War room"), "default", button_value(CardAction.WAR_ROOM, incident))
         )
-    )
+    rows.append(_row(last))
     return rows
 
 

@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp import incident_queries as queries
-from webapp import incidents
+from webapp import incidents, war_rooms
 from webapp.extensions import db
 from webapp.incidents import (
     SNOOZE_MINUTES,
@@ -180,6 +180,8 @@ def detail_context(incident: Incident, comment_text: str = "") -> dict[str, Any]
         "incident": incident,
         "members": queries.assignable(_member()),
         "comment_text": comment_text,
+        "room": war_rooms.room_of(incident),
+        "key": (request.view_args or {}).get("key"),
     }
 
 
