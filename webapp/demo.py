@@ -113,7 +113,12 @@ def _lark_demo(account: Account, channel: Channel) -> list[str]:
                 integration_id=integration.id,
                 name="Everything to the on-call chat and the assignees",
                 layers=[
-                    {"delay_minutes": 0, "assignees": True, "chat_ids": [seed.ONCALL_CHAT.chat_id]}
+                    {
+                        "delay_minutes": 0,
+                        "assignees": True,
+                        "chat_ids": [seed.ONCALL_CHAT.chat_id],
+                        "chat_names": {seed.ONCALL_CHAT.chat_id: seed.ONCALL_CHAT.name},
+                    }
                 ],
             )
         )
