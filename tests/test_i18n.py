@@ -172,6 +172,8 @@ def test_chinese_pages_show_no_untranslated_english(
     leftovers = {}
     for path in pages:
         html = client.get(path, headers={"Accept-Language": "zh"}).get_data(as_text=True)
+        for chat in seed.CHATS:  # Lark's chat names are data, whatever their language
+            html = html.replace(chat.name, "")
         if english_left(html):
             leftovers[path] = english_left(html)
     assert leftovers == {}, leftovers
