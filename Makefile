@@ -44,15 +44,18 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	fi
 
+# The demo: the Lark sandbox on, its demo keys, the embedded SQLite in instance/app.db.
+run: export LARK_SANDBOX := 1
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: .stamp-install translations
 	$(FLASK) db upgrade
-	LARK_SANDBOX=1 $(FLASK) demo load
+	$(FLASK) demo load
 	@echo
 	@echo "  Open http://$(HOST):$(PORT)/_lark/ first: the Lark sandbox, where you pick a Lark user,"
 	@echo "  open the on-call app from the workbench and press buttons on incident cards."
 	@echo "  Admin side: http://$(HOST):$(PORT)/login  (li.lei@example.com / oncall-demo)"
 	@echo
-	LARK_SANDBOX=1 $(BIN)/python -m webapp.devserver --host $(HOST) --port $(PORT)
+	$(BIN)/python -m webapp.devserver --host $(HOST) --port $(PORT)
 
 lint: .stamp-install-dev
 	$(BIN)/ruff check .
