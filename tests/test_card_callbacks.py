@@ -768,3 +768,21 @@ def test_the_war_room_button_asks_for_the_incidents_lark_chat(
     again = lark.click(message_id, seed.WANG_FANG.open_id, button="War room")
     assert again.ok
     assert db.session.scalars(select(WarRoom)).all() == [room]
+
+
+def test_a_press_refused_as_not_linked_acts_as_soon_as_the_person_has_linked(
+    demo: LarkIntegration, lark: LarkSandbox, incident: Incident, member: Persona
+) -> None:
+    message_id = send_card(demo, incident, seed.CHEN_JING.open_id)
+    first = lark.click(message_id, seed.CHEN_JING.open_id, button="Acknowledge")
+    assert first.ok and first.toast and first.toast["type"] == "warning"
+    assert events(incident, "acknowledged") == []
+    db.session.add(
+        LarkBinding(
+            integration_id=demo.id, member_id=member.member.id, open_id=seed.CHEN_JING.open_id
+        )
+    )
+    db.session.commit()
+    again = lark.click(message_id, seed.CHEN_JING.open_id, button="Acknowledge")
+    assert again.ok and again.toast and again.toast["type"] == "success"
+    assert [e.actor_id for e in events(incident, "acknowledged")] == [member.member.id]

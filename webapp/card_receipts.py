@@ -166,9 +166,22 @@ def release_retryable(
 
 
 def settle(integration: LarkIntegration, keys: list[str], answer: Answer, request_id: str) -> None:
-    """Store the answer on the receipts, for repeats of this press."""
+    """Store the answer on the receipts, for repeats of this press.
+
+    A refusal the person can fix (not linked, no seat) changed nothing, so it is kept only
+    under the delivery's own key: the next press of the same button, once they have linked
+    their account, is judged afresh however soon it comes.
+    """
     try:
         _without_fsync()
+        if answer.outcome in card_answers.RETRYABLE_OUTCOMES:
+            press_keys = [k for k in keys if k.startswith("p:")]
+            db.session.execute(
+                delete(CallbackReceipt)
+                .where(CallbackReceipt.integration_id == integration.id)
+                .where(CallbackReceipt.dedupe_key.in_(press_keys))
+            )
+            keys = [k for k in keys if not k.startswith("p:")]
         db.session.execute(
             update(CallbackReceipt)
             .where(CallbackReceipt.integration_id == integration.id)
