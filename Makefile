@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: messages migration-reset run test lint pytest-sqlite pytest-postgres bench translations chromium vendor clean
+.PHONY: messages migration run test lint pytest-sqlite pytest-postgres bench translations chromium vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -90,10 +90,10 @@ vendor:
 clean:
 	rm -rf $(VENV) .stamp-* instance
 
-# Before the first release only: rebuild the one initial migration from the models.
-# After release, add a new migration with `$(FLASK) db migrate -m "..."` instead.
-migration-reset: .stamp-install
-	rm -f migrations/versions/0001_initial_schema.py /tmp/migration-reset.db
-	DATABASE_URL=sqlite:////tmp/migration-reset.db FLASK_DEBUG=1 $(FLASK) db migrate -m "initial schema" --rev-id 0001
-	rm -f /tmp/migration-reset.db
-	$(BIN)/ruff format migrations/versions >/dev/null || true
+# A schema change: edit webapp/models/, then add a migration (never edit a landed one):
+#   make migration m="what changed"
+migration: .stamp-install
+	rm -f /tmp/oncall-migration.db
+	DATABASE_URL=sqlite:////tmp/oncall-migration.db FLASK_DEBUG=1 $(FLASK) db upgrade
+	DATABASE_URL=sqlite:////tmp/oncall-migration.db FLASK_DEBUG=1 $(FLASK) db migrate -m "$(m)"
+	rm -f /tmp/oncall-migration.db
