@@ -505,3 +505,13 @@ def test_the_detail_offers_a_war_room_and_asking_shows_it_on_its_way(
     again = web.get(_url(lark, f"/{incident.number}")).get_data(as_text=True)
     assert "Open a war room in Lark" not in again
     assert f"[#{incident.number}] Disk full" in again
+
+
+def test_the_timeline_says_whom_a_notification_reached(
+    web: FlaskClient, lark: LarkIntegration, owner: factories.Persona
+) -> None:
+    incident = factories.incident(owner.account, "Disk full")
+    incidents.record(incident, Actor.system(), "notified", {"target": "值班群", "layer": 0})
+    db.session.commit()
+    page = web.get(_url(lark, f"/{incident.number}")).get_data(as_text=True)
+    assert "to 值班群" in page
