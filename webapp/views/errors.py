@@ -32,7 +32,8 @@ def _csrf_error(error: CSRFError) -> ResponseReturnValue:
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
     code = error.code or 500
-    message = _messages().get(code, error.description or _("Something went wrong."))
+    # Werkzeug's own descriptions are English only; codes we have no words for get ours.
+    message = _messages().get(code, _("Something went wrong."))
     return _render(code, message)
 
 
