@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.factories import Persona
+from tests.races import run_together
 from webapp import bindings
 from webapp.extensions import db
 from webapp.lark.oauth import LarkUser
@@ -27,32 +28,21 @@ def as_lark_user(person: seed.SeedUser) -> LarkUser:
 
 
 def race(app: Flask, integration_id: int, attempts: list[tuple[seed.SeedUser, int]]) -> list[str]:
-    start = threading.Barrier(len(attempts))
-    outcomes = [""] * len(attempts)
-
-    def run(index: int, person: seed.SeedUser, member_id: int) -> None:
-        with app.app_context():
+    def attempt(person: seed.SeedUser, member_id: int) -> Callable[[Callable[[], None]], str]:
+        def call(ready: Callable[[], None]) -> str:
             integration = db.session.get(LarkIntegration, integration_id)
             member = db.session.get(Member, member_id)
             assert integration is not None and member is not None
-            start.wait()
+            ready()
             try:
                 bindings.bind(integration, as_lark_user(person), member)
-                outcomes[index] = "ok"
             except bindings.AlreadyBound as exc:
-                outcomes[index] = str(exc)
-            finally:
-                db.session.remove()
+                return str(exc)
+            return "ok"
 
-    threads = [
-        threading.Thread(target=run, args=(i, person, member_id))
-        for i, (person, member_id) in enumerate(attempts)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
+        return call
+
+    return run_together(app, [attempt(person, member_id) for person, member_id in attempts])
 
 
 def live_count() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -11,6 +10,7 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.factories import Persona
+from tests.races import run_together
 from webapp import incidents
 from webapp.extensions import db
 from webapp.incidents import Actor
@@ -22,33 +22,23 @@ Verb = Callable[[Incident, Actor], Incident]
 
 
 def race(app: Flask, incident_id: int, attempts: list[tuple[int, Verb]]) -> list[str]:
-    """Run each (member id, verb) in its own thread and app context, released together."""
-    start = threading.Barrier(len(attempts))
-    outcomes: list[str] = [""] * len(attempts)
+    """Each (member id, verb) in its own thread and app context, released together."""
 
-    def run(index: int, member_id: int, verb: Verb) -> None:
-        with app.app_context():
+    def attempt(member_id: int, verb: Verb) -> Callable[[Callable[[], None]], str]:
+        def call(ready: Callable[[], None]) -> str:
             incident = db.session.get(Incident, incident_id)
             member = db.session.get(Member, member_id)
             assert incident is not None and member is not None
-            start.wait()
+            ready()
             try:
                 verb(incident, Actor(member, Source.WEB))
-                outcomes[index] = "ok"
             except incidents.IncidentError as exc:
-                outcomes[index] = f"{exc.code}: {exc}"
-            finally:
-                db.session.remove()
+                return f"{exc.code}: {exc}"
+            return "ok"
 
-    threads = [
-        threading.Thread(target=run, args=(i, member_id, verb))
-        for i, (member_id, verb) in enumerate(attempts)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
+        return call
+
+    return run_together(app, [attempt(member_id, verb) for member_id, verb in attempts])
 
 
 def kinds(incident_id: int) -> list[str]:

@@ -45,16 +45,18 @@ def _send_card(row: Delivery, integration: LarkIntegration, now: datetime) -> No
     if incident is None or not row.receive_id or not row.receive_id_type:
         end(row, DeliveryStatus.CANCELLED, "incident_gone", now)
         return
-    if _waits_for_quota(row, integration, now):
-        return
+    receive_id = row.receive_id
     version = incident.version
-    card = render(incident, integration, row)
-    client = _client(integration)
-    # The budget is taken last, right before the call, so Lark sees calls spaced as we count them.
-    wait = lark_limits.allow_send(integration.app_id, row.receive_id)
-    if _waits_for_limit(row, incident, integration, now, wait):
+    card = _card_when_allowed(
+        row,
+        incident,
+        integration,
+        now,
+        lambda: lark_limits.allow_send(integration.app_id, receive_id),
+    )
+    if card is None:
         return
-    sent = client.send_card(row.receive_id_type, row.receive_id, card, row.uuid)
+    sent = _client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
     row.attempts += 1
     row.message_id = sent.message_id
     _remember_card(row, incident, integration, sent.message_id, sent.chat_id, version)
@@ -63,6 +65,24 @@ def _send_card(row: Delivery, integration: LarkIntegration, now: datetime) -> No
         incidents.record(
             incident, Actor.system(), "notified", {"target": target(row), "layer": row.layer}
         )
+
+
+def _card_when_allowed(
+    row: Delivery,
+    incident: Incident,
+    integration: LarkIntegration,
+    now: datetime,
+    take_budget: Callable[[], float],
+) -> dict[str, Any] | None:
+    """The card to send now, or None when the row must wait (monthly quota or a rate limit;
+    the row is rescheduled). The budget is taken last, right before the call, so Lark sees
+    calls spaced as we count them."""
+    if _waits_for_quota(row, integration, now):
+        return None
+    card = render(incident, integration, row)
+    if _waits_for_limit(row, incident, integration, now, take_budget()):
+        return None
+    return card
 
 
 def _update_card(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
@@ -75,15 +95,18 @@ def _update_card(row: Delivery, integration: LarkIntegration, now: datetime) -> 
         # An earlier row already drew this version: no call needed.
         end(row, DeliveryStatus.DELIVERED, "up_to_date", now)
         return
-    if _waits_for_quota(row, integration, now):
-        return
+    message_id = card_message.message_id
     version = incident.version
-    card = render(incident, integration, row)
-    client = _client(integration)
-    wait = lark_limits.allow_update(integration.app_id, card_message.message_id)
-    if _waits_for_limit(row, incident, integration, now, wait):
+    card = _card_when_allowed(
+        row,
+        incident,
+        integration,
+        now,
+        lambda: lark_limits.allow_update(integration.app_id, message_id),
+    )
+    if card is None:
         return
-    client.update_card(card_message.message_id, card)
+    _client(integration).update_card(message_id, card)
     row.attempts += 1
     card_message.rendered_version = max(card_message.rendered_version, version)
     end(row, DeliveryStatus.DELIVERED, None, now)
