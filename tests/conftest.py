@@ -12,9 +12,11 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -26,6 +28,32 @@ from webapp.extensions import db
 pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
 
 TEST_DATA_KEY = "dGVzdC1vbmx5LWtleS1mb3ItdGhlLXRlc3Qtc3VpdGU="
+
+# The moment every test starts at unless it says another with @pytest.mark.now("..."):
+# an ordinary Monday, 10:00 in Beijing, far from any month, year or daylight-saving turn.
+DEFAULT_NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller | None]:
+    """Time is chosen, never found: each test runs from a stated moment, and the clock ticks.
+
+    time-machine moves every reader of the clock in this process (the app, the sandbox, the
+    live server's threads, lark-oapi). `@pytest.mark.now("2026-12-31T23:59:00+08:00")` picks
+    another start; `clock.move_to(...)` jumps during a test.
+
+    Browser tests keep the machine's clock: Chromium is another process whose cookie jar
+    reads the real time, so a session cookie set with a stated "now" months away would have
+    expired on arrival. Those tests assert nothing that depends on the date; what the date
+    changes (reset days, times shown, windows) is pinned at stated moments in the others.
+    """
+    marker = request.node.get_closest_marker("now")
+    if marker is None and request.node.get_closest_marker("browser") is not None:
+        yield None
+        return
+    start = marker.args[0] if marker is not None else DEFAULT_NOW
+    with time_machine.travel(start, tick=True) as traveller:
+        yield traveller
 
 
 def database_url(tmp_dir: Path) -> str:

@@ -106,6 +106,23 @@ def test_a_snoozed_incident_offers_unsnooze_only(incident: Incident, owner: Pers
     assert "Snoozed until" in text(card)
 
 
+@pytest.mark.now("2027-01-31T23:30:00+08:00")
+def test_a_snooze_across_midnight_and_the_month_end_shows_the_time_it_ends(
+    incident: Incident, owner: Persona, clock: Any
+) -> None:
+    incidents.snooze(incident, Actor(owner.member, Source.WEB), 60)
+    assert "Snoozed until 2027-01-31 16:30 UTC" in text(card_of(incident, "en"))
+    assert "2027-02-01 00:30 UTC+8" in text(card_of(incident, "zh"))
+
+    clock.move_to("2027-02-01T00:29:00+08:00")
+    assert card_of(incident)["header"]["text_tag_list"][0]["text"]["content"] == "Snoozed"
+    clock.move_to("2027-02-01T00:31:00+08:00")  # the snooze has ended: the card says so
+    card = card_of(incident)
+    assert card["header"]["text_tag_list"][0]["text"]["content"] == "Triggered"
+    assert "Snoozed until" not in text(card)
+    assert "Acknowledge" in labels(card)
+
+
 def test_a_closed_incident_offers_reopen_only_and_says_who_resolved_it(
     incident: Incident, owner: Persona
 ) -> None:

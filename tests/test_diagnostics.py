@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import refresh
 
 from tests import factories
 from tests.conftest import sign_in
@@ -24,7 +25,6 @@ from webapp.models import (
     LarkBinding,
     LarkIntegration,
     Member,
-    utcnow,
 )
 from webapp.sandbox import seed
 from webapp.sandbox.handle import LarkSandbox
@@ -50,6 +50,7 @@ def rule(channel: Channel, integration: LarkIntegration, layers: list[dict[str, 
 def check(client: FlaskClient, key: str) -> tuple[str, str]:
     """(status, text) of one check on the diagnostics page, as the admin reads it."""
     db.session.expire_all()  # the live server wrote evidence through its own session
+    refresh()  # the test's app context outlives each request: forget the last one's locale
     page = client.get("/admin/diagnostics").get_data(as_text=True)
     start = page.find(f'id="check-{key}"')
     assert start >= 0, f"no check {key!r} on the page"
@@ -62,6 +63,17 @@ def check(client: FlaskClient, key: str) -> tuple[str, str]:
     ]
     text = html.unescape(re.sub(r"<[^>]+>", " ", page[start : min(ends)]))
     return status, " ".join(text.split())
+
+
+def check_in_chinese(client: FlaskClient, admin: factories.Persona, key: str) -> tuple[str, str]:
+    """The same check, read by an admin who chose Chinese."""
+    admin.member.locale = "zh"
+    db.session.commit()
+    try:
+        return check(client, key)
+    finally:
+        admin.member.locale = None
+        db.session.commit()
 
 
 def send_cards(integration: LarkIntegration, count: int) -> None:
@@ -253,8 +265,7 @@ def test_the_monthly_quota_warns_at_80_percent(
     status, text = check(client, "quota")
     assert status == "warning"
     assert "8 of 10 calls used this month (80%)" in text
-    first_of_next_month = utcnow().replace(day=1)
-    assert "resets on" in text and str(first_of_next_month.year) in text
+    assert "the quota resets on July 1, 2026" in text  # the suite's clock: 15 June 2026
     assert "Upgrade the Lark plan" in text
 
 
@@ -312,3 +323,65 @@ def test_an_admin_sees_only_the_integrations_of_their_account(
     page = client.get("/admin/diagnostics").get_data(as_text=True)
     assert "Globex Lark" not in page
     assert "Create your first Lark integration" in page
+
+
+# -- the quota's month turns at midnight Beijing time, whatever the day -----------------------
+
+
+@pytest.mark.now("2026-12-31T23:59:00+08:00")
+def test_on_new_years_eve_the_quota_resets_on_1_january_of_next_year(
+    client: FlaskClient, admin: factories.Persona, free: LarkIntegration
+) -> None:
+    send_cards(free, 8)
+    status, text = check(client, "quota")
+    assert status == "warning" and "8 of 10 calls used this month (80%)" in text
+    assert "the quota resets on January 1, 2027" in text
+    status, text = check_in_chinese(client, admin, "quota")
+    assert status == "warning" and "2027年1月1日" in text
+
+
+@pytest.mark.now("2026-12-31T23:59:30+08:00")
+def test_at_midnight_beijing_time_the_new_month_starts_from_zero(
+    client: FlaskClient,
+    admin: factories.Persona,
+    free: LarkIntegration,
+    clock: Any,
+    lark: LarkSandbox,
+) -> None:
+    send_cards(free, 10)
+    assert check(client, "quota")[0] == "failing"
+
+    # 1 January 00:00 in Beijing is still 31 December (16:00) in UTC.
+    clock.move_to("2027-01-01T00:00:00+08:00")
+    lark.set_quota(edition="free", monthly_quota=10, usage=0)  # Lark's month turned too
+    status, text = check(client, "quota")
+    assert status == "ok" and "0 of 10 calls used this month (0%)" in text
+    assert "the quota resets on February 1, 2027" in text
+    assert "2027年2月1日" in check_in_chinese(client, admin, "quota")[1]
+    send_cards(free, 1)
+    assert "1 of 10 calls used this month" in check(client, "quota")[1]
+
+
+@pytest.mark.parametrize(
+    ("moment", "english", "chinese"),
+    [
+        ("2027-02-28T23:59:00+08:00", "March 1, 2027", "2027年3月1日"),  # not a leap year
+        ("2028-02-28T12:00:00+08:00", "March 1, 2028", "2028年3月1日"),
+        ("2028-02-29T23:59:00+08:00", "March 1, 2028", "2028年3月1日"),  # the leap day
+        ("2028-02-29T16:30:00+00:00", "April 1, 2028", "2028年4月1日"),  # 1 March in Beijing
+    ],
+)
+def test_at_the_end_of_february_the_quota_resets_on_1_march(
+    client: FlaskClient,
+    admin: factories.Persona,
+    free: LarkIntegration,
+    clock: Any,
+    moment: str,
+    english: str,
+    chinese: str,
+) -> None:
+    clock.move_to(moment)
+    send_cards(free, 9)
+    status, text = check(client, "quota")
+    assert status == "warning" and f"the quota resets on {english}" in text
+    assert chinese in check_in_chinese(client, admin, "quota")[1]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from tests import factories
@@ -227,6 +228,24 @@ def test_the_next_layer_is_told_when_nobody_acknowledges_in_time(
     told = [(r.receive_id, r.layer) for r in rows(incident)]
     assert told == [(seed.LI_LEI.open_id, 0), (seed.HAN_MEIMEI.open_id, 1)]
     assert [e.details["layer"] for e in events(incident, "escalated")] == [2]
+
+
+@pytest.mark.now("2027-02-28T23:55:00+08:00")
+def test_an_escalation_that_crosses_midnight_and_the_month_end_fires_on_time(
+    owner: Persona, member: Persona, clock: Any
+) -> None:
+    incident, _ = _escalating(owner, member)  # second layer after 10 minutes: 1 March 00:05
+
+    clock.move_to("2027-03-01T00:04:00+08:00")
+    _run_escalations(0)
+    assert [r.receive_id for r in rows(incident)] == [seed.LI_LEI.open_id]
+
+    clock.move_to("2027-03-01T00:05:30+08:00")
+    _run_escalations(0)
+    assert [r.receive_id for r in rows(incident)] == [seed.LI_LEI.open_id, seed.HAN_MEIMEI.open_id]
+    [escalated] = events(incident, "escalated")
+    fired = escalated.created_at.astimezone(timezone(timedelta(hours=8)))
+    assert (fired.date().isoformat(), fired.strftime("%H:%M")) == ("2027-03-01", "00:05")
 
 
 def test_acknowledging_stops_the_escalation(owner: Persona, member: Persona) -> None:

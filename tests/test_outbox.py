@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -219,7 +219,7 @@ def quota_used_up(setup: tuple[LarkIntegration, Channel], app: Flask) -> Iterato
     integration, _ = setup
     integration.edition = Edition.FREE
     db.session.add(
-        ApiUsage(integration_id=integration.id, month=utcnow().strftime("%Y-%m"), calls=3)
+        ApiUsage(integration_id=integration.id, month="2026-06", calls=3)  # the suite's month
     )
     db.session.commit()
     quota = app.config["LARK_FREE_MONTHLY_QUOTA"]
@@ -245,9 +245,9 @@ def test_at_full_free_quota_only_incident_notifications_are_sent(
     assert lark.message(card.message_id).updates == 0
     [update] = rows(incident, "update_card")
     assert (update.status, update.reason) == (DeliveryStatus.PENDING, "quota")
-    first = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    assert update.next_attempt_at.day == 1 and update.next_attempt_at > first
-    assert "resets on" in (update.last_error or "")
+    # The suite runs on 15 June 2026: the quota resets on 1 July, 00:00 Beijing time.
+    assert update.next_attempt_at == datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
+    assert "resets on 2026-07-01" in (update.last_error or "")
 
 
 def test_each_row_is_sent_once_by_uuid(

@@ -81,5 +81,7 @@ def test_the_free_quota_is_used_up_at_the_configured_number(owner: Persona, app:
     assert not lark_limits.quota_used_up(integration, now)  # a paid edition has no quota
     integration.edition = Edition.FREE
     assert lark_limits.quota_used_up(integration, now)
-    assert not lark_limits.quota_used_up(integration, datetime(2027, 1, 1, tzinfo=UTC))
-    assert lark_limits.quota_resets_at(now) == datetime(2027, 1, 1, tzinfo=UTC)
+    # The month turns at midnight Beijing time: 1 January 00:00 UTC+8 is 31 December 16:00 UTC.
+    assert lark_limits.quota_used_up(integration, datetime(2026, 12, 31, 15, 59, tzinfo=UTC))
+    assert not lark_limits.quota_used_up(integration, datetime(2026, 12, 31, 16, 0, tzinfo=UTC))
+    assert lark_limits.quota_resets_at(now) == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from webapp.diagnostic_checks import Check, Level, ago
 from webapp.extensions import db
+from webapp.lark import usage
 from webapp.models import ApiUsage, Edition, LarkApiEvent, LarkIntegration, utcnow
 
 RECENT = timedelta(days=7)
@@ -87,13 +88,13 @@ def rate_limit_check(integration: LarkIntegration) -> Check:
     )
 
 
-def next_reset(today: date) -> date:
-    """The free edition's quota resets on the 1st of each month."""
-    return date(today.year + today.month // 12, today.month % 12 + 1, 1)
+def next_reset(now: datetime) -> date:
+    """The day the free edition's quota resets: the 1st of next month, Beijing time."""
+    return usage.quota_resets_at(now).astimezone(usage.QUOTA_TZ).date()
 
 
 def monthly_calls(integration: LarkIntegration, now: datetime) -> int:
-    month = now.strftime("%Y-%m")
+    month = usage.month_of(now)
     stmt = select(func.coalesce(func.sum(ApiUsage.calls), 0)).where(
         ApiUsage.integration_id == integration.id, ApiUsage.month == month
     )
@@ -107,14 +108,14 @@ def quota_check(integration: LarkIntegration) -> Check:
     now = utcnow()
     quota = int(current_app.config["LARK_FREE_MONTHLY_QUOTA"])
     used = monthly_calls(integration, now)
-    refused = _events(integration, ("quota",), now.replace(day=1, hour=0, minute=0, second=0))
+    refused = _events(integration, ("quota",), usage.month_starts_at(now))
     evidence = _(
         "%(used)s of %(quota)s calls used this month (%(percent)s%%); the quota resets on "
         "%(reset)s. Other self-built apps of your Lark tenant share it.",
         used=f"{used:,}",
         quota=f"{quota:,}",
         percent=round(100 * used / quota) if quota else 100,
-        reset=format_date(next_reset(now.date()), "long"),
+        reset=format_date(next_reset(now), "long"),
     )
     fix = _(
         "Upgrade the Lark plan, or send fewer cards until the reset: narrow the dispatch "

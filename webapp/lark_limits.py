@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app
 from limits import RateLimitItem, parse
@@ -132,6 +132,5 @@ def quota_used_up(integration: LarkIntegration, now: datetime) -> bool:
 
 
 def quota_resets_at(now: datetime) -> datetime:
-    """The 1st of next month, 00:00 UTC: usage is counted in UTC months (webapp/lark/usage.py)."""
-    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
-    return datetime(year, month, 1, tzinfo=UTC)
+    """The 1st of next month, 00:00 Beijing time (webapp/lark/usage.py counts Beijing months)."""
+    return usage.quota_resets_at(now)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from webapp import dispatch, incidents, lark_limits
 from webapp.extensions import db
 from webapp.incidents import Actor
+from webapp.lark import usage
 from webapp.lark.client import LarkClient
 from webapp.models import (
     CardMessage,
@@ -217,7 +218,7 @@ def _waits_for_quota(row: Delivery, integration: LarkIntegration, now: datetime)
     row.reason = "quota"
     row.last_error = (
         "the free edition's monthly API quota is used up; only incident notifications are "
-        f"sent until it resets on {reset.date().isoformat()}"
+        f"sent until it resets on {reset.astimezone(usage.QUOTA_TZ):%Y-%m-%d} (00:00 Beijing time)"
     )
     stats.add(deferred=1)
     return True

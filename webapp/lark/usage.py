@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,9 +34,27 @@ def is_counted(path: str) -> bool:
     return not path.startswith(_UNCOUNTED_PREFIXES)
 
 
+# The free quota resets "on the 1st" (open-api.md 6.2). Feishu is a China service, so the month
+# turns at midnight Beijing time (UTC+8, no daylight saving), as the sandbox decides too.
+QUOTA_TZ = ZoneInfo("Asia/Shanghai")
+
+
 def month_of(when: datetime) -> str:
-    # UNCONFIRMED: the doc says the quota resets "on the 1st"; we count in UTC months.
-    return when.strftime("%Y-%m")
+    """The quota month ("2026-12") that the instant `when` falls in, in Beijing time."""
+    return when.astimezone(QUOTA_TZ).strftime("%Y-%m")
+
+
+def month_starts_at(when: datetime) -> datetime:
+    """00:00 Beijing time on the 1st of the quota month of `when`, as a UTC instant."""
+    local = when.astimezone(QUOTA_TZ)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def quota_resets_at(when: datetime) -> datetime:
+    """00:00 Beijing time on the 1st of the next quota month, as a UTC instant."""
+    local = when.astimezone(QUOTA_TZ)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return datetime(year, month, 1, tzinfo=QUOTA_TZ).astimezone(UTC)
 
 
 def count_call(integration_id: int | None, path: str) -> None:
