@@ -12,7 +12,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,9 @@ TEST_DATA_KEY = "dGVzdC1vbmx5LWtleS1mb3ItdGhlLXRlc3Qtc3VpdGU="
 
 # The moment every test starts at unless it says another with @pytest.mark.now("..."):
 # an ordinary Monday, 10:00 in Beijing, far from any month, year or daylight-saving turn.
-DEFAULT_NOW = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
+# TEST_NOW (ISO 8601) moves it for a whole run, to prove that the tests which do not state
+# a moment pass on any day: `TEST_NOW=2027-12-31T23:59:00+08:00 make test`.
+DEFAULT_NOW = datetime.fromisoformat(os.environ.get("TEST_NOW") or "2026-06-15T02:00:00+00:00")
 
 
 @pytest.fixture(autouse=True)

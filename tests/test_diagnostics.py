@@ -256,6 +256,7 @@ def free(
     return integration
 
 
+@pytest.mark.now("2026-06-15T10:00:00+08:00")
 def test_the_monthly_quota_warns_at_80_percent(
     client: FlaskClient, admin: factories.Persona, free: LarkIntegration
 ) -> None:
@@ -265,7 +266,7 @@ def test_the_monthly_quota_warns_at_80_percent(
     status, text = check(client, "quota")
     assert status == "warning"
     assert "8 of 10 calls used this month (80%)" in text
-    assert "the quota resets on July 1, 2026" in text  # the suite's clock: 15 June 2026
+    assert "the quota resets on July 1, 2026" in text
     assert "Upgrade the Lark plan" in text
 
 

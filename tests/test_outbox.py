@@ -17,6 +17,7 @@ from tests.test_dispatch import bind, events, rows, rule
 from webapp import incidents, outbox, ratelimit
 from webapp.extensions import db
 from webapp.incidents import Actor
+from webapp.lark import usage
 from webapp.models import (
     ApiUsage,
     CardMessage,
@@ -218,9 +219,7 @@ def test_a_chat_the_bot_was_removed_from_fails_as_bot_not_in_chat(
 def quota_used_up(setup: tuple[LarkIntegration, Channel], app: Flask) -> Iterator[LarkIntegration]:
     integration, _ = setup
     integration.edition = Edition.FREE
-    db.session.add(
-        ApiUsage(integration_id=integration.id, month="2026-06", calls=3)  # the suite's month
-    )
+    db.session.add(ApiUsage(integration_id=integration.id, month=usage.month_of(utcnow()), calls=3))
     db.session.commit()
     quota = app.config["LARK_FREE_MONTHLY_QUOTA"]
     app.config["LARK_FREE_MONTHLY_QUOTA"] = 3
@@ -228,6 +227,7 @@ def quota_used_up(setup: tuple[LarkIntegration, Channel], app: Flask) -> Iterato
     app.config["LARK_FREE_MONTHLY_QUOTA"] = quota
 
 
+@pytest.mark.now("2026-06-15T10:00:00+08:00")
 def test_at_full_free_quota_only_incident_notifications_are_sent(
     setup: tuple[LarkIntegration, Channel],
     owner: Persona,
@@ -245,7 +245,7 @@ def test_at_full_free_quota_only_incident_notifications_are_sent(
     assert lark.message(card.message_id).updates == 0
     [update] = rows(incident, "update_card")
     assert (update.status, update.reason) == (DeliveryStatus.PENDING, "quota")
-    # The suite runs on 15 June 2026: the quota resets on 1 July, 00:00 Beijing time.
+    # On 15 June 2026 the quota resets on 1 July, 00:00 Beijing time.
     assert update.next_attempt_at == datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
     assert "resets on 2026-07-01" in (update.last_error or "")
 
