@@ -17,12 +17,14 @@ from flask_babel import force_locale, format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp import card_actions, incidents
-from webapp.bindings import live_binding
-from webapp.card_actions import CardAction, Click
+from webapp.cards import actions as card_actions
+from webapp.cards import render as cards
+from webapp.cards.actions import CardAction, Click
 from webapp.extensions import db
-from webapp.incidents import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
-from webapp.lark import applink, cards
+from webapp.identity.bindings import live_binding
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
+from webapp.lark import applink
 from webapp.models import (
     CardMessage,
     Incident,
