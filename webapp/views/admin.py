@@ -270,7 +270,7 @@ def integration_delete(integration_id: int) -> ResponseReturnValue:
 
 @bp.post("/integrations/<int:integration_id>/link-members")
 def integration_link_members(integration_id: int) -> ResponseReturnValue:
-    """The one-click link of members to Lark users by e-mail and mobile (webapp/identity/bindings.py)."""
+    """One-click link of members to Lark users by e-mail and mobile (identity/bindings.py)."""
     integration = _integration(integration_id)
     members = list(integration.account.members)
     try:
