@@ -22,6 +22,7 @@ from webapp.cards import render as cards
 from webapp.cards.actions import CardAction, Click
 from webapp.extensions import db
 from webapp.identity.bindings import live_binding
+from webapp.incidents import events
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
 from webapp.lark import applink
@@ -281,7 +282,7 @@ def _changed(incident: Incident, click: Click) -> str:
         return _("The incident changed since you loaded it.")
     return _(
         "The incident changed since you loaded it: %(kind)s by %(name)s %(ago)s.",
-        kind=incidents.event_label(last.kind),
+        kind=events.event_label(last.kind),
         name=last.actor.name if last.actor else _("the system"),
         ago=_ago(last.created_at),
     )

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
+from webapp.incidents import events
 from webapp.incidents.errors import Actor as Actor
 from webapp.incidents.errors import IncidentError as IncidentError
 from webapp.incidents.errors import InvalidTransition as InvalidTransition
@@ -331,33 +332,10 @@ def _stale_message(incident: Incident) -> str:
     who = last.actor.name if last.actor else _("the system")
     return _(
         "The incident changed since you loaded it: %(kind)s by %(name)s %(ago)s.",
-        kind=event_label(last.kind),
+        kind=events.event_label(last.kind),
         name=who,
         ago=_ago(last.created_at),
     )
-
-
-def event_label(kind: str) -> str:
-    """Human words for a timeline event kind."""
-    labels = {
-        "triggered": _("triggered"),
-        "alert_joined": _("alert joined"),
-        "alert_resolved": _("alert resolved"),
-        "acknowledged": _("acknowledged"),
-        "unacknowledged": _("unacknowledged"),
-        "resolved": _("resolved"),
-        "reopened": _("reopened"),
-        "snoozed": _("snoozed"),
-        "unsnoozed": _("unsnoozed"),
-        "reassigned": _("reassigned"),
-        "responder_added": _("responder added"),
-        "commented": _("commented"),
-        "notified": _("notified"),
-        "notification_failed": _("notification failed"),
-        "war_room": _("war room"),
-        "escalated": _("escalated"),
-    }
-    return labels.get(kind, kind.replace("_", " "))
 
 
 # -- opening and alerts (source api or system) ----------------------------------------

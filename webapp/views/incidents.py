@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.identity.login import safe_next
-from webapp.incidents import queries, war_rooms
+from webapp.incidents import events, queries, war_rooms
 from webapp.incidents import service as incidents
 from webapp.incidents.service import (
     SNOOZE_MINUTES,
@@ -56,7 +56,7 @@ def init_app(app: Any) -> None:
     globals_.setdefault("format_datetime", format_datetime)
     globals_.setdefault("format_timedelta", format_timedelta)
     globals_["inc_labels"] = labels
-    globals_["inc_event_label"] = incidents.event_label
+    globals_["inc_event_label"] = events.event_label
     globals_["inc_lark_fix"] = lark_errors.fix
 
 
