@@ -61,6 +61,7 @@ lint: .stamp-install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy webapp
+	$(BIN)/lint-imports
 
 pytest-sqlite: .stamp-install-dev translations chromium
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -m "not postgres_only" $(PYTEST_ARGS)

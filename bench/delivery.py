@@ -221,7 +221,7 @@ def build_world(stage: Stage, users: int, chats: int, incidents: int) -> World:
 
 def queue(stage: Stage, world: World, count: int) -> list[str]:
     """`count` send_card rows, round-robin over the recipients; returns their uuids."""
-    from webapp.dispatch import new_uuid
+    from webapp.dispatch.policy import new_uuid
     from webapp.extensions import db
     from webapp.models import Delivery, DeliveryStatus, utcnow
 

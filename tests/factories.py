@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import delete
 
-from webapp import incidents
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import (
     Account,
     AlertSource,

@@ -10,8 +10,8 @@ from sqlalchemy import select, text
 
 from tests import factories
 from tests.conftest import csrf_token, sign_in
-from webapp import integrations
 from webapp.extensions import db
+from webapp.identity import integrations
 from webapp.models import (
     Delivery,
     DispatchRule,

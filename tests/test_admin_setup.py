@@ -166,7 +166,7 @@ def console_value(page: str, field: str) -> str:
 def test_the_whole_guide_in_the_sandbox_console_and_our_ui_ends_with_a_working_card(
     client: FlaskClient, owner: factories.Persona, live_server: str, lark: LarkSandbox
 ) -> None:
-    from webapp import outbox
+    from webapp.delivery import worker as outbox
 
     owner.member.email, owner.member.phone = seed.LI_LEI.email, None
     db.session.commit()

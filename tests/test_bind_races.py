@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.factories import Persona
 from tests.races import run_together
-from webapp import bindings
 from webapp.extensions import db
+from webapp.identity import bindings
 from webapp.lark.oauth import LarkUser
 from webapp.models import LarkBinding, LarkIntegration, Member
 from webapp.sandbox import seed

@@ -29,10 +29,12 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.factories import Persona
-from webapp import card_actions, card_receipts, outbox
-from webapp.card_actions import CardAction
+from webapp.cards import actions as card_actions
+from webapp.cards import receipts as card_receipts
+from webapp.cards.actions import CardAction
+from webapp.cards.render import incident_card
+from webapp.delivery import worker as outbox
 from webapp.extensions import db
-from webapp.lark.cards import incident_card
 from webapp.lark.client import LarkClient
 from webapp.models import (
     CallbackReceipt,
@@ -361,8 +363,8 @@ def test_a_stale_card_answers_with_the_current_card_and_who_acted(
     incident: Incident,
 ) -> None:
     old = value(CardAction.ACKNOWLEDGE, incident)
-    from webapp import incidents
-    from webapp.incidents import Actor
+    from webapp.incidents import service as incidents
+    from webapp.incidents.service import Actor
 
     incidents.acknowledge(incident, Actor(member.member, Source.WEB))
     answer = post(client, integration, signed_v2(v2_payload(old))).get_json()

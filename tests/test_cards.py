@@ -11,12 +11,12 @@ import pytest
 
 from tests import factories
 from tests.factories import Persona
-from webapp import incidents
-from webapp.card_actions import CARD_SNOOZE_MINUTES, CardAction, parse
+from webapp.cards.actions import CARD_SNOOZE_MINUTES, CardAction, parse
+from webapp.cards.render import MAX_CARD_BYTES, incident_card
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.lark import applink
-from webapp.lark.cards import MAX_CARD_BYTES, incident_card
 from webapp.lark.client import LarkClient
 from webapp.models import Alert, AlertStatus, Incident, Severity, Source
 from webapp.sandbox import seed

@@ -14,7 +14,7 @@ from flask_babel import refresh
 
 from tests import factories
 from tests.conftest import sign_in
-from webapp import outbox
+from webapp.delivery import worker as outbox
 from webapp.extensions import db
 from webapp.lark.client import LarkClient
 from webapp.lark.errors import LarkError
@@ -218,7 +218,7 @@ def test_removing_the_bot_from_its_only_chat_says_the_chat_list_is_empty(
     rule(channel, integration, [{"chat_ids": [ONCALL]}])
     assert check(client, "chats")[0] == "ok"
     lark.set_bot_in_chat(ONCALL, present=False)
-    from webapp import diagnostics
+    from webapp.diagnostics import report as diagnostics
 
     diagnostics.clear_cache()  # the chat list is cached for a minute
     status, text = check(client, "chats")

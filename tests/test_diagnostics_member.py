@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from tests import factories
 from tests.conftest import sign_in
-from webapp import diagnostics
+from webapp.diagnostics import report as diagnostics
 from webapp.extensions import db
 from webapp.models import Delivery, DeliveryStatus, LarkBinding, LarkIntegration
 
@@ -27,7 +27,7 @@ def bind(integration: LarkIntegration, persona: factories.Persona, open_id: str)
 def delivery(
     integration: LarkIntegration, persona: factories.Persona, status: DeliveryStatus, **kw: object
 ) -> None:
-    # Rows the outbox would write (webapp/outbox.py); made here directly to set the outcome.
+    # Rows the outbox would write (webapp/delivery/worker.py), made here to set the outcome.
     db.session.add(
         Delivery(
             integration_id=integration.id,

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.factories import Persona
-from webapp import incidents, outbox
+from webapp.delivery import worker as outbox
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import (
     CardMessage,
     Channel,

@@ -19,9 +19,9 @@ from werkzeug.test import TestResponse
 from tests import factories
 from tests.conftest import sign_in
 from tests.factories import Persona
-from webapp import incidents
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import LarkBinding, Source
 from webapp.sandbox import seed
 

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.factories import Persona
-from webapp import bindings, ratelimit
+from webapp.delivery import ratelimit
 from webapp.extensions import db
+from webapp.identity import bindings
 from webapp.models import LarkBinding, LarkIntegration, Member
 from webapp.sandbox import lark_session, seed
 

@@ -12,9 +12,9 @@ from sqlalchemy import event
 
 from tests import factories
 from tests.incident_pages_support import csrf_from, enter, integration, many
-from webapp import incidents
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import Incident, IncidentEvent, LarkIntegration, Source, Status
 
 HX = {"HX-Request": "true"}

@@ -14,9 +14,9 @@ from playwright.sync_api import Page, expect
 from tests import factories
 from tests.browser import DESKTOP, PHONE, PageAt, horizontal_overflow, screenshot, small_targets
 from tests.incident_pages_support import integration, many
-from webapp import incidents
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import Incident, LarkBinding, LarkIntegration, Source
 
 pytestmark = pytest.mark.browser

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from tests import factories
-from webapp import incident_queries as q
-from webapp import incidents
-from webapp.incidents import Actor
+from webapp.incidents import queries as q
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import Severity, Source, utcnow
 
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from tests import factories
 from tests.factories import Persona
 from tests.races import run_together
-from webapp import incidents
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import Incident, IncidentEvent, Member, Source, Status
 
 pytestmark = pytest.mark.postgres_only

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.factories import Persona
-from webapp import incidents
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import Incident, IncidentEvent, LicenseRefusal, Source, Status
 
 

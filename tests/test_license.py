@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 
 from tests import factories
 from tests.conftest import csrf_token, sign_in
-from webapp import incidents, licensing
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.identity import licensing
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import LicenseRefusal, Source, utcnow
 
 

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 
 from tests import factories
-from webapp import licensing
 from webapp.extensions import db
+from webapp.identity import licensing
 from webapp.models import Account, Member
 
 pytestmark = pytest.mark.postgres_only

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from tests import factories
 from tests.factories import Persona
 from tests.test_dispatch import bind, events, rows, rule
-from webapp import incidents, outbox, ratelimit
+from webapp.delivery import ratelimit
+from webapp.delivery import worker as outbox
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.lark import usage
 from webapp.models import (
     ApiUsage,

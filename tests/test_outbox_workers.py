@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.factories import Persona
 from tests.test_dispatch import bind, rule
-from webapp import outbox
+from webapp.delivery import worker as outbox
 from webapp.extensions import db
 from webapp.models import Delivery, DeliveryStatus
 from webapp.sandbox import seed

@@ -30,7 +30,7 @@ from tests import factories
 from tests.browser import ARTIFACTS, axe_violations, horizontal_overflow
 from tests.factories import Persona
 from tests.test_alert_intake import ALERTMANAGER_FIRING
-from webapp import outbox
+from webapp.delivery import worker as outbox
 from webapp.extensions import db
 from webapp.models import Channel
 from webapp.sandbox import seed

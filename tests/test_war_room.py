@@ -9,9 +9,10 @@ from tests import factories
 from tests.conftest import csrf_token, sign_in
 from tests.factories import Persona
 from tests.test_dispatch import bind, events, rows
-from webapp import outbox, war_rooms
+from webapp.delivery import worker as outbox
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import war_rooms
+from webapp.incidents.service import Actor
 from webapp.models import Delivery, DeliveryStatus, Member, Source, WarRoom
 from webapp.sandbox import seed
 from webapp.sandbox.handle import LarkSandbox

@@ -54,7 +54,11 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from webapp import dispatch, i18n, login, outbox, ratelimit, sqlite
+    from webapp import i18n, sqlite
+    from webapp.delivery import ratelimit
+    from webapp.delivery import worker as outbox
+    from webapp.dispatch import policy as dispatch
+    from webapp.identity import login
 
     db.init_app(app)
     sqlite.init_app(app)
@@ -70,7 +74,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import diagnostics
+    from webapp.diagnostics import report as diagnostics
     from webapp.views import admin, api, auth, card, errors, health, lark_home
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web

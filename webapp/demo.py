@@ -11,9 +11,9 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from webapp import incidents
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import (
     Account,
     AlertSource,

@@ -1,6 +1,6 @@
 """Reading card JSON (2.0 and 1.0) the way the Lark client does: what to draw, what to click.
 
-Independent of webapp/lark/cards.py (which writes cards): this side only reads them. One
+Independent of webapp/cards/render.py (which writes cards): this side only reads them. One
 walker turns a card into a list of view nodes for the templates and, in the same order,
 the list of interactive components a click refers to by index.
 """

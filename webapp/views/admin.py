@@ -27,9 +27,11 @@ from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp import bindings, checklist, diagnostics, integrations, licensing
+from webapp.diagnostics import checklist
+from webapp.diagnostics import report as diagnostics
 from webapp.extensions import db, login_manager
-from webapp.integrations import IntegrationInput, IntegrationInvalid
+from webapp.identity import bindings, integrations, licensing
+from webapp.identity.integrations import IntegrationInput, IntegrationInvalid
 from webapp.lark.errors import LarkError
 from webapp.models import Edition, LarkIntegration, Member, Platform, utcnow
 
@@ -268,7 +270,7 @@ def integration_delete(integration_id: int) -> ResponseReturnValue:
 
 @bp.post("/integrations/<int:integration_id>/link-members")
 def integration_link_members(integration_id: int) -> ResponseReturnValue:
-    """The one-click link of members to Lark users by e-mail and mobile (webapp/bindings.py)."""
+    """One-click link of members to Lark users by e-mail and mobile (identity/bindings.py)."""
     integration = _integration(integration_id)
     members = list(integration.account.members)
     try:

@@ -8,8 +8,8 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from webapp import alerts
 from webapp.extensions import csrf, db
+from webapp.incidents import alerts
 from webapp.models import AlertSource
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
-from webapp import ratelimit
+from webapp.delivery import ratelimit
 from webapp.extensions import db
-from webapp.login import safe_next
+from webapp.identity.login import safe_next
 from webapp.models import Member
 
 bp = Blueprint("auth", __name__)

@@ -21,9 +21,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
-from webapp import card_actions, card_answers, card_receipts
-from webapp.card_answers import Answer
-from webapp.card_receipts import Callback
+from webapp.cards import actions as card_actions
+from webapp.cards import answers as card_answers
+from webapp.cards import receipts as card_receipts
+from webapp.cards.answers import Answer
+from webapp.cards.receipts import Callback
 from webapp.extensions import csrf, db
 from webapp.lark import crypto
 from webapp.models import LarkIntegration, utcnow

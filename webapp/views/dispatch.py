@@ -15,10 +15,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from webapp import dispatch_rules, war_rooms
-from webapp.dispatch_rules import LayerInput, RuleInput, RuleInvalid
+from webapp.dispatch import rules as dispatch_rules
+from webapp.dispatch.rules import LayerInput, RuleInput, RuleInvalid
 from webapp.extensions import db, login_manager
-from webapp.incidents import Actor, IncidentError
+from webapp.incidents import war_rooms
+from webapp.incidents.service import Actor, IncidentError
 from webapp.lark import applink
 from webapp.models import (
     Channel,

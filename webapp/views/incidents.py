@@ -27,10 +27,11 @@ from flask_babel import format_datetime, format_timedelta, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp import incident_queries as queries
-from webapp import incidents, war_rooms
 from webapp.extensions import db
-from webapp.incidents import (
+from webapp.identity.login import safe_next
+from webapp.incidents import events, queries, war_rooms
+from webapp.incidents import service as incidents
+from webapp.incidents.service import (
     SNOOZE_MINUTES,
     Actor,
     IncidentError,
@@ -38,7 +39,6 @@ from webapp.incidents import (
     NotAllowed,
 )
 from webapp.lark import errors as lark_errors
-from webapp.login import safe_next
 from webapp.models import Incident, Member, Source, utcnow
 from webapp.views.lark_context import lark_member_required
 
@@ -56,7 +56,7 @@ def init_app(app: Any) -> None:
     globals_.setdefault("format_datetime", format_datetime)
     globals_.setdefault("format_timedelta", format_timedelta)
     globals_["inc_labels"] = labels
-    globals_["inc_event_label"] = incidents.event_label
+    globals_["inc_event_label"] = events.event_label
     globals_["inc_lark_fix"] = lark_errors.fix
 
 

@@ -32,12 +32,12 @@ from flask_login import login_user, logout_user
 from sqlalchemy import update
 from werkzeug.routing import BuildError
 
-from webapp import bindings
 from webapp.extensions import db
 from webapp.i18n import LOCALES
+from webapp.identity import bindings
+from webapp.identity.login import safe_next
 from webapp.lark import oauth
 from webapp.lark.oauth import Failure, LarkUser, LoginError
-from webapp.login import safe_next
 from webapp.models import LarkBinding, LarkIntegration
 from webapp.views import lark_problems as problems
 from webapp.views.auth import LoginForm, authenticate

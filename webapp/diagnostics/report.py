@@ -2,7 +2,7 @@
 
 Admins see every check of every integration (`report`), plus the account's license
 (`account_checks`); a member sees their own line (`member_status`), which the Lark
-homepage shows too. The checks themselves live in webapp/diagnostic_checks.py.
+homepage shows too. The checks themselves live in webapp/diagnostics/checks.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp.diagnostic_checks import (
+from webapp.diagnostics.checks import (
     Check,
     Level,
     card_operators_check,
@@ -29,7 +29,7 @@ from webapp.diagnostic_checks import (
     target_of,
     worst,
 )
-from webapp.diagnostic_limits import permissions_check, quota_check, rate_limit_check
+from webapp.diagnostics.limits import permissions_check, quota_check, rate_limit_check
 from webapp.extensions import db
 from webapp.lark.errors import fix as lark_fix
 from webapp.models import Account, Delivery, DeliveryStatus, LarkIntegration, Member

@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import joinedload, selectinload
 
 from webapp.extensions import db
-from webapp.incidents import may_view
+from webapp.incidents.service import may_view
 from webapp.models import (
     Alert,
     Incident,

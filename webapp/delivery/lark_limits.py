@@ -1,4 +1,4 @@
-"""Lark's rate limits, as a tiny named API over `webapp.ratelimit`'s Limiter.
+"""Lark's rate limits, as a tiny named API over `webapp.delivery.ratelimit`'s Limiter.
 
 The worker asks before every call (`allow_send`, `allow_update`, `allow_call`) and gets
 0.0 (go) or the seconds to wait; it reschedules the row instead of sleeping. With
@@ -19,7 +19,7 @@ from flask import current_app
 from limits import RateLimitItem, parse
 from sqlalchemy import select
 
-from webapp import ratelimit
+from webapp.delivery import ratelimit
 from webapp.extensions import db
 from webapp.lark import usage
 from webapp.models import ApiUsage, Edition, LarkIntegration

@@ -20,9 +20,9 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp import licensing
 from webapp.extensions import db
-from webapp.integrations import fresh_tenant_token, lark_error_words
+from webapp.identity import licensing
+from webapp.identity.integrations import fresh_tenant_token, lark_error_words
 from webapp.lark.client import LarkClient
 from webapp.lark.errors import LarkError
 from webapp.models import (

@@ -20,9 +20,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select, update
 
-from webapp import incidents
 from webapp.extensions import db
-from webapp.incidents import Actor, incident_changed
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor, incident_changed
 from webapp.models import (
     CardMessage,
     Delivery,

@@ -12,17 +12,23 @@ A refusal raises an `IncidentError` subclass whose message names what happened
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from blinker import Namespace
-from flask_babel import format_timedelta, lazy_gettext
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
+from webapp.incidents import events
+from webapp.incidents.errors import Actor as Actor
+from webapp.incidents.errors import IncidentError as IncidentError
+from webapp.incidents.errors import InvalidTransition as InvalidTransition
+from webapp.incidents.errors import NoSeat as NoSeat
+from webapp.incidents.errors import NotAllowed as NotAllowed
+from webapp.incidents.errors import StaleVersion as StaleVersion
+from webapp.incidents.errors import incident_changed as incident_changed
 from webapp.models import (
     Account,
     Incident,
@@ -36,60 +42,6 @@ from webapp.models import (
 )
 
 SNOOZE_MINUTES = (30, 60, 120, 240, 480, 1440)
-
-_signals = Namespace()
-# Sent with (incident, event=IncidentEvent) inside the transaction, before the commit.
-incident_changed = _signals.signal("incident-changed")
-
-
-@dataclass(frozen=True)
-class Actor:
-    member: Member | None
-    source: Source
-    # The Lark card message the click came from: its copy is updated by the callback's
-    # answer, so the outbox only needs to update the other copies.
-    message_id: str | None = None
-
-    @classmethod
-    def system(cls) -> Actor:
-        return cls(None, Source.SYSTEM)
-
-    @classmethod
-    def api(cls) -> Actor:
-        return cls(None, Source.API)
-
-    @property
-    def name(self) -> str:
-        return self.member.name if self.member else str(lazy_gettext("the system"))
-
-
-class IncidentError(Exception):
-    """A refused change. `code` is stable for programs; str(error) is for people."""
-
-    code = "error"
-
-    def __init__(self, message: str, incident: Incident | None = None) -> None:
-        super().__init__(message)
-        self.incident = incident
-
-
-class InvalidTransition(IncidentError):
-    code = "invalid_transition"
-
-
-class StaleVersion(IncidentError):
-    code = "stale"
-
-
-class NotAllowed(IncidentError):
-    code = "forbidden"
-
-
-class NoSeat(IncidentError):
-    code = "no_seat"
-
-
-# -- verbs -----------------------------------------------------------------------------
 
 
 def acknowledge(incident: Incident, actor: Actor, expected_version: int | None = None) -> Incident:
@@ -380,33 +332,10 @@ def _stale_message(incident: Incident) -> str:
     who = last.actor.name if last.actor else _("the system")
     return _(
         "The incident changed since you loaded it: %(kind)s by %(name)s %(ago)s.",
-        kind=event_label(last.kind),
+        kind=events.event_label(last.kind),
         name=who,
         ago=_ago(last.created_at),
     )
-
-
-def event_label(kind: str) -> str:
-    """Human words for a timeline event kind."""
-    labels = {
-        "triggered": _("triggered"),
-        "alert_joined": _("alert joined"),
-        "alert_resolved": _("alert resolved"),
-        "acknowledged": _("acknowledged"),
-        "unacknowledged": _("unacknowledged"),
-        "resolved": _("resolved"),
-        "reopened": _("reopened"),
-        "snoozed": _("snoozed"),
-        "unsnoozed": _("unsnoozed"),
-        "reassigned": _("reassigned"),
-        "responder_added": _("responder added"),
-        "commented": _("commented"),
-        "notified": _("notified"),
-        "notification_failed": _("notification failed"),
-        "war_room": _("war room"),
-        "escalated": _("escalated"),
-    }
-    return labels.get(kind, kind.replace("_", " "))
 
 
 # -- opening and alerts (source api or system) ----------------------------------------

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from webapp import incidents, war_rooms
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents import war_rooms
+from webapp.incidents.service import Actor
 from webapp.models import Incident
 
 

@@ -2,7 +2,7 @@
 
 The card is shared (`config.update_multi: true`): one update, by the callback's answer or
 the outbox's PATCH, reaches every viewer of that message. Every button carries a small
-versioned value (see webapp/card_actions.py). Text people typed (titles, labels) goes in
+versioned value (see webapp/cards/actions.py). Text people typed (titles, labels) goes in
 `plain_text`, never in markdown, so an alert cannot smuggle an @all or a link into a card.
 """
 
@@ -17,7 +17,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp.card_actions import CARD_SNOOZE_MINUTES, CardAction, button_value
+from webapp.cards.actions import CARD_SNOOZE_MINUTES, CardAction, button_value
 from webapp.extensions import db
 from webapp.models import Alert, Incident, Severity, Status, utcnow
 

@@ -1,8 +1,8 @@
 """The work of each outbox row kind, between "this row is ours" and "record the outcome".
 
 send_card, update_card and notice call Lark once each (after the free-quota rule and our
-rate limits); escalate tells the next layer (webapp/dispatch.py); war_room builds the chat
-(webapp/war_rooms.py). A LarkError escapes to the worker, which records it.
+rate limits); escalate tells the next layer (webapp/dispatch/policy.py); war_room builds the chat
+(webapp/incidents/war_rooms.py). A LarkError escapes to the worker, which records it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from webapp import dispatch, incidents, lark_limits
+from webapp.delivery import lark_limits
+from webapp.delivery.outcomes import NOTIFY_PURPOSE, end, stats, target
+from webapp.dispatch import policy as dispatch
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.lark import usage
 from webapp.lark.client import LarkClient
 from webapp.models import (
@@ -32,7 +35,6 @@ from webapp.models import (
     Platform,
     utcnow,
 )
-from webapp.outbox_outcomes import NOTIFY_PURPOSE, end, stats, target
 
 NOTICE_AFTER = timedelta(minutes=1)  # late by more than this: tell the channel's chats once
 NOTICE_EVERY = timedelta(minutes=30)  # at most one such notice per chat per half hour
@@ -133,7 +135,7 @@ def _escalate(row: Delivery, integration: LarkIntegration, now: datetime) -> Non
 
 
 def _war_room(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
-    from webapp import war_rooms
+    from webapp.incidents import war_rooms
 
     if _waits_for_quota(row, integration, now):
         return
@@ -300,7 +302,8 @@ def locale_for(integration: LarkIntegration, row: Delivery | None) -> str:
 
 def render(incident: Incident, integration: LarkIntegration, row: Delivery) -> dict[str, Any]:
     """The card from the incident's state now, not from when the row was written."""
-    from webapp.lark import applink, cards
+    from webapp.cards import render as cards
+    from webapp.lark import applink
 
     web_url = applink.incident_url(integration, incident.number)
     return cards.incident_card(incident, locale=locale_for(integration, row), web_url=web_url)

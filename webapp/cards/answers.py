@@ -17,12 +17,15 @@ from flask_babel import force_locale, format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp import card_actions, incidents
-from webapp.bindings import live_binding
-from webapp.card_actions import CardAction, Click
+from webapp.cards import actions as card_actions
+from webapp.cards import render as cards
+from webapp.cards.actions import CardAction, Click
 from webapp.extensions import db
-from webapp.incidents import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
-from webapp.lark import applink, cards
+from webapp.identity.bindings import live_binding
+from webapp.incidents import events
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
+from webapp.lark import applink
 from webapp.models import (
     CardMessage,
     Incident,
@@ -279,7 +282,7 @@ def _changed(incident: Incident, click: Click) -> str:
         return _("The incident changed since you loaded it.")
     return _(
         "The incident changed since you loaded it: %(kind)s by %(name)s %(ago)s.",
-        kind=incidents.event_label(last.kind),
+        kind=events.event_label(last.kind),
         name=last.actor.name if last.actor else _("the system"),
         ago=_ago(last.created_at),
     )

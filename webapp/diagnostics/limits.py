@@ -14,7 +14,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from webapp.diagnostic_checks import Check, Level, ago
+from webapp.diagnostics.checks import Check, Level, ago
 from webapp.extensions import db
 from webapp.lark import usage
 from webapp.models import ApiUsage, Edition, LarkApiEvent, LarkIntegration, utcnow

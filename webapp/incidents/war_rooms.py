@@ -17,9 +17,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from webapp import dispatch, incidents
+from webapp.dispatch import policy as dispatch
 from webapp.extensions import db
-from webapp.incidents import Actor, IncidentError
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor, IncidentError
 from webapp.lark.client import LarkClient
 from webapp.models import (
     Delivery,
@@ -169,7 +170,7 @@ def _missing(member: Member, why: str) -> dict[str, Any]:
 
 
 def open_from_card(incident: Incident, actor: Actor) -> Incident:
-    """The card button's verb (an action code mapped in webapp/card_actions.py): asks for the
+    """The card button's verb (an action code mapped in webapp/cards/actions.py): asks for the
     war room and answers with the incident, whose card then says the room is on its way."""
     open_war_room(incident, actor)
     return incident

@@ -24,12 +24,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import case, func, select, update
 
-from webapp import lark_limits, outbox_kinds
+from webapp.delivery import kinds as outbox_kinds
+from webapp.delivery import lark_limits
+from webapp.delivery.kinds import HANDLERS, notice_card
+from webapp.delivery.outcomes import fail, stats
 from webapp.extensions import db
 from webapp.lark.errors import LarkError
 from webapp.models import Delivery, DeliveryStatus, Incident, LarkIntegration, utcnow
-from webapp.outbox_kinds import HANDLERS, notice_card
-from webapp.outbox_outcomes import fail, stats
 
 __all__ = ["claim", "handle", "notice_card", "run_once", "run_threads", "stats", "work"]
 

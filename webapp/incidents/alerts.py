@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from webapp import incidents
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import Alert, AlertSource, AlertStatus, Incident, Severity, Status
 
 MAX_ALERTS = 500

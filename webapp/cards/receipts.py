@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from webapp import card_answers
-from webapp.card_actions import CardAction, Click
-from webapp.card_answers import Answer
+from webapp.cards import answers as card_answers
+from webapp.cards.actions import CardAction, Click
+from webapp.cards.answers import Answer
 from webapp.extensions import db
 from webapp.models import CallbackReceipt, LarkIntegration, utcnow
 

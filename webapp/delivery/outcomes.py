@@ -1,6 +1,6 @@
 """What becomes of an outbox row: delivered, or failed with a reason and a timeline line.
 
-Shared by the worker loop (webapp/outbox.py) and the per-kind handlers (outbox_kinds.py).
+Shared by the worker loop (webapp/delivery/worker.py) and the per-kind handlers (kinds.py).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from webapp import incidents
 from webapp.extensions import db
-from webapp.incidents import Actor
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
 from webapp.models import Delivery, DeliveryStatus, Incident
 
 # send_card rows with this purpose are incident notifications (not a war room's card): they

@@ -1,0 +1,1 @@
+"""Incident cards: drawing them, their button values, what a press answers, receipts."""

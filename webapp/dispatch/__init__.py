@@ -1,0 +1,1 @@
+"""Dispatch: who is told about an incident, escalation, and editing the policies."""

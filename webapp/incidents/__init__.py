@@ -1,0 +1,1 @@
+"""Incidents: the service verbs, queries, alert intake and war rooms."""
