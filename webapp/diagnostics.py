@@ -106,8 +106,11 @@ def report(integration: LarkIntegration) -> Report:
 def recent_failures(
     integration: LarkIntegration, member: Member | None = None, limit: int = FAILURES_SHOWN
 ) -> list[FailureRow]:
+    # Failed rows, and rows Lark's quota holds back (they wait, but Lark did refuse them).
     stmt = select(Delivery).where(
-        Delivery.integration_id == integration.id, Delivery.status == DeliveryStatus.FAILED
+        Delivery.integration_id == integration.id,
+        (Delivery.status == DeliveryStatus.FAILED)
+        | ((Delivery.status == DeliveryStatus.PENDING) & (Delivery.reason == "quota")),
     )
     if member is not None:
         stmt = stmt.where(Delivery.member_id == member.id)

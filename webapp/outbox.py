@@ -183,6 +183,9 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
     if exc.reason == "rate_limited":
         stats.add(rate_limited_answers=1)
     if exc.reason == "quota":
+        integration = db.session.get(LarkIntegration, row.integration_id)
+        if integration is not None:
+            lark_limits.lark_said_quota_used_up(integration, now)
         row.next_attempt_at = lark_limits.quota_resets_at(now)
     elif exc.permanent:
         fail(row, exc.reason, exc.code, str(exc), now)

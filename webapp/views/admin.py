@@ -27,7 +27,7 @@ from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp import bindings, checklist, diagnostics, integrations, licensing
+from webapp import bindings, checklist, diagnostics, integrations, lark_limits, licensing
 from webapp.extensions import db, login_manager
 from webapp.integrations import IntegrationInput, IntegrationInvalid
 from webapp.lark.errors import LarkError
@@ -212,6 +212,7 @@ def integration_detail(integration_id: int) -> ResponseReturnValue:
         steps=steps,
         progress=checklist.progress(steps),
         masked=_masked(integration),
+        edition_set_free=lark_limits.edition_set_free_at(integration),
         check=None,
     )
 
