@@ -29,7 +29,7 @@ from webapp.extensions import db
 from webapp.lark.errors import LarkError
 from webapp.models import Delivery, DeliveryStatus, Incident, LarkIntegration, utcnow
 from webapp.outbox_kinds import HANDLERS, notice_card
-from webapp.outbox_outcomes import fail, stats
+from webapp.outbox_outcomes import NOTIFY_PURPOSE, fail, note_waiting, stats
 
 __all__ = ["claim", "handle", "notice_card", "run_once", "run_threads", "stats", "work"]
 
@@ -182,10 +182,15 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
     first = _first_attempt(row, now)
     if exc.reason == "rate_limited":
         stats.add(rate_limited_answers=1)
+    notification = (row.payload or {}).get("purpose") == NOTIFY_PURPOSE
     if exc.reason == "quota":
         integration = db.session.get(LarkIntegration, row.integration_id)
         if integration is not None:
             lark_limits.lark_said_quota_used_up(integration, now)
+    if exc.reason == "quota" and notification:
+        # An incident never waits for next month: the row fails now (and falls back).
+        fail(row, exc.reason, exc.code, str(exc), now)
+    elif exc.reason == "quota":
         row.next_attempt_at = lark_limits.quota_resets_at(now)
     elif exc.permanent:
         fail(row, exc.reason, exc.code, str(exc), now)
@@ -196,6 +201,7 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
         incident = db.session.get(Incident, row.incident_id) if row.incident_id else None
         if exc.reason == "rate_limited" and incident is not None:
             outbox_kinds.maybe_notice(row, incident, now)
+        note_waiting(row, now)
     db.session.commit()
 
 

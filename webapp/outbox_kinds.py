@@ -32,7 +32,7 @@ from webapp.models import (
     Platform,
     utcnow,
 )
-from webapp.outbox_outcomes import NOTIFY_PURPOSE, end, stats, target
+from webapp.outbox_outcomes import NOTIFY_PURPOSE, end, note_waiting, stats, target
 
 NOTICE_AFTER = timedelta(minutes=1)  # late by more than this: tell the channel's chats once
 NOTICE_EVERY = timedelta(minutes=30)  # at most one such notice per chat per half hour
@@ -238,6 +238,8 @@ def _waits_for_limit(
         return False
     row.next_attempt_at = now + timedelta(seconds=wait)
     stats.add(deferred=1)
+    row.reason = row.reason or "rate_limited"
+    note_waiting(row, now)
     if incident is not None:
         maybe_notice(row, incident, now)
     return True

@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp import incident_queries as queries
-from webapp import incidents, war_rooms
+from webapp import incidents, outbox_outcomes, war_rooms
 from webapp.extensions import db
 from webapp.incidents import (
     SNOOZE_MINUTES,
@@ -58,6 +58,7 @@ def init_app(app: Any) -> None:
     globals_["inc_labels"] = labels
     globals_["inc_event_label"] = incidents.event_label
     globals_["inc_lark_fix"] = lark_errors.fix
+    globals_["inc_waiting_words"] = outbox_outcomes.waiting_words
 
 
 @bp.context_processor
@@ -181,6 +182,7 @@ def detail_context(incident: Incident, comment_text: str = "") -> dict[str, Any]
         "members": queries.assignable(_member()),
         "comment_text": comment_text,
         "room": war_rooms.room_of(incident),
+        "told": outbox_outcomes.who_was_told(incident),
         "key": (request.view_args or {}).get("key"),
     }
 
