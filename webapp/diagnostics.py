@@ -73,7 +73,35 @@ def init_app(app: Flask) -> None:
 
 def account_checks(account: Account) -> list[Check]:
     """Checks that concern the account, not one integration: license seats."""
-    return [license_check(account)]
+    return [license_check(account), mail_check()]
+
+
+def mail_check() -> Check:
+    """The e-mail fallback: where it goes, or that there is none."""
+    from webapp.delivery import mail
+
+    title = _("E-mail when Lark cannot deliver")
+    where = mail.describe()
+    if where is None:
+        return Check(
+            "email",
+            title,
+            Level.WARNING,
+            _(
+                "No e-mail: SMTP_URL is not set, so a person Lark cannot reach (not linked, "
+                "quota used up) is not told another way."
+            ),
+            _(
+                "Set SMTP_URL (smtp://user:pass@host:port, or smtps:// for TLS) and MAIL_FROM "
+                "in the environment and restart."
+            ),
+        )
+    return Check(
+        "email",
+        title,
+        Level.OK,
+        _("People Lark cannot reach get an e-mail through %(where)s.", where=where),
+    )
 
 
 def report(integration: LarkIntegration) -> Report:

@@ -25,6 +25,7 @@ from flask.cli import AppGroup
 from sqlalchemy import case, func, select, update
 
 from webapp import lark_limits, outbox_kinds
+from webapp.delivery import mail
 from webapp.extensions import db
 from webapp.lark.errors import LarkError
 from webapp.models import Delivery, DeliveryStatus, Incident, LarkIntegration, utcnow
@@ -161,6 +162,9 @@ def _renew(row_id: int, lease: datetime, now: datetime) -> bool:
 
 def _handle(row: Delivery, now: datetime) -> None:
     integration = db.session.get(LarkIntegration, row.integration_id)
+    if row.kind == "email":  # e-mail goes out even when the Lark integration is disabled
+        mail.deliver(row, integration, now)
+        return
     if integration is None or not integration.enabled:
         fail(row, "integration_disabled", None, "the Lark integration is disabled", now)
         return
@@ -202,6 +206,13 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
         if exc.reason == "rate_limited" and incident is not None:
             outbox_kinds.maybe_notice(row, incident, now)
         note_waiting(row, now)
+        if (
+            incident is not None
+            and row.member is not None
+            and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE
+            and mail.lark_failing_long(incident, first, now)
+        ):
+            mail.fall_back(incident, row.member, row.reason or "server", row.integration_id, now)
     db.session.commit()
 
 

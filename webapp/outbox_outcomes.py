@@ -72,6 +72,77 @@ def fail(row: Delivery, reason: str, code: int | None, message: str, now: dateti
     if row.member_id:
         details["member_id"] = row.member_id
     incidents.record(incident, Actor.system(), "notification_failed", details)
+    if row.kind == "send_card" and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE:
+        fall_back(row, incident, reason, now)
+
+
+def fall_back(row: Delivery, incident: Incident, reason: str, now: datetime) -> None:
+    """A notification Lark cannot deliver: the person gets an e-mail, a chat's people get the
+    card directly (once), and when nobody at all was reached everyone who should know is
+    e-mailed."""
+    from webapp.delivery import mail
+
+    if row.member is not None and reason in mail.FALLBACK_REASONS:
+        mail.fall_back(incident, row.member, reason, row.integration_id, now)
+    elif row.receive_id_type == "chat_id" and reason in CHAT_FALLBACK_REASONS:
+        chat_fell_back(row, incident, reason, now)
+    mail.nobody_reached(incident, row.integration_id, reason, now)
+
+
+CHAT_FALLBACK_REASONS = frozenset({"bot_not_in_chat", "chat_gone", "no_permission"})
+
+
+def chat_fell_back(row: Delivery, incident: Incident, reason: str, now: datetime) -> None:
+    """The chat cannot be posted to: the policy's people (else the channel's) get the card
+    directly, once per incident and person; those not linked get the e-mail."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from webapp import dispatch
+    from webapp.delivery import mail
+    from webapp.models import LarkIntegration
+
+    integration = db.session.get(LarkIntegration, row.integration_id)
+    if integration is None:
+        return
+    rule = dispatch.matching_rule(incident)
+    people = []
+    if rule is not None and row.layer < len(rule.layers):
+        people = dispatch.layer_members(incident, rule.layers[row.layer])
+    if not people and incident.channel is not None:
+        people = list(incident.channel.members)
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    for member in people:
+        binding = dispatch.live_binding_of(integration, member)
+        if binding is None:
+            mail.fall_back(incident, member, "not_linked", integration.id, now)
+            continue
+        values: dict[str, Any] = {
+            "integration_id": integration.id,
+            "incident_id": incident.id,
+            "kind": "send_card",
+            "receive_id_type": "open_id",
+            "receive_id": binding.open_id,
+            "member_id": member.id,
+            "uuid": f"chatfb-{incident.id}-{member.id}",
+            "status": DeliveryStatus.PENDING.value,
+            "next_attempt_at": now,
+            "created_at": now,
+            "attempts": 0,
+            "layer": row.layer,
+            "payload": {
+                "target": member.name,
+                "purpose": NOTIFY_PURPOSE,
+                "instead_of": target(row),
+            },
+        }
+        stmt = dialect.insert(Delivery).values(**values)
+        db.session.execute(stmt.on_conflict_do_nothing(index_elements=["uuid"]))
+    incidents.record(
+        incident,
+        Actor.system(),
+        "notification_fell_back",
+        {"target": target(row), "reason": reason, "to": [m.name for m in people]},
+    )
 
 
 def target(row: Delivery) -> str:

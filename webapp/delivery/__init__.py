@@ -1,0 +1,1 @@
+"""Delivery: the outbox worker, what each row kind does, Lark's limits, e-mail."""
