@@ -99,7 +99,7 @@ def test_an_unlinked_member_gets_one_e_mail_with_the_incident_and_why(
     [mail] = smtp.to(member.member.email)
     assert mail.subject == f"[Critical] Incident #{incident.number}: Disk full on db-01"
     assert f"/lark/{integration.key}/incidents/{incident.number}" in mail.body
-    assert "Severity: Critical" in mail.body and "未关联应用" in mail.body
+    assert "Severity: Critical" in mail.body and "have not linked your Lark account" in mail.body
     assert mail.mail_from == "oncall@example.com"
     [email_row] = rows(incident, "email")
     assert email_row.status is DeliveryStatus.DELIVERED

@@ -215,7 +215,7 @@ def _not_linked(
     )
     from webapp.delivery import mail
 
-    mail.fall_back(incident, member, "not_linked", integration.id, utcnow())
+    mail.fall_back(incident, member, mail.NOT_BOUND, integration.id, utcnow())
 
 
 def schedule_escalation(

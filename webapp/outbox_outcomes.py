@@ -114,7 +114,7 @@ def chat_fell_back(row: Delivery, incident: Incident, reason: str, now: datetime
     for member in people:
         binding = dispatch.live_binding_of(integration, member)
         if binding is None:
-            mail.fall_back(incident, member, "not_linked", integration.id, now)
+            mail.fall_back(incident, member, mail.NOT_BOUND, integration.id, now)
             continue
         values: dict[str, Any] = {
             "integration_id": integration.id,

@@ -35,7 +35,7 @@ SMTP_TIMEOUT = 10.0  # seconds; a row's work stays far under the worker's lease
 CRITICAL_FALLBACK_AFTER = timedelta(minutes=2)
 RETRY_WINDOW = timedelta(minutes=55)
 # The reasons a person falls back to e-mail for (any severity).
-FALLBACK_REASONS = frozenset({"not_linked", "quota"})
+FALLBACK_REASONS = frozenset({"not_linked", "quota"})  # Lark's answers; NOT_BOUND is ours
 
 
 class MailError(Exception):
@@ -87,11 +87,24 @@ def incident_link(incident: Incident, integration: LarkIntegration | None) -> st
     return f"{base}/lark/{integration.key}/incidents/{incident.number}"
 
 
+NOT_BOUND = "not_bound"  # the member never linked their Lark user (no binding at all)
+
+
+def reason_words(reason: str) -> str:
+    """Why Lark could not be used, in words, for the e-mail and the timeline."""
+    from webapp.lark.errors import fix
+
+    if reason == NOT_BOUND:
+        return _(
+            "You have not linked your Lark account to the On-call app yet: open the app once "
+            "from the Lark workbench and sign in."
+        )
+    return fix(reason)
+
+
 def compose(
     incident: Incident, to: str, name: str, reason: str, link: str, locale: str
 ) -> EmailMessage:
-    from webapp.lark.errors import fix
-
     with force_locale(locale):
         severity = _(incident.severity.value)
         subject = _(
@@ -111,7 +124,10 @@ def compose(
             _("Severity: %(severity)s", severity=severity),
             _("Open it in the web app: %(link)s", link=link),
             "",
-            _("You get this e-mail because Lark could not be used: %(why)s", why=fix(reason)),
+            _(
+                "You get this e-mail because Lark could not be used: %(why)s",
+                why=reason_words(reason),
+            ),
         ]
     message = EmailMessage()
     message["To"] = to

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from webapp import incident_queries as queries
 from webapp import incidents, outbox_outcomes, war_rooms
+from webapp.delivery import mail
 from webapp.extensions import db
 from webapp.incidents import (
     SNOOZE_MINUTES,
@@ -59,6 +60,7 @@ def init_app(app: Any) -> None:
     globals_["inc_event_label"] = incidents.event_label
     globals_["inc_lark_fix"] = lark_errors.fix
     globals_["inc_waiting_words"] = outbox_outcomes.waiting_words
+    globals_["inc_fallback_words"] = mail.reason_words
 
 
 @bp.context_processor
