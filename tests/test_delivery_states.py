@@ -192,3 +192,33 @@ def test_a_quota_refusal_never_waits_for_next_month(
 
     [row] = rows(incident)
     assert (row.status.value, row.reason) == ("failed", "quota")
+
+
+def test_an_admin_sees_who_was_told_from_the_last_failures(
+    client: FlaskClient, owner: factories.Persona, member: factories.Persona, lark: LarkSandbox
+) -> None:
+    integration = factories.lark_integration(owner.account)
+    channel = factories.channel(owner.account, [member.member])
+    rule(channel, integration, [{"member_ids": [member.member.id]}])
+    incident = factories.incident(owner.account, ch=channel, title="Queue backlog")
+    outbox.run_once()
+    sign_in(client, owner)
+
+    diagnostics = client.get("/admin/diagnostics").get_data(as_text=True)
+    link = f"/admin/incidents/{incident.number}/delivery"
+    assert f'href="{link}"' in diagnostics
+    page = client.get(link).get_data(as_text=True)
+    told = _region(page, "who-was-told")
+    assert member.member.name in told and "failed" in told and "未关联应用" in told
+    assert "notification failed" in _region(page, "incident-timeline")
+
+
+def test_the_admin_delivery_page_is_for_admins_of_the_incident_s_account(
+    client: FlaskClient, owner: factories.Persona, member: factories.Persona
+) -> None:
+    incident = factories.incident(owner.account)
+    sign_in(client, member)
+    assert client.get(f"/admin/incidents/{incident.number}/delivery").status_code == 403
+    other_admin = factories.persona("owner")  # the owner of another account
+    sign_in(client, other_admin)
+    assert client.get(f"/admin/incidents/{incident.number}/delivery").status_code == 404

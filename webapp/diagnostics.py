@@ -32,7 +32,7 @@ from webapp.diagnostic_checks import (
 from webapp.diagnostic_limits import permissions_check, quota_check, rate_limit_check
 from webapp.extensions import db
 from webapp.lark.errors import fix as lark_fix
-from webapp.models import Account, Delivery, DeliveryStatus, LarkIntegration, Member
+from webapp.models import Account, Delivery, DeliveryStatus, Incident, LarkIntegration, Member
 
 __all__ = ["Check", "FailureRow", "Level", "MemberStatus", "Report", "member_status", "report"]
 
@@ -48,6 +48,7 @@ class FailureRow:
     incident_id: int | None
     error: str
     fix: str
+    incident_number: int | None = None  # links to the incident's "Who was told" (admins)
 
 
 @dataclass
@@ -152,9 +153,15 @@ def recent_failures(
             incident_id=d.incident_id,
             error=d.last_error or "",
             fix=lark_fix(d.reason or "server"),
+            incident_number=_number_of(d.incident_id),
         )
         for d in db.session.scalars(stmt)
     ]
+
+
+def _number_of(incident_id: int | None) -> int | None:
+    incident = db.session.get(Incident, incident_id) if incident_id else None
+    return incident.number if incident is not None else None
 
 
 # -- one member's line -------------------------------------------------------------------

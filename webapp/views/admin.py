@@ -27,7 +27,16 @@ from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp import bindings, checklist, diagnostics, integrations, lark_limits, licensing
+from webapp import (
+    bindings,
+    checklist,
+    diagnostics,
+    incident_queries,
+    integrations,
+    lark_limits,
+    licensing,
+    outbox_outcomes,
+)
 from webapp.extensions import db, login_manager
 from webapp.integrations import IntegrationInput, IntegrationInvalid
 from webapp.lark.errors import LarkError
@@ -338,6 +347,21 @@ def license_change(action: str) -> ResponseReturnValue:
 
 
 # -- diagnostics -----------------------------------------------------------------------
+
+
+@bp.get("/incidents/<int:number>/delivery")
+def incident_delivery(number: int) -> ResponseReturnValue:
+    """Who was told about one incident of the admin's account, and its timeline."""
+    me = _admin()
+    incident = incident_queries.detail(me, number)
+    if incident is None:
+        abort(404)
+    return _page(
+        "admin/incident_delivery.html",
+        incident=incident,
+        told=outbox_outcomes.who_was_told(incident),
+        now=utcnow(),
+    )
 
 
 @bp.get("/diagnostics")
