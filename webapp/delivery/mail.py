@@ -163,8 +163,8 @@ def fall_back(
     }
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(Delivery).values(**values).on_conflict_do_nothing(index_elements=["uuid"])
-    written = db.session.execute(stmt).rowcount  # type: ignore[attr-defined]
-    if written != 1:
+    written = db.session.execute(stmt.returning(Delivery.id)).scalar_one_or_none()
+    if written is None:  # written before: one e-mail per incident and person
         return False
     incidents.record(
         incident,
