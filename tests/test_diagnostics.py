@@ -278,8 +278,8 @@ def test_the_monthly_quota_fails_at_100_percent_and_lark_refuses_more(
         send_cards(free, 1)
     assert refused.value.code == 99991403
     status, text = check(client, "quota")
-    assert status == "failing" and "10 of 10 calls used this month (100%)" in text
-    assert "quota exhausted (99991403)" in text
+    assert status == "failing" and "quota is used up (99991403, 10 of 10 calls" in text
+    assert "this app made 10 of them" in text and "resets on July 1, 2026" in text
 
 
 def test_a_quota_used_up_by_the_tenants_other_apps_still_fails(
@@ -290,7 +290,7 @@ def test_a_quota_used_up_by_the_tenants_other_apps_still_fails(
         send_cards(free, 1)
     status, text = check(client, "quota")
     assert status == "failing"
-    assert "0 of 10 calls used this month" in text and "99991403" in text
+    assert "(99991403, 10 of 10 calls; this app made 0 of them)" in text
 
 
 def test_a_paid_edition_has_no_quota(

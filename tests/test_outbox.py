@@ -207,12 +207,14 @@ def test_a_chat_the_bot_was_removed_from_fails_as_bot_not_in_chat(
 
     outbox.run_once()
 
-    [row] = rows(incident)
+    # The chat fails; the channel's people (the policy names nobody else) get the card instead.
+    [row, *instead] = rows(incident)
     assert (row.status, row.reason, row.last_error_code) == (
         DeliveryStatus.FAILED,
         "bot_not_in_chat",
         230002,
     )
+    assert {r.receive_id for r in instead} == {seed.LI_LEI.open_id, seed.HAN_MEIMEI.open_id}
     [event] = events(incident, "notification_failed")
     assert event.details["reason"] == "bot_not_in_chat"
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -42,6 +44,53 @@ def env_int(name: str, default: int, env: Mapping[str, str] = os.environ) -> int
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where e-mail goes: `smtp://user:pass@host:port` (plain SMTP, for a local or trusted
+    relay) or `smtps://...` (TLS from the first byte)."""
+
+    tls: bool
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+
+
+def parse_smtp_url(raw: str) -> SmtpSettings:
+    """SMTP_URL in its parts; a malformed one is a ConfigError naming the variable."""
+    try:
+        parts = urlsplit(raw.strip())
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"SMTP_URL has a bad port: {raw!r}") from None
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ConfigError(f"SMTP_URL must start with smtp:// or smtps://, got {raw!r}")
+    if not parts.hostname:
+        raise ConfigError(f"SMTP_URL must name a host (smtp://user:pass@host:port), got {raw!r}")
+    tls = parts.scheme == "smtps"
+    return SmtpSettings(
+        tls=tls,
+        host=parts.hostname,
+        port=port or (465 if tls else 25),
+        user=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def mail_settings(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """SMTP_URL and MAIL_FROM: both unset means no e-mail; a half-set pair fails loudly."""
+    smtp_url = (env.get("SMTP_URL") or "").strip() or None
+    mail_from = (env.get("MAIL_FROM") or "").strip() or None
+    if smtp_url is None:
+        return {"SMTP_URL": None, "MAIL_FROM": mail_from}
+    parse_smtp_url(smtp_url)
+    if mail_from is None or "@" not in mail_from:
+        raise ConfigError(
+            f"MAIL_FROM must be an e-mail address when SMTP_URL is set, got {mail_from!r}"
+        )
+    return {"SMTP_URL": smtp_url, "MAIL_FROM": mail_from}
 
 
 def normalise_database_url(url: str) -> str:
@@ -85,6 +134,7 @@ def from_environment(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "en",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        **mail_settings(env),
     }
 
 

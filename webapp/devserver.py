@@ -17,6 +17,13 @@ def main() -> None:
     args = parser.parse_args()
     base = f"http://{args.host}:{args.port}"
     env = {**os.environ, "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", base)}
+    mail_server = None
+    if not env.get("SMTP_URL"):  # a local mail server: the sandbox shows its inbox
+        from webapp.sandbox import inbox
+
+        mail_server, env["SMTP_URL"] = inbox.serve()
+        env.setdefault("MAIL_FROM", "oncall@localhost")
+        print(f"local mail server at {env['SMTP_URL']}; inbox at {base}/_lark/inbox")
     os.environ.update(env)
     app = create_app()
     worker = None
@@ -30,6 +37,8 @@ def main() -> None:
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=10)
+        if mail_server is not None:
+            mail_server.stop()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.delivery import lark_limits
-from webapp.delivery.outcomes import NOTIFY_PURPOSE, end, stats, target
+from webapp.delivery.outcomes import NOTIFY_PURPOSE, end, note_waiting, stats, target
 from webapp.dispatch import policy as dispatch
 from webapp.extensions import db
 from webapp.incidents import service as incidents
@@ -240,6 +240,8 @@ def _waits_for_limit(
         return False
     row.next_attempt_at = now + timedelta(seconds=wait)
     stats.add(deferred=1)
+    row.reason = row.reason or "rate_limited"
+    note_waiting(row, now)
     if incident is not None:
         maybe_notice(row, incident, now)
     return True

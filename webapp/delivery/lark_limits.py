@@ -17,12 +17,12 @@ from datetime import datetime
 
 from flask import current_app
 from limits import RateLimitItem, parse
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.delivery import ratelimit
 from webapp.extensions import db
 from webapp.lark import usage
-from webapp.models import ApiUsage, Edition, LarkIntegration
+from webapp.models import ApiUsage, Edition, LarkApiEvent, LarkIntegration
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,10 @@ def _wait(item: RateLimitItem, ids: tuple[str, ...]) -> float:
 
 
 def quota_used_up(integration: LarkIntegration, now: datetime) -> bool:
-    """The free edition's calls this month (counted by the Lark client) reached the quota."""
+    """The tenant's quota is used up this month: Lark said so (99991403, whatever edition the
+    form says), or the free edition's calls counted by the Lark client reached the quota."""
+    if quota_refused_at(integration, now) is not None:
+        return True
     if integration.edition is not Edition.FREE:
         return False
     used = db.session.scalar(
@@ -129,6 +132,50 @@ def quota_used_up(integration: LarkIntegration, now: datetime) -> bool:
         )
     )
     return (used or 0) >= int(current_app.config["LARK_FREE_MONTHLY_QUOTA"])
+
+
+def quota_refused_at(integration: LarkIntegration, now: datetime) -> datetime | None:
+    """When Lark last answered 99991403 (quota used up) this Beijing month, if it did."""
+    return db.session.scalar(
+        select(func.max(LarkApiEvent.created_at)).where(
+            LarkApiEvent.integration_id == integration.id,
+            LarkApiEvent.kind == "quota",
+            LarkApiEvent.created_at >= usage.month_starts_at(now),
+        )
+    )
+
+
+def lark_said_quota_used_up(integration: LarkIntegration, now: datetime) -> None:
+    """Lark answered 99991403: the tenant is on the free edition whatever the form said.
+
+    The edition is set to free and the switch is remembered (a LarkApiEvent the integration
+    page shows), so the quota rule and the diagnostics check follow Lark's answer.
+    """
+    if integration.edition is Edition.FREE:
+        return
+    integration.edition = Edition.FREE
+    db.session.add(
+        LarkApiEvent(
+            integration_id=integration.id,
+            path="edition",
+            code=99991403,
+            kind=EDITION_SET_FREE,
+            created_at=now,
+        )
+    )
+
+
+def edition_set_free_at(integration: LarkIntegration) -> datetime | None:
+    """When a 99991403 switched this integration's edition to free (None: never)."""
+    return db.session.scalar(
+        select(func.max(LarkApiEvent.created_at)).where(
+            LarkApiEvent.integration_id == integration.id,
+            LarkApiEvent.kind == EDITION_SET_FREE,
+        )
+    )
+
+
+EDITION_SET_FREE = "edition_free"
 
 
 def quota_resets_at(now: datetime) -> datetime:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.incidents import service as incidents
@@ -18,6 +21,9 @@ from webapp.models import Delivery, DeliveryStatus, Incident
 # send_card rows with this purpose are incident notifications (not a war room's card): they
 # are the ones still sent when the free edition's quota is used up.
 NOTIFY_PURPOSE = "notify"
+
+# A target still waiting this long after its row was written gets one timeline line.
+WAITING_LINE_AFTER = timedelta(minutes=1)
 
 
 @dataclass
@@ -55,6 +61,7 @@ def fail(row: Delivery, reason: str, code: int | None, message: str, now: dateti
     row.reason = reason
     row.last_error_code = code
     row.last_error = message[:500]
+    row.payload = {**(row.payload or {}), "failed_at": now.isoformat()}
     stats.add(failed=1)
     incident = db.session.get(Incident, row.incident_id) if row.incident_id else None
     if incident is None:
@@ -65,7 +72,171 @@ def fail(row: Delivery, reason: str, code: int | None, message: str, now: dateti
     if row.member_id:
         details["member_id"] = row.member_id
     incidents.record(incident, Actor.system(), "notification_failed", details)
+    if row.kind == "send_card" and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE:
+        fall_back(row, incident, reason, now)
+
+
+def fall_back(row: Delivery, incident: Incident, reason: str, now: datetime) -> None:
+    """A notification Lark cannot deliver: the person gets an e-mail, a chat's people get the
+    card directly (once), and when nobody at all was reached everyone who should know is
+    e-mailed."""
+    from webapp.delivery import mail
+
+    if row.member is not None and reason in mail.FALLBACK_REASONS:
+        mail.fall_back(incident, row.member, reason, row.integration_id, now)
+    elif row.receive_id_type == "chat_id" and reason in CHAT_FALLBACK_REASONS:
+        chat_fell_back(row, incident, reason, now)
+    mail.nobody_reached(incident, row.integration_id, reason, now)
+
+
+CHAT_FALLBACK_REASONS = frozenset({"bot_not_in_chat", "chat_gone", "no_permission"})
+
+
+def chat_fell_back(row: Delivery, incident: Incident, reason: str, now: datetime) -> None:
+    """The chat cannot be posted to: the policy's people (else the channel's) get the card
+    directly, once per incident and person; those not linked get the e-mail."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from webapp.delivery import mail
+    from webapp.dispatch import policy as dispatch
+    from webapp.models import LarkIntegration
+
+    integration = db.session.get(LarkIntegration, row.integration_id)
+    if integration is None:
+        return
+    rule = dispatch.matching_rule(incident)
+    people = []
+    if rule is not None and row.layer < len(rule.layers):
+        people = dispatch.layer_members(incident, rule.layers[row.layer])
+    if not people and incident.channel is not None:
+        people = list(incident.channel.members)
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    for member in people:
+        binding = dispatch.live_binding_of(integration, member)
+        if binding is None:
+            mail.fall_back(incident, member, mail.NOT_BOUND, integration.id, now)
+            continue
+        values: dict[str, Any] = {
+            "integration_id": integration.id,
+            "incident_id": incident.id,
+            "kind": "send_card",
+            "receive_id_type": "open_id",
+            "receive_id": binding.open_id,
+            "member_id": member.id,
+            "uuid": f"chatfb-{incident.id}-{member.id}",
+            "status": DeliveryStatus.PENDING.value,
+            "next_attempt_at": now,
+            "created_at": now,
+            "attempts": 0,
+            "layer": row.layer,
+            "payload": {
+                "target": member.name,
+                "purpose": NOTIFY_PURPOSE,
+                "instead_of": target(row),
+            },
+        }
+        stmt = dialect.insert(Delivery).values(**values)
+        db.session.execute(stmt.on_conflict_do_nothing(index_elements=["uuid"]))
+    incidents.record(
+        incident,
+        Actor.system(),
+        "notification_fell_back",
+        {"target": target(row), "reason": reason, "to": [m.name for m in people]},
+    )
 
 
 def target(row: Delivery) -> str:
     return str((row.payload or {}).get("target") or row.receive_id or "")
+
+
+def note_waiting(row: Delivery, now: datetime) -> None:
+    """A notification waiting more than a minute: one timeline line per row, the first time."""
+    payload = row.payload or {}
+    if row.kind not in ("send_card", "email") or payload.get("purpose") != NOTIFY_PURPOSE:
+        return
+    if payload.get("waiting_noted") or row.next_attempt_at - row.created_at <= WAITING_LINE_AFTER:
+        return
+    row.payload = {**payload, "waiting_noted": now.isoformat()}
+    incident = db.session.get(Incident, row.incident_id) if row.incident_id else None
+    if incident is None:
+        return
+    details: dict[str, Any] = {"target": target(row), "reason": row.reason or "queued"}
+    details["next_attempt_at"] = row.next_attempt_at.isoformat()
+    if row.member_id:
+        details["member_id"] = row.member_id
+    incidents.record(incident, Actor.system(), "notification_waiting", details)
+
+
+def waiting_words(reason: str | None) -> str:
+    """Why a notification is waiting, in words."""
+    texts = {
+        "rate_limited": _("Lark's rate limit holds it back; it is sent as soon as Lark allows."),
+        "server": _("Lark answers with errors; it is retried automatically."),
+        "network": _("Lark cannot be reached; it is retried automatically."),
+        "quota": _("The monthly API quota is used up; it waits for the reset."),
+        "smtp": _("The mail server refused or could not be reached; it is retried."),
+    }
+    return texts.get(reason or "", _("Queued; the delivery worker sends it next."))
+
+
+@dataclass(frozen=True)
+class Told:
+    """One target of an incident's notifications and where its delivery stands."""
+
+    target: str
+    channel: str  # "lark" | "chat" | "email"
+    state: str  # "delivered" | "waiting" | "failed"
+    at: datetime | None  # delivered or failed at; the next attempt when waiting
+    message_id: str | None
+    reason: str | None
+    words: str  # why it waits, or the fix for a failure
+
+
+def who_was_told(incident: Incident) -> list[Told]:
+    """Per person and chat the dispatch policy named (and each e-mail), one visible state:
+    the latest row for that target decides."""
+    from webapp.lark.errors import fix
+
+    rows = db.session.scalars(
+        select(Delivery)
+        .where(Delivery.incident_id == incident.id, Delivery.kind.in_(("send_card", "email")))
+        .order_by(Delivery.id)
+    )
+    latest: dict[tuple[str, str], Delivery] = {}
+    for row in rows:
+        if (row.payload or {}).get("purpose") != NOTIFY_PURPOSE:
+            continue
+        if row.status is DeliveryStatus.CANCELLED:
+            continue
+        channel = (
+            "email"
+            if row.kind == "email"
+            else ("chat" if row.receive_id_type == "chat_id" else "lark")
+        )
+        who = f"m{row.member_id}" if row.member_id else str(row.receive_id or target(row))
+        latest[(channel, who)] = row
+    told: list[Told] = []
+    for (channel, _who), row in latest.items():
+        if row.status is DeliveryStatus.DELIVERED:
+            told.append(
+                Told(target(row), channel, "delivered", row.delivered_at, row.message_id, None, "")
+            )
+        elif row.status is DeliveryStatus.FAILED:
+            failed_at = (row.payload or {}).get("failed_at")
+            at = datetime.fromisoformat(failed_at) if failed_at else row.created_at
+            reason = row.reason or "server"
+            words = fix(reason) if reason != "smtp" else (row.last_error or "")
+            told.append(Told(target(row), channel, "failed", at, None, reason, words))
+        else:
+            told.append(
+                Told(
+                    target(row),
+                    channel,
+                    "waiting",
+                    row.next_attempt_at,
+                    None,
+                    row.reason,
+                    waiting_words(row.reason),
+                )
+            )
+    return told

@@ -25,9 +25,9 @@ from flask.cli import AppGroup
 from sqlalchemy import case, func, select, update
 
 from webapp.delivery import kinds as outbox_kinds
-from webapp.delivery import lark_limits
+from webapp.delivery import lark_limits, mail
 from webapp.delivery.kinds import HANDLERS, notice_card
-from webapp.delivery.outcomes import fail, stats
+from webapp.delivery.outcomes import NOTIFY_PURPOSE, fail, note_waiting, stats
 from webapp.extensions import db
 from webapp.lark.errors import LarkError
 from webapp.models import Delivery, DeliveryStatus, Incident, LarkIntegration, utcnow
@@ -162,6 +162,9 @@ def _renew(row_id: int, lease: datetime, now: datetime) -> bool:
 
 def _handle(row: Delivery, now: datetime) -> None:
     integration = db.session.get(LarkIntegration, row.integration_id)
+    if row.kind == "email":  # e-mail goes out even when the Lark integration is disabled
+        mail.deliver(row, integration, now)
+        return
     if integration is None or not integration.enabled:
         fail(row, "integration_disabled", None, "the Lark integration is disabled", now)
         return
@@ -183,7 +186,15 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
     first = _first_attempt(row, now)
     if exc.reason == "rate_limited":
         stats.add(rate_limited_answers=1)
+    notification = (row.payload or {}).get("purpose") == NOTIFY_PURPOSE
     if exc.reason == "quota":
+        integration = db.session.get(LarkIntegration, row.integration_id)
+        if integration is not None:
+            lark_limits.lark_said_quota_used_up(integration, now)
+    if exc.reason == "quota" and notification:
+        # An incident never waits for next month: the row fails now (and falls back).
+        fail(row, exc.reason, exc.code, str(exc), now)
+    elif exc.reason == "quota":
         row.next_attempt_at = lark_limits.quota_resets_at(now)
     elif exc.permanent:
         fail(row, exc.reason, exc.code, str(exc), now)
@@ -194,6 +205,14 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
         incident = db.session.get(Incident, row.incident_id) if row.incident_id else None
         if exc.reason == "rate_limited" and incident is not None:
             outbox_kinds.maybe_notice(row, incident, now)
+        note_waiting(row, now)
+        if (
+            incident is not None
+            and row.member is not None
+            and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE
+            and mail.lark_failing_long(incident, first, now)
+        ):
+            mail.fall_back(incident, row.member, row.reason or "server", row.integration_id, now)
     db.session.commit()
 
 

@@ -25,6 +25,7 @@ from webapp.identity import licensing
 from webapp.identity.integrations import fresh_tenant_token, lark_error_words
 from webapp.lark.client import LarkClient
 from webapp.lark.errors import LarkError
+from webapp.lark.errors import fix as lark_fix
 from webapp.models import (
     Account,
     CallbackReceipt,
@@ -368,12 +369,12 @@ def dispatch_chat_ids(integration: LarkIntegration) -> dict[str, list[str]]:
     return wanted
 
 
-def _live_chats(integration: LarkIntegration) -> set[str] | str:
-    """The chat ids the bot is in, or Lark's error in words."""
+def _live_chats(integration: LarkIntegration) -> set[str] | tuple[str, str]:
+    """The chat ids the bot is in, or Lark's error in words and the fix for that error."""
     try:
         return {c.chat_id for c in LarkClient.for_integration(integration).list_all_chats()}
     except LarkError as error:
-        return lark_error_words(error)
+        return lark_error_words(error), lark_fix(error.reason)
 
 
 def chats_check(integration: LarkIntegration) -> Check:
@@ -383,8 +384,10 @@ def chats_check(integration: LarkIntegration) -> Check:
         return Check("chats", title, Level.OK, _("No dispatch policy sends to a group chat."))
     key = ("chats", integration.id, integration.app_id, integration.api_base_url)
     seen = _cached(key, lambda: _live_chats(integration))
-    if isinstance(seen, str):
-        return Check("chats", title, Level.WARNING, seen, _("Fix the credentials first."))
+    if isinstance(seen, tuple):
+        # The fix names the failure Lark answered (quota, credentials, rate limit, ...).
+        words, fix = seen
+        return Check("chats", title, Level.WARNING, words, fix)
     add_bot = _(
         "In Lark, open the group chat's settings → Group bots → Add bot, and add this app's bot. "
         "Then refresh the chat list on the channel's dispatch policy page."

@@ -32,7 +32,7 @@ from webapp.diagnostics.checks import (
 from webapp.diagnostics.limits import permissions_check, quota_check, rate_limit_check
 from webapp.extensions import db
 from webapp.lark.errors import fix as lark_fix
-from webapp.models import Account, Delivery, DeliveryStatus, LarkIntegration, Member
+from webapp.models import Account, Delivery, DeliveryStatus, Incident, LarkIntegration, Member
 
 __all__ = ["Check", "FailureRow", "Level", "MemberStatus", "Report", "member_status", "report"]
 
@@ -48,6 +48,7 @@ class FailureRow:
     incident_id: int | None
     error: str
     fix: str
+    incident_number: int | None = None  # links to the incident's "Who was told" (admins)
 
 
 @dataclass
@@ -73,7 +74,35 @@ def init_app(app: Flask) -> None:
 
 def account_checks(account: Account) -> list[Check]:
     """Checks that concern the account, not one integration: license seats."""
-    return [license_check(account)]
+    return [license_check(account), mail_check()]
+
+
+def mail_check() -> Check:
+    """The e-mail fallback: where it goes, or that there is none."""
+    from webapp.delivery import mail
+
+    title = _("E-mail when Lark cannot deliver")
+    where = mail.describe()
+    if where is None:
+        return Check(
+            "email",
+            title,
+            Level.WARNING,
+            _(
+                "No e-mail: SMTP_URL is not set, so a person Lark cannot reach (not linked, "
+                "quota used up) is not told another way."
+            ),
+            _(
+                "Set SMTP_URL (smtp://user:pass@host:port, or smtps:// for TLS) and MAIL_FROM "
+                "in the environment and restart."
+            ),
+        )
+    return Check(
+        "email",
+        title,
+        Level.OK,
+        _("People Lark cannot reach get an e-mail through %(where)s.", where=where),
+    )
 
 
 def report(integration: LarkIntegration) -> Report:
@@ -106,8 +135,11 @@ def report(integration: LarkIntegration) -> Report:
 def recent_failures(
     integration: LarkIntegration, member: Member | None = None, limit: int = FAILURES_SHOWN
 ) -> list[FailureRow]:
+    # Failed rows, and rows Lark's quota holds back (they wait, but Lark did refuse them).
     stmt = select(Delivery).where(
-        Delivery.integration_id == integration.id, Delivery.status == DeliveryStatus.FAILED
+        Delivery.integration_id == integration.id,
+        (Delivery.status == DeliveryStatus.FAILED)
+        | ((Delivery.status == DeliveryStatus.PENDING) & (Delivery.reason == "quota")),
     )
     if member is not None:
         stmt = stmt.where(Delivery.member_id == member.id)
@@ -121,9 +153,15 @@ def recent_failures(
             incident_id=d.incident_id,
             error=d.last_error or "",
             fix=lark_fix(d.reason or "server"),
+            incident_number=_number_of(d.incident_id),
         )
         for d in db.session.scalars(stmt)
     ]
+
+
+def _number_of(incident_id: int | None) -> int | None:
+    incident = db.session.get(Incident, incident_id) if incident_id else None
+    return incident.number if incident is not None else None
 
 
 # -- one member's line -------------------------------------------------------------------

@@ -213,6 +213,9 @@ def _not_linked(
         "notification_failed",
         {"target": member.name, "member_id": member.id, "reason": "not_linked"},
     )
+    from webapp.delivery import mail
+
+    mail.fall_back(incident, member, mail.NOT_BOUND, integration.id, utcnow())
 
 
 def schedule_escalation(

@@ -67,7 +67,7 @@ class IntegrationInput:
     verification_token: str = ""
     encrypt_key: str = ""
     platform: str = Platform.FEISHU.value
-    edition: str = Edition.PAID.value
+    edition: str = Edition.FREE.value
     api_base_url: str = ""
     # Set on edit: the stored Encrypt Key is removed (the field blank keeps it otherwise).
     remove_encrypt_key: bool = False

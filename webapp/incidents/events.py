@@ -22,6 +22,9 @@ def event_label(kind: str) -> str:
         "commented": _("commented"),
         "notified": _("notified"),
         "notification_failed": _("notification failed"),
+        "notification_waiting": _("notification waiting"),
+        "notification_fell_back": _("notification fell back"),
+        "emailed": _("e-mailed"),
         "war_room": _("war room"),
         "escalated": _("escalated"),
     }

@@ -100,8 +100,9 @@ def fix(reason: str) -> str:
         ),
         "rate_limited": _("Lark's rate limit was hit. Messages are retried automatically."),
         "quota": _(
-            "The free edition's monthly API quota is used up. Upgrade the Lark plan, or "
-            "notifications resume on the 1st of next month."
+            "The free edition's monthly API quota is used up (99991403). Upgrade the Lark "
+            "plan; until the quota resets on the 1st, incident notifications go out by e-mail "
+            "(when SMTP_URL is set) and other messages wait."
         ),
         "invalid_request": _(
             "Lark refused the request as invalid. See the error code for details."

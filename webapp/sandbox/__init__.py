@@ -14,13 +14,14 @@ from webapp.extensions import csrf
 
 def init_app(app: Flask) -> None:
     """Mount the Open API, OAuth, client, console and control endpoints; reset per test."""
-    from webapp.sandbox import chats, client, console, control, im, oauth, openapi, state
+    from webapp.sandbox import chats, client, console, control, im, inbox, oauth, openapi, state
 
     del chats, im, oauth  # imported for the routes they add to openapi.bp
-    for blueprint in (openapi.bp, control.bp, client.bp, console.bp):
+    for blueprint in (openapi.bp, control.bp, client.bp, console.bp, inbox.bp):
         # The sandbox stands in for an external system (Lark's servers and client): its
         # endpoints are called by the product's HTTP client or by the person playing a Lark
         # user, never by the product's own forms, so Flask-WTF's CSRF check does not apply.
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     app.extensions.setdefault("test_resets", []).append(state.reset)
+    app.extensions["test_resets"].append(inbox.inbox.reset)

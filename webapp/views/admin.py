@@ -27,11 +27,14 @@ from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from webapp.delivery import lark_limits
+from webapp.delivery import outcomes as outbox_outcomes
 from webapp.diagnostics import checklist
 from webapp.diagnostics import report as diagnostics
 from webapp.extensions import db, login_manager
 from webapp.identity import bindings, integrations, licensing
 from webapp.identity.integrations import IntegrationInput, IntegrationInvalid
+from webapp.incidents import queries as incident_queries
 from webapp.lark.errors import LarkError
 from webapp.models import Edition, LarkIntegration, Member, Platform, utcnow
 
@@ -214,6 +217,7 @@ def integration_detail(integration_id: int) -> ResponseReturnValue:
         steps=steps,
         progress=checklist.progress(steps),
         masked=_masked(integration),
+        edition_set_free=lark_limits.edition_set_free_at(integration),
         check=None,
     )
 
@@ -339,6 +343,21 @@ def license_change(action: str) -> ResponseReturnValue:
 
 
 # -- diagnostics -----------------------------------------------------------------------
+
+
+@bp.get("/incidents/<int:number>/delivery")
+def incident_delivery(number: int) -> ResponseReturnValue:
+    """Who was told about one incident of the admin's account, and its timeline."""
+    me = _admin()
+    incident = incident_queries.detail(me, number)
+    if incident is None:
+        abort(404)
+    return _page(
+        "admin/incident_delivery.html",
+        incident=incident,
+        told=outbox_outcomes.who_was_told(incident),
+        now=utcnow(),
+    )
 
 
 @bp.get("/diagnostics")

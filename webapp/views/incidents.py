@@ -27,6 +27,8 @@ from flask_babel import format_datetime, format_timedelta, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp.delivery import mail
+from webapp.delivery import outcomes as outbox_outcomes
 from webapp.extensions import db
 from webapp.identity.login import safe_next
 from webapp.incidents import events, queries, war_rooms
@@ -58,6 +60,8 @@ def init_app(app: Any) -> None:
     globals_["inc_labels"] = labels
     globals_["inc_event_label"] = events.event_label
     globals_["inc_lark_fix"] = lark_errors.fix
+    globals_["inc_waiting_words"] = outbox_outcomes.waiting_words
+    globals_["inc_fallback_words"] = mail.reason_words
 
 
 @bp.context_processor
@@ -181,6 +185,7 @@ def detail_context(incident: Incident, comment_text: str = "") -> dict[str, Any]
         "members": queries.assignable(_member()),
         "comment_text": comment_text,
         "room": war_rooms.room_of(incident),
+        "told": outbox_outcomes.who_was_told(incident),
         "key": (request.view_args or {}).get("key"),
     }
 
