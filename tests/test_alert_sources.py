@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -357,3 +360,71 @@ def test_a_bad_nightingale_event_is_refused_and_names_each_field(
 def test_an_unknown_intake_key_answers_404_and_writes_nothing(client: FlaskClient) -> None:
     assert post(client, "no-such-key", NIGHTINGALE).status_code == 404
     assert counts() == (0, 0, 0)
+
+
+ZABBIX_SCRIPT = Path(__file__).parent.parent / "contrib" / "zabbix" / "oncall_webhook.js"
+ZABBIX_MEDIA_TYPE = ZABBIX_SCRIPT.with_name("media_type_oncall.yaml")
+
+
+def run_zabbix_script(params: dict[str, str]) -> dict[str, Any]:
+    """Run the shipped media-type script under node, with Zabbix's HttpRequest stubbed."""
+    harness = (
+        "var posted = null;"
+        "function HttpRequest() {}"
+        "HttpRequest.prototype.addHeader = function () {};"
+        "HttpRequest.prototype.setProxy = function () {};"
+        "HttpRequest.prototype.post = function (url, body) { posted = {url: url, body: body};"
+        " return '{}'; };"
+        "HttpRequest.prototype.getStatus = function () { return 200; };"
+        "var Zabbix = {log: function () {}};"
+        "var value = process.argv[1];"
+        "var answer = (function () {" + ZABBIX_SCRIPT.read_text() + "})();"
+        "console.log(JSON.stringify({answer: answer, posted: posted}));"
+    )
+    out = subprocess.run(
+        ["node", "-e", harness, json.dumps(params)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=20,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def test_the_shipped_zabbix_script_posts_what_the_intake_takes(
+    client: FlaskClient, owner: Persona
+) -> None:
+    source = source_for(owner)
+    params = {
+        "intake_url": f"https://oncall.example.com/api/v1/alerts/{source.key}",
+        "event_id": "3791",
+        "event_value": "1",
+        "event_name": "High CPU utilization (over 90% for 5m)",
+        "severity": "High",
+        "host": "web-01",
+        "trigger_id": "23580",
+        "tags": '[{"tag":"service","value":"api"}]',
+        "opdata": "{EVENT.OPDATA}",
+        "url": "https://zabbix.example.com/tr_events.php?triggerid=23580&eventid=3791",
+        "message": "Problem started",
+        "http_proxy": "",
+    }
+    # Every parameter the script reads is declared in the media type export.
+    declared = set(re.findall(r"- name: (\w+)", ZABBIX_MEDIA_TYPE.read_text()))
+    assert declared >= set(params)
+    text = ZABBIX_MEDIA_TYPE.read_text()
+    block = text.split("      script: |\n", 1)[1].split("      timeout:", 1)[0]
+    embedded = "\n".join(line[8:] for line in block.splitlines())
+    assert embedded.strip() == ZABBIX_SCRIPT.read_text().strip()  # the export holds this script
+    problem = run_zabbix_script(params)
+    assert problem["answer"] == "OK"
+    assert problem["posted"]["url"] == params["intake_url"]
+    body = json.loads(problem["posted"]["body"])
+    assert "opdata" not in body  # an unresolved macro is not sent
+    created = post(client, source.key, body)
+    assert created.get_json()["results"] == [{"action": "created", "incident_number": 1}]
+    assert only_incident().labels["service"] == "api"
+    recovery = run_zabbix_script({**params, "event_value": "0"})
+    closed = post(client, source.key, json.loads(recovery["posted"]["body"]))
+    assert closed.get_json()["results"] == [{"action": "closed", "incident_number": 1}]
