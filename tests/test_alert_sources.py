@@ -428,3 +428,39 @@ def test_the_shipped_zabbix_script_posts_what_the_intake_takes(
     recovery = run_zabbix_script({**params, "event_value": "0"})
     closed = post(client, source.key, json.loads(recovery["posted"]["body"]))
     assert closed.get_json()["results"] == [{"action": "closed", "incident_number": 1}]
+
+
+# -- one intake URL per kind -------------------------------------------------------------
+
+
+def source_of_kind(owner: Persona, kind: str) -> Any:
+    source = source_for(owner)
+    source.kind = kind
+    db.session.commit()
+    return source
+
+
+def test_a_zabbix_intake_reads_only_zabbix_events(client: FlaskClient, owner: Persona) -> None:
+    source = source_of_kind(owner, "zabbix")
+    refused = post(client, source.key, GRAFANA)
+    assert refused.status_code == 400
+    assert {"event_id", "event_value", "event_name"} <= set(refused.get_json()["fields"])
+    assert post(client, source.key, ZABBIX).get_json()["results"][0]["action"] == "created"
+
+
+def test_a_nightingale_intake_names_nightingale_fields(client: FlaskClient, owner: Persona) -> None:
+    source = source_of_kind(owner, "nightingale")
+    refused = post(client, source.key, {"title": "disk full"})
+    assert refused.status_code == 400
+    assert {"hash", "rule_name", "severity"} <= set(refused.get_json()["fields"])
+    assert counts() == (0, 0, 0)
+
+
+def test_a_grafana_intake_refuses_a_body_without_alerts(
+    client: FlaskClient, owner: Persona
+) -> None:
+    source = source_of_kind(owner, "grafana")
+    refused = post(client, source.key, NIGHTINGALE)
+    assert refused.status_code == 400
+    assert "alerts" in refused.get_json()["fields"]
+    assert post(client, source.key, GRAFANA).get_json()["results"][0]["action"] == "created"

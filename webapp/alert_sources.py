@@ -55,6 +55,16 @@ SEVERITY_WORDS: dict[str, dict[str, Severity]] = {
     },
 }
 
+# The kinds of intake an admin can pick, in the order shown. "generic" reads our JSON and
+# every shape below it recognises; the others read only their tool's shape.
+KINDS: dict[str, str] = {
+    "alertmanager": "Alertmanager",
+    "grafana": "Grafana",
+    "zabbix": "Zabbix",
+    "nightingale": "Nightingale",
+    "generic": "Generic JSON",
+}
+
 # Links a source sends with an alert, kept in its annotations under these keys.
 LINK_KEYS = ("dashboardURL", "panelURL", "silenceURL", "generatorURL", "zabbixURL")
 # Shown values: Grafana's `values`, Nightingale's trigger value and rule note.
@@ -108,6 +118,19 @@ def detect(body: dict[str, Any]) -> str | None:
     if "event_id" in body and "event_value" in body:
         return "zabbix"
     return None
+
+
+def parse_for(kind: str, body: Any) -> list[Any]:
+    """Read a body as the source's kind says; generic and Alertmanager read any known shape."""
+    from webapp import alerts
+
+    if kind in ("zabbix", "nightingale"):
+        if not isinstance(body, dict):
+            raise alerts.InvalidAlerts({"body": "must be a JSON object"})
+        return parse(body, kind)
+    if kind == "grafana" and not (isinstance(body, dict) and "alerts" in body):
+        raise alerts.InvalidAlerts({"alerts": "must be a non-empty list (Grafana's webhook body)"})
+    return alerts.parse(body)
 
 
 def parse(body: dict[str, Any], source: str) -> list[Any]:

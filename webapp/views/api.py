@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from webapp import alerts
+from webapp import alert_sources, alerts
 from webapp.extensions import csrf, db
 from webapp.models import AlertSource
 
@@ -29,7 +29,7 @@ def post_alerts(key: str) -> ResponseReturnValue:
     except (ValueError, UnicodeDecodeError):
         return jsonify(error="invalid_json", message="the body is not valid JSON"), 400
     try:
-        parsed = alerts.parse(body)
+        parsed = alert_sources.parse_for(source.kind, body)
     except alerts.InvalidAlerts as exc:
         return jsonify(
             error="invalid_alert", message="some fields are wrong", fields=exc.fields
