@@ -27,6 +27,18 @@ def test_demo_load_makes_incidents_in_every_state_and_a_second_run_adds_nothing(
     assert first.exit_code == 0, first.output
     assert "sign in as li.lei@example.com / oncall-demo" in first.output
     assert "/api/v1/alerts/demo-alerts-7f3c9a" in first.output
+    for kind, key in [
+        ("Alertmanager", "demo-alerts-7f3c9a"),
+        ("Grafana", "demo-grafana-2b8d41"),
+        ("Zabbix", "demo-zabbix-5e1a07"),
+        ("Nightingale", "demo-n9e-9c4f62"),
+        ("Generic JSON", "demo-generic-3d7b15"),
+    ]:
+        assert f"{kind} alert intake: http://" in first.output
+        assert (
+            f"{kind} alert intake: http://localhost:5000/api/v1/alerts/{key}" in first.output
+            or (f"/api/v1/alerts/{key}\n" in first.output)
+        )
     assert "/lark/demo/" in first.output
     rows = list(db.session.scalars(select(Incident)))
     assert len(rows) == 30

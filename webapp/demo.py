@@ -14,6 +14,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
+from webapp.incidents.sources import KINDS
 from webapp.models import (
     Account,
     AlertSource,
@@ -65,7 +66,7 @@ def load() -> list[str]:
     members = [_member(account, *person) for person in PEOPLE]
     channel = _channel(account, members)
     _team(account, members)
-    source = _alert_source(account, channel)
+    sources = _alert_sources(account, channel)
     db.session.commit()
     if not db.session.execute(
         select(Incident.id).where(Incident.account_id == account.id).limit(1)
@@ -74,8 +75,9 @@ def load() -> list[str]:
     lines = [
         f"demo account: {account.name}",
         f"sign in as {members[0].email} / {DEMO_PASSWORD} (owner)",
-        f"alert intake: POST {current_app.config['PUBLIC_BASE_URL']}/api/v1/alerts/{source.key}",
     ]
+    base = current_app.config["PUBLIC_BASE_URL"]
+    lines.extend(f"{KINDS[s.kind]} alert intake: {base}/api/v1/alerts/{s.key}" for s in sources)
     if current_app.config["LARK_SANDBOX"]:
         lines.extend(_lark_demo(account, channel))
     return lines
@@ -160,17 +162,30 @@ def _team(account: Account, members: list[Member]) -> None:
         db.session.add(Team(account_id=account.id, name="SRE", members=members[:2]))
 
 
-def _alert_source(account: Account, channel: Channel) -> AlertSource:
-    source = db.session.execute(
-        select(AlertSource).where(AlertSource.key == ALERT_KEY)
-    ).scalar_one_or_none()
-    if source is None:
-        db.session.flush()
-        source = AlertSource(
-            account_id=account.id, channel_id=channel.id, name="Prometheus", key=ALERT_KEY
-        )
-        db.session.add(source)
-    return source
+# One intake per kind of source; the first keeps the key older demos printed.
+DEMO_SOURCES = [
+    ("alertmanager", "Prometheus", ALERT_KEY),
+    ("grafana", "Grafana", "demo-grafana-2b8d41"),
+    ("zabbix", "Zabbix", "demo-zabbix-5e1a07"),
+    ("nightingale", "Nightingale", "demo-n9e-9c4f62"),
+    ("generic", "Scripts (generic JSON)", "demo-generic-3d7b15"),
+]
+
+
+def _alert_sources(account: Account, channel: Channel) -> list[AlertSource]:
+    db.session.flush()
+    sources = []
+    for kind, name, key in DEMO_SOURCES:
+        source = db.session.execute(
+            select(AlertSource).where(AlertSource.key == key)
+        ).scalar_one_or_none()
+        if source is None:
+            source = AlertSource(
+                account_id=account.id, channel_id=channel.id, name=name, key=key, kind=kind
+            )
+            db.session.add(source)
+        sources.append(source)
+    return sources
 
 
 def _incidents(account: Account, channel: Channel, members: list[Member]) -> None:

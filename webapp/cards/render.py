@@ -71,6 +71,7 @@ def _card(
     latest = _latest_alert(incident)
     if latest is not None:
         elements.append(_text(latest))
+    elements.extend(_alert_extras(incident))
     elements.append({"tag": "hr"})
     elements.extend(_buttons(incident, web_url, now))
     if notice is not None:
@@ -169,6 +170,43 @@ def _latest_alert(incident: Incident) -> str | None:
             "Latest alert (latest of %(count)s): %(title)s", count=incident.alert_count, title=title
         )
     return _("Alert: %(title)s", title=title)
+
+
+def _alert_extras(incident: Incident) -> list[dict[str, Any]]:
+    """What the monitoring tool sent with the newest alert: values, then its links."""
+    if incident.alert_count < 1:
+        return []
+    annotations = db.session.execute(
+        select(Alert.annotations)
+        .where(Alert.incident_id == incident.id)
+        .order_by(Alert.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if not annotations:
+        return []
+    names = {
+        "values": _("Values"),
+        "trigger_value": _("Trigger value"),
+        "rule_note": _("Rule note"),
+        "opdata": _("Operational data"),
+    }
+    lines = [f"{names[k]}: {_clip(annotations[k], 300)}" for k in names if annotations.get(k)]
+    out = [_text("\n".join(lines), grey=True)] if lines else []
+    titles = {
+        "dashboardURL": _("Dashboard"),
+        "panelURL": _("Panel"),
+        "silenceURL": _("Silence"),
+        "generatorURL": _("Alert rule"),
+        "zabbixURL": _("Open in Zabbix"),
+    }
+    buttons = [
+        _link_button(titles[k], annotations[k])
+        for k in titles
+        if str(annotations.get(k, "")).startswith(("https://", "http://"))
+    ]
+    if buttons:
+        out.append(_row(buttons))
+    return out
 
 
 def _buttons(incident: Incident, web_url: str, now: datetime) -> list[dict[str, Any]]:

@@ -20,20 +20,6 @@ from webapp.incidents.service import Actor
 from webapp.models import Alert, AlertSource, AlertStatus, Incident, Severity, Status
 
 MAX_ALERTS = 500
-_SEVERITY_WORDS = {
-    "critical": Severity.CRITICAL,
-    "crit": Severity.CRITICAL,
-    "error": Severity.CRITICAL,
-    "p0": Severity.CRITICAL,
-    "p1": Severity.CRITICAL,
-    "warning": Severity.WARNING,
-    "warn": Severity.WARNING,
-    "p2": Severity.WARNING,
-    "info": Severity.INFO,
-    "informational": Severity.INFO,
-    "p3": Severity.INFO,
-    "none": Severity.INFO,
-}
 
 
 class InvalidAlerts(ValueError):
@@ -70,6 +56,10 @@ def parse(body: Any) -> list[ParsedAlert]:
     """Accept the generic shape or Alertmanager's webhook (version 4)."""
     if not isinstance(body, dict):
         raise InvalidAlerts({"body": "must be a JSON object"})
+    from webapp.incidents import sources as alert_sources
+
+    if kind := alert_sources.detect(body):
+        return alert_sources.parse(body, kind)
     if "alerts" in body:
         return _parse_alertmanager(body)
     errors: dict[str, str] = {}
@@ -124,6 +114,9 @@ def _parse_alertmanager(body: dict[str, Any]) -> list[ParsedAlert]:
             continue
         labels = _str_map(raw.get("labels"), prefix + "labels", errors, required=True)
         annotations = _str_map(raw.get("annotations", {}), prefix + "annotations", errors)
+        from webapp.incidents.sources import grafana_extras
+
+        annotations.update(grafana_extras(raw))  # Grafana's links and values
         status = _status(raw.get("status"), prefix + "status", errors)
         starts_at = _time(raw.get("startsAt"), prefix + "startsAt", errors, required=True)
         ends_at = _time(raw.get("endsAt"), prefix + "endsAt", errors)
@@ -171,10 +164,9 @@ def _optional_str(
 
 
 def _severity(value: Any, name: str, errors: dict[str, str]) -> Severity | None:
-    if isinstance(value, str) and value.strip().lower() in _SEVERITY_WORDS:
-        return _SEVERITY_WORDS[value.strip().lower()]
-    errors[name] = "one of Critical, Warning, Info"
-    return None
+    from webapp.incidents.sources import severity
+
+    return severity(value, "generic", name, errors)
 
 
 def _status(value: Any, name: str, errors: dict[str, str]) -> AlertStatus | None:

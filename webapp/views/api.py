@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from webapp.extensions import csrf, db
 from webapp.incidents import alerts
+from webapp.incidents import sources as alert_sources
 from webapp.models import AlertSource
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -29,7 +30,7 @@ def post_alerts(key: str) -> ResponseReturnValue:
     except (ValueError, UnicodeDecodeError):
         return jsonify(error="invalid_json", message="the body is not valid JSON"), 400
     try:
-        parsed = alerts.parse(body)
+        parsed = alert_sources.parse_for(source.kind, body)
     except alerts.InvalidAlerts as exc:
         return jsonify(
             error="invalid_alert", message="some fields are wrong", fields=exc.fields
