@@ -76,8 +76,25 @@ V1_INCLUDES_OPEN_CHAT_ID = True
 # A template card ({"type": "template"}) is stored as such and shown as a placeholder.
 # 200672 (wrong format) covers a non-JSON body, a toast that is not an object, and an
 # answer of the other channel's shape; 200673 a "card" that is not a raw/template card.
-CARD_INTERACTION_DAYS = 30
+CARD_INTERACTION_DAYS = 30  # JSON 1.0 cards (release notes of JSON 2.0: 1.0 = 30 days)
 CARD_UPDATE_DAYS = 14
+# JSON 2.0 cards: "卡片可交互和可更新时间统一为 14 天" (card-json-v2-breaking-changes-
+# release-notes, section 卡片交互有效期变更).
+CARD_V2_INTERACTION_DAYS = 14
+
+# --- Card validation (webapp/sandbox/card_rules.py) -------------------------------------
+# A card that breaks a JSON 2.0 rule (unknown property, bad enum, removed 1.0 tag, over
+# 30 KB) on send or PATCH: 230099 "Failed to create card content" with the rule in ext
+# (im-v1 message create / patch error tables list 230099 for card content errors; the
+# release notes say an unsupported property "将报错" without naming the code).
+CODE_CARD_REFUSED = 230099
+# The same on the delayed update (interactive/v1/card/update): 10002 "card param error",
+# the code that API documents for a malformed card (delay-update-message-card).
+CODE_DELAYED_CARD_REFUSED = 10002
+# A callback answer whose card breaks a rule: the client shows 200673 "card in the answer
+# is invalid" (card-callback-communication error table; contract-review.md point 2).
+# 200672 stays for an answer of the wrong shape.
+CODE_ANSWER_CARD_REFUSED = 200673
 
 # --- OAuth ------------------------------------------------------------------------------
 # The authorize page skips consent when the request comes from the simulated Lark client:
