@@ -363,8 +363,10 @@ def _localised(toast: Any, user: User) -> dict[str, Any] | None:
 def _apply(sandbox: Sandbox, p: _Prepared, result: ClickResult) -> None:
     with sandbox.lock:
         message = p.message
-        message.last_toast = result.toast
-        message.last_error = "" if result.ok else f"{result.error} ({result.error_code})"
+        message.toasts[p.user.open_id] = result.toast
+        message.errors[p.user.open_id] = (
+            "" if result.ok else f"{result.error} ({result.error_code})"
+        )
         if result.ok:
             sandbox.refresh_tokens[(message.message_id, p.user.open_id)] = secrets.token_hex(16)
         if result.ok and result.card is not None:
