@@ -215,3 +215,17 @@ def test_a_press_on_the_card_a_person_sees_sends_that_buttons_own_value_toast_to
     other = client.get(f"/_lark/messenger/{chat_id}").get_data(as_text=True)
     assert "Resolved" in other and "Already resolved" not in other
     assert 'name="seen" value="1"' in other
+
+
+def test_a_2_0_card_takes_no_clicks_after_14_days(
+    client: FlaskClient, lark: LarkSandbox, lark_receiver: Receiver
+) -> None:
+    lark.app().configure(card_request_url=lark_receiver.url, encrypt_key="")
+    message_id = send(client, token(client), seed.LI_LEI.open_id).json["data"]["message_id"]
+    lark.advance(14 * 86400 + 60)
+    _as(client, seed.LI_LEI)
+    pressed = client.post(f"/_lark/messages/{message_id}/actions/0", headers={"HX-Request": "1"})
+    assert "14 days" in pressed.get_data(as_text=True) or "14 days" in pressed.headers.get(
+        "HX-Trigger", ""
+    )
+    assert lark_receiver.requests == []
