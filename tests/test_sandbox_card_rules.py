@@ -4,6 +4,7 @@ product draws passes them."""
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -169,3 +170,22 @@ def test_answer_cards_with_a_refusal_notice_are_accepted(owner: Persona, member:
     incident = _incident(owner, member, Severity.INFO)
     notice = Notice("你没有席位。" * 20, "Open seats", "https://oncall.example.com/seats")
     _accepts(_draw(incident, notice))
+
+
+def test_send_and_patch_of_a_refused_card_answer_230099(client: Any, lark: Any) -> None:
+    from tests.sandbox_helpers import API, bearer, code, send, token
+    from webapp.sandbox import seed
+
+    bad = good_card()
+    bad["header"]["text_tag_list"][0]["color"] = "grey"
+    tok = token(client)
+    assert code(send(client, tok, seed.LI_LEI.open_id, content=bad)) == 230099
+    message_id = send(client, tok, seed.LI_LEI.open_id, content=good_card()).json["data"][
+        "message_id"
+    ]
+    patched = client.patch(
+        f"{API}/im/v1/messages/{message_id}",
+        json={"content": json.dumps(bad)},
+        headers=bearer(tok),
+    )
+    assert code(patched) == 230099
