@@ -144,7 +144,7 @@ def test_long_titles_many_labels_and_many_alerts_are_accepted(
     owner: Persona, member: Persona
 ) -> None:
     labels = {f"label-{i:02d}-" + "k" * 60: "长" * 300 for i in range(40)}
-    incident = _incident(owner, member, Severity.WARNING, title="数据库" * 400, labels=labels)
+    incident = _incident(owner, member, Severity.WARNING, title="数据库" * 166, labels=labels)
     incident.description = "描述" * 2000
     source = factories.alert_source(owner.account)
     start = datetime(2026, 6, 15, 1, 0, tzinfo=UTC)
@@ -154,7 +154,7 @@ def test_long_titles_many_labels_and_many_alerts_are_accepted(
                 incident_id=incident.id,
                 source_id=source.id,
                 dedup_key=f"a{n}",
-                title=f"alert {n} " + "x" * 500,
+                title=f"alert {n} " + "x" * 480,
                 severity=Severity.WARNING,
                 status=AlertStatus.FIRING,
                 starts_at=start + timedelta(minutes=n),
