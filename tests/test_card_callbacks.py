@@ -788,3 +788,25 @@ def test_a_press_refused_as_not_linked_acts_as_soon_as_the_person_has_linked(
     again = lark.click(message_id, seed.CHEN_JING.open_id, button="Acknowledge")
     assert again.ok and again.toast and again.toast["type"] == "success"
     assert [e.actor_id for e in events(incident, "acknowledged")] == [member.member.id]
+
+
+def test_a_repeated_acknowledge_after_a_resolve_answers_from_the_incident_as_it_is_now(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    ack = value(CardAction.ACKNOWLEDGE, incident)
+    first = post(client, integration, signed_v2(v2_payload(ack))).get_json()
+    assert first["toast"]["type"] == "success"
+    from webapp.incidents import service as incidents
+    from webapp.incidents.service import Actor
+
+    db.session.refresh(incident)
+    incidents.resolve(incident, Actor(bound.member, Source.WEB))
+    again = post(client, integration, signed_v2(v2_payload(ack))).get_json()
+    assert again["toast"]["type"] != "success"
+    assert again["toast"]["i18n"]["en_us"].startswith(f"Already resolved by {bound.member.name}")
+    assert "秒钟后" not in again["toast"]["i18n"]["zh_cn"]
+    assert "前" in again["toast"]["i18n"]["zh_cn"]
+    assert '"a": "reo"' in json.dumps(again["card"]["data"])  # the card shows it resolved
+    db.session.refresh(incident)
+    assert incident.status is Status.CLOSED
+    assert len(events(incident, "acknowledged")) == 1

@@ -85,7 +85,7 @@ def test_a_wrong_secret_is_bad_credentials_and_is_recorded(
     assert raised.value.reason == "bad_credentials"
     assert raised.value.permanent
     db.session.refresh(integration)
-    assert integration.token_error and "10014" in integration.token_error
+    assert integration.token_error and "10015" in integration.token_error
 
 
 def test_new_credentials_never_get_the_old_credentials_token(

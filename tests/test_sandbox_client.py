@@ -181,3 +181,51 @@ def test_a_scripted_lark_client_opens_the_homepage_with_lark_user_agent(
         allow_redirects=False,
     )
     assert answer.status_code == 302 and "code=" in answer.headers["Location"]
+
+
+def test_a_press_on_the_card_a_person_sees_sends_that_buttons_own_value_toast_to_them_only(
+    client: FlaskClient, lark: LarkSandbox, lark_receiver: Receiver
+) -> None:
+    def answer(received: Received) -> tuple[int, object]:
+        return 200, {"toast": {"type": "warning", "content": "Already resolved"}}
+
+    lark_receiver.answer = answer
+    lark.app().configure(card_request_url=lark_receiver.url, encrypt_key="")
+    tok = token(client)
+    chat_id = seed.ONCALL_CHAT.chat_id
+    sent = send(client, tok, chat_id, "chat_id", content=card(value={"a": "ack", "v": 1}))
+    message_id = sent.json["data"]["message_id"]
+    _as(client, seed.LI_LEI)
+    drawn = client.get(f"/_lark/messenger/{chat_id}").get_data(as_text=True)
+    assert 'name="seen" value="0"' in drawn  # the page Li Lei has open: revision 0
+    # The card changes (the incident was resolved) while Li Lei's page still shows the old one.
+    patched = client.patch(
+        f"/_lark/open-apis/im/v1/messages/{message_id}",
+        json={"content": json.dumps(card("Resolved", value={"a": "reo", "v": 2}))},
+        headers={"Authorization": f"Bearer {tok}"},
+    )
+    assert patched.json["code"] == 0
+    pressed = client.post(
+        f"/_lark/messages/{message_id}/actions/0", data={"seen": "0"}, headers={"HX-Request": "1"}
+    )
+    assert pressed.status_code == 200
+    assert lark_receiver.requests[-1].json["event"]["action"]["value"] == {"a": "ack", "v": 1}
+    assert "Already resolved" in client.get(f"/_lark/messenger/{chat_id}").get_data(as_text=True)
+    _as(client, seed.HAN_MEIMEI)
+    other = client.get(f"/_lark/messenger/{chat_id}").get_data(as_text=True)
+    assert "Resolved" in other and "Already resolved" not in other
+    assert 'name="seen" value="1"' in other
+
+
+def test_a_2_0_card_takes_no_clicks_after_14_days(
+    client: FlaskClient, lark: LarkSandbox, lark_receiver: Receiver
+) -> None:
+    lark.app().configure(card_request_url=lark_receiver.url, encrypt_key="")
+    message_id = send(client, token(client), seed.LI_LEI.open_id).json["data"]["message_id"]
+    lark.advance(14 * 86400 + 60)
+    _as(client, seed.LI_LEI)
+    pressed = client.post(f"/_lark/messages/{message_id}/actions/0", headers={"HX-Request": "1"})
+    assert "14 days" in pressed.get_data(as_text=True) or "14 days" in pressed.headers.get(
+        "HX-Trigger", ""
+    )
+    assert lark_receiver.requests == []

@@ -44,7 +44,7 @@ def test_it_gives_the_same_token_until_less_than_30_minutes_remain(
 
 def test_it_refuses_a_wrong_app_secret_or_an_unknown_app(client: FlaskClient) -> None:
     wrong = client.post(TOKEN_URL, json={"app_id": seed.DEMO_APP_ID, "app_secret": "nope"})
-    assert wrong.status_code == 400 and wrong.json["code"] == 10014
+    assert wrong.status_code == 400 and wrong.json["code"] == 10015
     unknown = client.post(TOKEN_URL, json={"app_id": "cli_nobody", "app_secret": "x"})
     assert unknown.json["code"] == 10003
 
@@ -247,13 +247,21 @@ def test_it_creates_a_chat_once_per_uuid_and_adds_members(
         "name": "[#42] db-01 down",
         "user_id_list": [seed.LI_LEI.open_id, seed.OUT_OF_RANGE_USER.open_id],
     }
+    # One person outside the availability range fails the whole create (232043).
+    assert code(client.post(url, json=body, headers=bearer(tok))) == 232043
+    body["user_id_list"] = [seed.LI_LEI.open_id]
     chat_id = client.post(url, json=body, headers=bearer(tok)).json["data"]["chat_id"]
     assert client.post(url, json=body, headers=bearer(tok)).json["data"]["chat_id"] == chat_id
     assert lark.sandbox.chats[chat_id].members == [seed.LI_LEI.open_id]
     ids = {"id_list": [seed.HAN_MEIMEI.open_id, seed.OUT_OF_RANGE_USER.open_id, "ou_nobody"]}
-    added = client.post(
-        f"{API}/im/v1/chats/{chat_id}/members?member_id_type=open_id", json=ids, headers=bearer(tok)
-    )
+    members = f"{API}/im/v1/chats/{chat_id}/members?member_id_type=open_id"
+    # succeed_type 0 (the default): one unusable id fails the whole call, nobody is added.
+    assert code(client.post(members, json=ids, headers=bearer(tok))) == 99992351
+    ids_known = {"id_list": [seed.HAN_MEIMEI.open_id, seed.OUT_OF_RANGE_USER.open_id]}
+    assert code(client.post(members, json=ids_known, headers=bearer(tok))) == 232024
+    assert lark.sandbox.chats[chat_id].members == [seed.LI_LEI.open_id]
+    added = client.post(members + "&succeed_type=1", json=ids, headers=bearer(tok))
+    assert lark.sandbox.chats[chat_id].members == [seed.LI_LEI.open_id, seed.HAN_MEIMEI.open_id]
     assert added.json["data"] == {
         "invalid_id_list": [seed.OUT_OF_RANGE_USER.open_id],
         "not_existed_id_list": ["ou_nobody"],
@@ -283,3 +291,15 @@ def test_it_finds_people_by_email_and_mobile_within_range(client: FlaskClient) -
         "user_id": seed.HAN_MEIMEI.open_id,
         "status": users[3]["status"],
     }
+
+
+def test_create_chat_refuses_a_resigned_user_with_232022(
+    client: FlaskClient, lark: LarkSandbox
+) -> None:
+    lark.sandbox.users[seed.HAN_MEIMEI.open_id].resigned = True
+    answer = client.post(
+        f"{API}/im/v1/chats?user_id_type=open_id",
+        json={"name": "room", "user_id_list": [seed.LI_LEI.open_id, seed.HAN_MEIMEI.open_id]},
+        headers=bearer(token(client)),
+    )
+    assert code(answer) == 232022

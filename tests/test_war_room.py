@@ -108,3 +108,26 @@ def test_the_incident_page_button_asks_for_the_war_room(
     assert "being created in Lark" in response.get_data(as_text=True)
     assert "toast" in response.headers["HX-Trigger"]
     assert db.session.scalars(select(Delivery).where(Delivery.kind == "war_room")).one()
+
+
+def test_a_war_room_with_a_resigned_responder_is_created_with_the_others_and_names_them(
+    owner: Persona, member: Persona, lark: LarkSandbox
+) -> None:
+    integration = factories.lark_integration(owner.account)
+    _as(owner.member, seed.LI_LEI.email, "+8600000000000")
+    _as(member.member, seed.HAN_MEIMEI.email, "+8600000000001")
+    bind(integration, member.member, seed.HAN_MEIMEI.open_id)  # linked before they left
+    lark.sandbox.users[seed.HAN_MEIMEI.open_id].resigned = True  # left the company
+    incident = factories.incident(owner.account, title="db-01 is down", assignees=[member.member])
+
+    room = war_rooms.open_war_room(incident, Actor(owner.member, Source.WEB))
+    outbox.run_once()
+    outbox.run_once()
+
+    db.session.refresh(room)
+    assert room.chat_id is not None
+    chat = lark.sandbox.chats[room.chat_id]
+    assert seed.LI_LEI.open_id in chat.members
+    assert seed.HAN_MEIMEI.open_id not in chat.members
+    assert [m["name"] for m in room.missing] == [member.member.name]
+    assert "refused" in room.missing[0]["reason"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import force_locale, format_timedelta
@@ -39,6 +39,7 @@ from webapp.models import (
 )
 
 # Refusals that changed nothing and that the person can fix; pressing again is a new try.
+_JUST_BEFORE = timedelta(microseconds=-1)
 RETRYABLE_OUTCOMES = frozenset({"not_linked", "no_seat", "forbidden", "bad_request", "error"})
 
 Text = Callable[[], str]
@@ -99,6 +100,25 @@ def answer(
         card_locale=card_locale(integration, member, message_id),
     )
     return _act(press, incident)
+
+
+def repeat_answer(
+    integration: LarkIntegration,
+    open_id: str | None,
+    message_id: str | None,
+    click: Click | None,
+    first: Answer,
+) -> Answer:
+    """A press seen before. The action is not taken again, but the answer is drawn from the
+    incident as it is now: replaying the first success after the incident moved on (say, a
+    resolve since) would show a stale success toast and roll the card back."""
+    if click is None or first.outcome != "ok":
+        return first
+    incident = db.session.get(Incident, click.incident_id)
+    if incident is None or incident.version == click.version + 1:
+        return first  # nothing happened since the first answer: it is still true
+    # The click's version is old, so the service refuses it and says what changed.
+    return answer(integration, open_id, message_id, click)
 
 
 def card_locale(integration: LarkIntegration, member: Member, message_id: str | None) -> str:
@@ -291,4 +311,6 @@ def _changed(incident: Incident, click: Click) -> str:
 def _ago(when: datetime | None) -> str:
     if when is None:
         return ""
-    return format_timedelta(utcnow() - when, add_direction=True)
+    # Negative is the past ("2 minutes ago", "2分钟前"); zero would read as the future
+    # ("in 0 seconds", "0秒钟后"), so a just-now moment is nudged a microsecond back.
+    return format_timedelta(min(when - utcnow(), _JUST_BEFORE), add_direction=True)

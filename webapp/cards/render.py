@@ -95,7 +95,9 @@ def _header(incident: Incident, title: str, now: datetime) -> dict[str, Any]:
         "text_tag_list": [
             {"tag": "text_tag", "text": {"tag": "plain_text", "content": state}, "color": colour}
         ],
-        "template": colour,
+        # header.template has "grey"; the tag's colour list calls it "neutral" (Lark's
+        # card JSON 2.0 title component page).
+        "template": "grey" if colour == "neutral" else colour,
     }
 
 
@@ -104,7 +106,7 @@ def _state(incident: Incident, now: datetime) -> tuple[str, str]:
     if incident.status is Status.CLOSED:
         return _("Resolved"), "green"
     if incident.is_snoozed(now):
-        return _("Snoozed"), "grey"
+        return _("Snoozed"), "neutral"
     if incident.status is Status.PROCESSING:
         return _("Acknowledged"), "blue"
     return _("Triggered"), _TRIGGERED_COLOURS.get(incident.severity, "red")

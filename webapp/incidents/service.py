@@ -301,7 +301,8 @@ def _add_responder(incident: Incident, member: Member | None) -> None:
 def _ago(when: datetime | None) -> str:
     if when is None:
         return ""
-    return format_timedelta(when - utcnow(), add_direction=True)  # negative: "2 minutes ago"
+    # negative: "2 minutes ago"; a zero delta would read "in 0 seconds" ("0秒钟后")
+    return format_timedelta(min(when - utcnow(), timedelta(microseconds=-1)), add_direction=True)
 
 
 def _already(what: str, who: Member | None, when: datetime | None) -> str:

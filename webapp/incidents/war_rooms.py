@@ -101,8 +101,11 @@ def build(row: Delivery, integration: LarkIntegration, client: LarkClient, now: 
     people = responders(incident, row.member)
     open_ids, missing = find_in_lark(client, integration, people)
     ids = list(open_ids.values())
-    chat_id = room.chat_id or client.create_chat(room.name, ids[:CHUNK], uuid=row.uuid)
-    for start in range(CHUNK, len(ids), CHUNK):
+    # Create the chat with the bot alone, then add people with succeed_type=1: create-chat
+    # fails whole on one resigned or unavailable person (232022 / 232043), and so does
+    # add-members by default; with 1 Lark adds the others and lists the ids it refused.
+    chat_id = room.chat_id or client.create_chat(room.name, [], uuid=row.uuid)
+    for start in range(0, len(ids), CHUNK):
         result = client.add_chat_members(chat_id, ids[start : start + CHUNK])
         refused = set(result.invalid) | set(result.not_existed)
         missing += [

@@ -226,7 +226,8 @@ class LarkClient:
         body = self._call(
             "POST",
             f"/open-apis/im/v1/chats/{chat_id}/members",
-            params={"member_id_type": "open_id"},
+            # 1: add the usable ids, list the rest (0, the default, fails the whole call).
+            params={"member_id_type": "open_id", "succeed_type": 1},
             json={"id_list": list(open_ids)},
         )
         data = _data(body)

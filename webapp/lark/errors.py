@@ -13,15 +13,31 @@ REASONS: dict[str, frozenset[int]] = {
     # 230029 resigned and 230053 "user stopped the bot" look the same to the person: not reachable.
     "not_linked": frozenset({230013, 230029, 230053}),
     "bot_not_in_chat": frozenset({230002, 232011}),
-    "chat_gone": frozenset({232009}),
+    "chat_gone": frozenset({232009, 232006}),
+    # 232024 outside the availability range, 232043 cannot be added (resigned...), 232022
+    # resigned (create chat), 99992351 unknown id: Lark's chat and chat-member pages.
+    "members_refused": frozenset({232022, 232024, 232043, 99992351}),
+    "bot_disabled": frozenset({232025}),
+    "app_not_installed": frozenset({232034}),
     "no_permission": frozenset({99991672, 99991676, 99991679, 230027, 230035, 232014, 99991401}),
     "bad_credentials": frozenset(
-        {10014, 99991543, 99991661, 99991662, 99991663, 99991664, 99991665, 99991671, 99991673}
+        {
+            10014,
+            10015,
+            99991543,
+            99991661,
+            99991662,
+            99991663,
+            99991664,
+            99991665,
+            99991671,
+            99991673,
+        }
     ),
     "rate_limited": frozenset({99991400, 230020, 232019}),
     "quota": frozenset({99991403}),
     "invalid_request": frozenset(
-        {230001, 230006, 230018, 230022, 230028, 230034, 230038, 230054, 99992355, 99992356}
+        {232001, 230001, 230006, 230018, 230022, 230028, 230034, 230038, 230054, 99992355, 99992356}
         | {99992361}
     ),
     "card_invalid": frozenset({230099, 230025, 11310, 11311, 10002, 100000, 100030, 200830}),
@@ -97,6 +113,19 @@ def fix(reason: str) -> str:
         "bad_credentials": _(
             "Lark refused the App ID or App Secret. Copy them again from the developer console "
             "into the integration settings."
+        ),
+        "members_refused": _(
+            "Lark refused some people for the chat: they are outside the app's availability "
+            "range, have resigned, or are unknown. Add them to the availability range in the "
+            "Lark admin console, or remove them from the responders."
+        ),
+        "bot_disabled": _(
+            "The Lark app's bot capability is off. Turn on Bot in the developer console "
+            "(Features) and publish a new version."
+        ),
+        "app_not_installed": _(
+            "The Lark app is not installed in this tenant. Have the tenant admin install "
+            "(enable) it in the Lark admin console."
         ),
         "rate_limited": _("Lark's rate limit was hit. Messages are retried automatically."),
         "quota": _(

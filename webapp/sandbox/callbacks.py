@@ -19,7 +19,7 @@ import requests
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from webapp.sandbox import crypto, decisions
+from webapp.sandbox import card_rules, crypto, decisions
 from webapp.sandbox.cards import Interactive, version
 from webapp.sandbox.im import replace_content
 from webapp.sandbox.state import App, CardToken, Message, Sandbox, User
@@ -116,10 +116,8 @@ def _prepare(
         if open_id not in sandbox.chats[message.chat_id].members:
             raise ClickRefused("this person cannot see that message")
         app = sandbox.apps[message.app_id]
-        if sandbox.now() - message.created_at > decisions.CARD_INTERACTION_DAYS * 86400:
-            return ClickResult(
-                False, None, _("This card was sent over 30 days ago: it no longer accepts clicks.")
-            )
+        if sandbox.now() - message.created_at > _interaction_days(message) * 86400:
+            return ClickResult(False, None, _expired_text(_interaction_days(message)))
         if not app.card_request_url or not _channels(app):
             return _client_error(200340)
         action = _action(item, value, option)
@@ -129,6 +127,20 @@ def _prepare(
         )
         refresh = sandbox.refresh_tokens.setdefault((message_id, open_id), secrets.token_hex(16))
         return _Prepared(app, user, message, action, card_token, refresh)
+
+
+def _interaction_days(message: Message) -> int:
+    """2.0 cards take clicks for 14 days, 1.0 cards for 30 (JSON 2.0 release notes)."""
+    try:
+        card = json.loads(message.content)
+    except ValueError:
+        card = {}
+    is_v2 = isinstance(card, dict) and version(card) == "2.0"
+    return decisions.CARD_V2_INTERACTION_DAYS if is_v2 else decisions.CARD_INTERACTION_DAYS
+
+
+def _expired_text(days: int) -> str:
+    return _("This card was sent over %(days)s days ago: it no longer accepts clicks.", days=days)
 
 
 def _action(item: Interactive | None, value: Any, option: str | None) -> dict[str, Any]:
@@ -281,6 +293,11 @@ def _judge(channel: str, text: str, p: _Prepared) -> ClickResult:
         return _client_error(card)
     if card is not None and _downgrade(p.message, card):
         return _client_error(200830)
+    if card is not None:
+        try:
+            card_rules.check(card)
+        except card_rules.CardRefused:
+            return _client_error(decisions.CODE_ANSWER_CARD_REFUSED)
     return ClickResult(True, toast=_localised(toast, p.user), card=card)
 
 
@@ -346,8 +363,10 @@ def _localised(toast: Any, user: User) -> dict[str, Any] | None:
 def _apply(sandbox: Sandbox, p: _Prepared, result: ClickResult) -> None:
     with sandbox.lock:
         message = p.message
-        message.last_toast = result.toast
-        message.last_error = "" if result.ok else f"{result.error} ({result.error_code})"
+        message.toasts[p.user.open_id] = result.toast
+        message.errors[p.user.open_id] = (
+            "" if result.ok else f"{result.error} ({result.error_code})"
+        )
         if result.ok:
             sandbox.refresh_tokens[(message.message_id, p.user.open_id)] = secrets.token_hex(16)
         if result.ok and result.card is not None:

@@ -30,6 +30,7 @@ class Interactive:
     name: str = ""
     url: str = ""
     options: list[tuple[str, str]] = field(default_factory=list)
+    revision: int = 0  # which content of the message drew it (Message.revisions())
 
 
 @dataclass

@@ -84,7 +84,14 @@ def create_chat(app: App) -> Response:
         held = sandbox.chat_uuids.get((app.app_id, uuid)) if uuid else None
         if held and sandbox.now() - held[1] < CHAT_UUID_TTL_S:
             return ok(_created(sandbox.chats[held[0]]))
-        members = [u.open_id for u in _users(sandbox, id_type, ids) if sandbox.visible(app, u)]
+        users = _users(sandbox, id_type, ids)
+        resigned = [u for u in users if u.resigned]
+        if resigned:
+            raise LarkApiError(400, 232022, "The user has resigned and cannot join the chat.")
+        unavailable = [u for u in users if not sandbox.visible(app, u)]
+        if unavailable:
+            raise LarkApiError(400, 232043, "Some users are not in the app's availability range.")
+        members = [u.open_id for u in users]
         chat = Chat(
             "oc_" + secrets.token_hex(16),
             str(data.get("name") or "(无主题)"),
@@ -130,16 +137,31 @@ def add_members(app: App, chat_id: str) -> Response:
         raise invalid("id_list must hold 1 to 50 ids")
     if id_type not in ID_TYPES:
         raise invalid("member_id_type is invalid")
+    succeed_type = request.args.get("succeed_type", "0")
+    if succeed_type not in ("0", "1", "2"):
+        raise invalid("succeed_type is 0, 1 or 2")
     with sandbox.lock:
         chat = _group(sandbox, app, chat_id)
-        invalid_ids, missing = [], []
+        invalid_ids, missing, usable = [], [], []
         for raw in map(str, ids):
             user = sandbox.find_user(id_type, raw)
             if user is None:
                 missing.append(raw)
             elif not sandbox.visible(app, user):
                 invalid_ids.append(raw)
-            elif user.open_id not in chat.members:
+            else:
+                usable.append(user)
+        if succeed_type == "0" and (missing or invalid_ids):
+            # Lark's add-members page: with the default 0 one unusable id fails the call.
+            if missing:
+                raise LarkApiError(400, 99992351, f"invalid ids: {', '.join(missing)}")
+            if any(sandbox.find_user(id_type, i).resigned for i in invalid_ids):  # type: ignore[union-attr]
+                raise LarkApiError(400, 232043, "Some users cannot be added (resigned).")
+            raise LarkApiError(400, 232024, "Users are not in the app's availability range.")
+        if succeed_type == "2" and missing:
+            raise LarkApiError(400, 99992351, f"invalid ids: {', '.join(missing)}")
+        for user in usable:
+            if user.open_id not in chat.members:
                 chat.members.append(user.open_id)
     return ok(
         {

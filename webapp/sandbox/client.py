@@ -82,6 +82,8 @@ class MessageItem:
     sent_iso: str
     view: cards.CardView | None
     text: str
+    toast: dict[str, Any] | None = None
+    error: str = ""
 
 
 @bp.get("/messenger")
@@ -159,7 +161,8 @@ def _conversation_context(sandbox: Sandbox, user: User, chat_id: str) -> dict[st
     messages = sandbox.messages_in(chat_id)
     items = [_item(sandbox, m, user) for m in messages]
     stamp = "|".join(
-        f"{m.message_id}:{len(m.history)}:{m.last_error}:{m.last_toast}" for m in messages
+        f"{m.message_id}:{len(m.history)}:{m.errors.get(user.open_id)}:{m.toasts.get(user.open_id)}"
+        for m in messages
     )
     return {
         "chat": chat,
@@ -182,6 +185,8 @@ def _item(sandbox: Sandbox, message: Message, user: User) -> MessageItem:
     text = ""
     if message.msg_type == "interactive" and isinstance(content, dict):
         card_view = cards.view(content, _card_locale(user.locale))
+        for interactive in card_view.interactives:
+            interactive.revision = len(message.history)
     else:
         text = (
             str(content.get("text", message.content))
@@ -195,6 +200,8 @@ def _item(sandbox: Sandbox, message: Message, user: User) -> MessageItem:
         sent.isoformat(),
         card_view,
         text,
+        message.toasts.get(user.open_id),
+        message.errors.get(user.open_id, ""),
     )
 
 
@@ -212,7 +219,15 @@ def press(message_id: str, index: int) -> BaseResponse:
             c.chat_id for c in sandbox.chats_of(user.open_id)
         }:
             abort(404)
-        items = cards.view(json.loads(message.content), _card_locale(user.locale)).interactives
+        # The press comes from the card this person sees: the revision their page drew
+        # (a page drawn before a PATCH still shows the old buttons and sends their values).
+        revisions = message.revisions()
+        seen = request.form.get("seen", type=int)
+        if seen is None:
+            seen = len(revisions) - 1
+        if not 0 <= seen < len(revisions):
+            abort(409)
+        items = cards.view(json.loads(revisions[seen]), _card_locale(user.locale)).interactives
     if index >= len(items):
         abort(409)
     result = callbacks.click(

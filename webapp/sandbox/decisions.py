@@ -10,10 +10,12 @@ from __future__ import annotations
 # --- Tokens -----------------------------------------------------------------------------
 TOKEN_LIFETIME_S = 7200  # documented maximum: 2 hours
 TOKEN_REISSUE_BELOW_S = 30 * 60  # documented: a new token only when < 30 min remain
-# Wrong app_secret on auth/v3/*_access_token/internal: 10014 "app secret invalid" (the
-# code the official CLI attributes to a bad secret), unknown app_id: 10003 "invalid param".
+# Wrong app_secret on auth/v3/*_access_token/internal: 10015 "app secret invalid", as
+# Lark's generic error-code page lists it (contract-review.md point 10; the official CLI's
+# fixtures answer 10014, which that page calls "app unauthorised"; we follow the page).
+# Unknown app_id: 10003 "invalid param".
 # HTTP status of token/permission errors is not documented; we answer 400 like other 4xx codes.
-CODE_BAD_SECRET = 10014
+CODE_BAD_SECRET = 10015
 CODE_UNKNOWN_APP = 10003
 HTTP_STATUS_AUTH_ERRORS = 400
 
@@ -36,9 +38,13 @@ CHATS_PAGE_SIZE_DEFAULT = 20  # third-party: default 10 or 20; we take 20
 CHATS_PAGE_SIZE_MAX = 100  # third-party: max 100
 # Group APIs on an unknown chat_id: 232006 "invalid chat_id" (not in the notes' list).
 CODE_UNKNOWN_GROUP = 232006
-# create chat: users outside the availability range are left out silently (the rule is
-# documented for add-members only); add-members lists them in invalid_id_list and unknown
-# ids in not_existed_id_list, whatever succeed_type says.
+# create chat (group/chat/create): a resigned user answers 232022, a user outside the
+# availability range 232043 (contract-review.md point 8), the whole call fails.
+# add members (group/chat-member/create), `succeed_type`: 0 (default) fails the whole call
+# on one unusable id: an unknown id 99992351, a resigned one 232043, one outside the
+# availability range 232024 (the page lists all three; which one wins when several apply
+# is ours: unknown first, then resigned). 1 adds the usable ones and lists the rest in
+# invalid_id_list / not_existed_id_list. 2 adds the usable ones, unknown ids fail (99992351).
 # --- Contact ----------------------------------------------------------------------------
 BATCH_GET_ID_DEFAULT_TYPE = "open_id"  # default user_id_type undocumented
 # The contact data range is the availability range: a person outside it comes back
@@ -76,8 +82,25 @@ V1_INCLUDES_OPEN_CHAT_ID = True
 # A template card ({"type": "template"}) is stored as such and shown as a placeholder.
 # 200672 (wrong format) covers a non-JSON body, a toast that is not an object, and an
 # answer of the other channel's shape; 200673 a "card" that is not a raw/template card.
-CARD_INTERACTION_DAYS = 30
+CARD_INTERACTION_DAYS = 30  # JSON 1.0 cards (release notes of JSON 2.0: 1.0 = 30 days)
 CARD_UPDATE_DAYS = 14
+# JSON 2.0 cards: "卡片可交互和可更新时间统一为 14 天" (card-json-v2-breaking-changes-
+# release-notes, section 卡片交互有效期变更).
+CARD_V2_INTERACTION_DAYS = 14
+
+# --- Card validation (webapp/sandbox/card_rules.py) -------------------------------------
+# A card that breaks a JSON 2.0 rule (unknown property, bad enum, removed 1.0 tag, over
+# 30 KB) on send or PATCH: 230099 "Failed to create card content" with the rule in ext
+# (im-v1 message create / patch error tables list 230099 for card content errors; the
+# release notes say an unsupported property "将报错" without naming the code).
+CODE_CARD_REFUSED = 230099
+# The same on the delayed update (interactive/v1/card/update): 10002 "card param error",
+# the code that API documents for a malformed card (delay-update-message-card).
+CODE_DELAYED_CARD_REFUSED = 10002
+# A callback answer whose card breaks a rule: the client shows 200673 "card in the answer
+# is invalid" (card-callback-communication error table; contract-review.md point 2).
+# 200672 stays for an answer of the wrong shape.
+CODE_ANSWER_CARD_REFUSED = 200673
 
 # --- OAuth ------------------------------------------------------------------------------
 # The authorize page skips consent when the request comes from the simulated Lark client:

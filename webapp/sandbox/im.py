@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Response, g, request
 
-from webapp.sandbox import cards, decisions
+from webapp.sandbox import card_rules, cards, decisions
 from webapp.sandbox.openapi import (
     LarkApiError,
     body,
@@ -84,6 +84,12 @@ def check_card(content: str) -> dict[str, Any]:
         )
     if cards.count_elements(card) > 200:
         raise _card_error("11310", "element exceeds the limit")
+    try:
+        card_rules.check(card)
+    except card_rules.CardRefused as refused:
+        raise LarkApiError(
+            400, decisions.CODE_CARD_REFUSED, f"Failed to create card content, ext={refused}"
+        ) from refused
     return card
 
 
@@ -206,6 +212,12 @@ def delayed_update(app: App) -> Response:
     card = data.get("card")
     if not isinstance(card, dict):
         raise LarkApiError(400, 10002, "card param error: card must be an object")
+    try:
+        card_rules.check(card)
+    except card_rules.CardRefused as refused:
+        raise LarkApiError(
+            400, decisions.CODE_DELAYED_CARD_REFUSED, f"card param error: {refused}"
+        ) from refused
     with sandbox.lock:
         grant = sandbox.card_tokens.get(str(data.get("token", "")))
         if grant is None:

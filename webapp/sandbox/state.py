@@ -88,8 +88,13 @@ class Message:
     updated_at: float
     uuid: str = ""
     history: list[str] = field(default_factory=list)  # earlier contents, oldest first
-    last_toast: dict[str, Any] | None = None
-    last_error: str = ""
+    # The last press's answer, shown to the person who pressed only (by open_id).
+    toasts: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def revisions(self) -> list[str]:
+        """Every content this message has shown, oldest first; the index is its revision."""
+        return [*self.history, self.content]
 
 
 @dataclass

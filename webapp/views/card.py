@@ -235,7 +235,8 @@ def _answer(integration: LarkIntegration, cb: Callback, request_id: str) -> Answ
         if not claimed and card_receipts.release_retryable(integration, keys, cb.delivery_key):
             claimed = card_receipts.claim(integration, cb, click, keys)
         if not claimed:
-            return card_receipts.first_answer(integration, keys, request_id)
+            first = card_receipts.first_answer(integration, keys, request_id)
+            return card_answers.repeat_answer(integration, cb.open_id, cb.message_id, click, first)
         with card_receipts.kept_after_commit():
             answer = card_answers.answer(integration, cb.open_id, cb.message_id, click)
     except Exception:
