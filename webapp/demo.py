@@ -76,6 +76,9 @@ def load() -> list[str]:
         f"sign in as {members[0].email} / {DEMO_PASSWORD} (owner)",
         f"alert intake: POST {current_app.config['PUBLIC_BASE_URL']}/api/v1/alerts/{source.key}",
     ]
+    from webapp.schedules import demo as schedules_demo
+
+    lines.append(schedules_demo.load(account, members))
     if current_app.config["LARK_SANDBOX"]:
         lines.extend(_lark_demo(account, channel))
     return lines
