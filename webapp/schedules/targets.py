@@ -17,6 +17,8 @@ def on_call_targets(
     """(member, timeline label) for whoever is on call in each schedule; schedules with nobody."""
     found: list[tuple[Member, str]] = []
     empty: list[Schedule] = []
+    if not schedule_ids:
+        return found, empty
     schedules = db.session.scalars(
         select(Schedule)
         .where(Schedule.id.in_(schedule_ids), Schedule.account_id == account_id)
