@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -36,7 +36,7 @@ class Row:
 @dataclass
 class Timeline:
     start: datetime
-    days: list[str]
+    days: list[date]
     rows: list[Row]
     now_left: float
 
@@ -80,7 +80,7 @@ def timeline(schedule: Schedule, me: Member, now: datetime) -> Timeline:
     for layer in sorted(schedule.layers, key=lambda x: -x.position):
         found = rotation_shifts(rotation_of(layer), start, end)
         rows.append(Row(layer.name, False, _bars(found, start, names, me.id, zone)))
-    days = [f"{(start + timedelta(days=i)):%a %d}" for i in range(DAYS)]
+    days = [(start + timedelta(days=i)).date() for i in range(DAYS)]
     now_left = (now - start).total_seconds() / timedelta(days=DAYS).total_seconds() * 100
     return Timeline(start, days, rows, now_left)
 
