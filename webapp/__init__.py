@@ -78,12 +78,14 @@ def register_blueprints(app: Flask) -> None:
     from webapp.views import admin, api, auth, card, errors, health, lark_home
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
+    from webapp.views import schedules as schedules_views
 
     for module in (health, auth, api, lark_home, admin, card):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)
     incidents_web.init_app(app)
     dispatch_views.init_app(app)
+    schedules_views.init_app(app)
     errors.init_app(app)
     if app.config["LARK_SANDBOX"]:
         from webapp import sandbox

@@ -31,6 +31,7 @@ from webapp.models import (
     Team,
     utcnow,
 )
+from webapp.schedules import demo as schedules_demo
 
 DEMO_ACCOUNT = "Acme Demo"
 DEMO_PASSWORD = "oncall-demo"  # noqa: S105 - a published demo login, not a secret
@@ -78,6 +79,7 @@ def load() -> list[str]:
     ]
     base = current_app.config["PUBLIC_BASE_URL"]
     lines.extend(f"{KINDS[s.kind]} alert intake: {base}/api/v1/alerts/{s.key}" for s in sources)
+    lines.append(schedules_demo.load(account, members))
     if current_app.config["LARK_SANDBOX"]:
         lines.extend(_lark_demo(account, channel))
     return lines

@@ -116,19 +116,35 @@ def notify_new(incident: Incident) -> None:
         for integration in _enabled_integrations(incident.account_id):
             tell(incident, integration, list(incident.assignees), {}, layer=0)
         return
-    tell_layer(incident, rule, 0)
-    schedule_escalation(incident, rule, 1, utcnow())
+    nobody = tell_layer(incident, rule, 0)
+    schedule_escalation(incident, rule, 1, utcnow(), at_once=nobody)
 
 
-def tell_layer(incident: Incident, rule: DispatchRule, index: int) -> None:
+def tell_layer(incident: Incident, rule: DispatchRule, index: int) -> bool:
+    """Tell one layer. True when a schedule it targets has nobody on call (fire the next now)."""
+    from webapp.schedules.targets import on_call_targets
+
     integration = db.session.get(LarkIntegration, rule.integration_id)
     if integration is None:
-        return
+        return False
     layer = rule.layers[index]
     chats = {
         str(c): str((layer.get("chat_names") or {}).get(c, c)) for c in layer.get("chat_ids") or []
     }
-    tell(incident, integration, layer_members(incident, layer), chats, layer=index)
+    members = layer_members(incident, layer)
+    schedule_ids = [int(i) for i in layer.get("schedule_ids") or []]
+    on_call, empty = on_call_targets(incident.account_id, schedule_ids, utcnow())
+    labels = {m.id: label for m, label in on_call}
+    members += [m for m, _ in on_call if m.id not in {x.id for x in members}]
+    for schedule in empty:
+        incidents.record(
+            incident,
+            Actor.system(),
+            "notification_failed",
+            {"target": schedule.name, "schedule_id": schedule.id, "reason": "nobody_on_call"},
+        )
+    tell(incident, integration, members, chats, layer=index, labels=labels)
+    return bool(empty)
 
 
 def tell(
@@ -138,6 +154,7 @@ def tell(
     chats: dict[str, str],
     *,
     layer: int,
+    labels: dict[int, str] | None = None,
 ) -> None:
     """One send_card row per person (by their live binding) and per chat.
 
@@ -149,7 +166,8 @@ def tell(
         if binding is None:
             _not_linked(incident, integration, member, layer)
             continue
-        send_row(incident, integration, "open_id", binding.open_id, member.name, layer, member)
+        label = (labels or {}).get(member.id, member.name)
+        send_row(incident, integration, "open_id", binding.open_id, label, layer, member)
     for chat_id, name in chats.items():
         send_row(incident, integration, "chat_id", chat_id, name, layer, None)
 
@@ -219,12 +237,12 @@ def _not_linked(
 
 
 def schedule_escalation(
-    incident: Incident, rule: DispatchRule, index: int, after: datetime
+    incident: Incident, rule: DispatchRule, index: int, after: datetime, at_once: bool = False
 ) -> None:
     """An `escalate` row, due when layer `index` should be told if nobody acknowledged."""
     if index >= len(rule.layers):
         return
-    delay = max(0, int(rule.layers[index].get("delay_minutes") or 0))
+    delay = 0 if at_once else max(0, int(rule.layers[index].get("delay_minutes") or 0))
     db.session.add(
         Delivery(
             integration_id=rule.integration_id,
@@ -294,9 +312,9 @@ def escalate(row: Delivery, now: datetime) -> str:
         row.next_attempt_at = incident.snoozed_until
         row.last_error = "snoozed; escalation resumes when the snooze ends"
         return "snoozed"
-    tell_layer(incident, rule, row.layer)
+    nobody = tell_layer(incident, rule, row.layer)
     incidents.record(incident, Actor.system(), "escalated", {"layer": row.layer + 1})
-    schedule_escalation(incident, rule, row.layer + 1, now)
+    schedule_escalation(incident, rule, row.layer + 1, now, at_once=nobody)
     return _end(row, DeliveryStatus.DELIVERED, None, now)
 
 

@@ -31,6 +31,7 @@ from webapp.models.lark import (
     LicenseRefusal,
     Platform,
 )
+from webapp.models.schedules import CalendarFeed, Schedule, ScheduleLayer, ScheduleOverride
 
 __all__ = [
     "Account",
@@ -38,6 +39,7 @@ __all__ = [
     "AlertSource",
     "AlertStatus",
     "ApiUsage",
+    "CalendarFeed",
     "CallbackReceipt",
     "CardMessage",
     "Channel",
@@ -55,6 +57,9 @@ __all__ = [
     "Member",
     "Platform",
     "Role",
+    "Schedule",
+    "ScheduleLayer",
+    "ScheduleOverride",
     "Severity",
     "Source",
     "Status",

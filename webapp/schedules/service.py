@@ -1,0 +1,123 @@
+"""Changing schedules: create a schedule, add a layer, add an override. Bad input raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, available_timezones
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Member, Schedule, ScheduleLayer, ScheduleOverride
+from webapp.schedules.rotation import SHIFT_KINDS
+
+
+class ScheduleError(ValueError):
+    """Input a person typed that cannot be saved; the message says which and why."""
+
+
+@dataclass
+class LayerInput:
+    name: str
+    member_ids: list[int]
+    kind: str
+    hours: int
+    weekday: int
+    handoff: str  # HH:MM
+    timezone: str
+    start: str  # YYYY-MM-DD
+    restrict_weekdays: list[int]
+    restrict_from: str
+    restrict_to: str
+
+
+def _zone(name: str) -> str:
+    if name not in available_timezones():
+        raise ScheduleError(f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)")
+    return name
+
+
+def _minute(text: str, what: str) -> int:
+    try:
+        parsed = datetime.strptime(text.strip(), "%H:%M")
+    except ValueError:
+        raise ScheduleError(f"{what}: use HH:MM, like 09:00") from None
+    return parsed.hour * 60 + parsed.minute
+
+
+def _members(account_id: int, ids: list[int]) -> list[int]:
+    found = set(
+        db.session.scalars(
+            select(Member.id).where(Member.id.in_(ids), Member.account_id == account_id)
+        )
+    )
+    if not ids or any(i not in found for i in ids):
+        raise ScheduleError("choose one or more members of this account")
+    return ids
+
+
+def create_schedule(account_id: int, name: str, timezone: str) -> Schedule:
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise ScheduleError("a schedule needs a name (at most 120 characters)")
+    if db.session.scalar(
+        select(Schedule.id).where(Schedule.account_id == account_id, Schedule.name == name)
+    ):
+        raise ScheduleError(f"a schedule named {name!r} already exists")
+    schedule = Schedule(account_id=account_id, name=name, timezone=_zone(timezone))
+    db.session.add(schedule)
+    db.session.commit()
+    return schedule
+
+
+def add_layer(schedule: Schedule, form: LayerInput) -> ScheduleLayer:
+    if form.kind not in SHIFT_KINDS:
+        raise ScheduleError("the shift length is daily, weekly or a number of hours")
+    if form.kind == "hours" and not 1 <= form.hours <= 24 * 14:
+        raise ScheduleError("a shift of N hours needs N between 1 and 336")
+    try:
+        start = date.fromisoformat(form.start)
+    except ValueError:
+        raise ScheduleError("the rotation start is a date, like 2026-06-01") from None
+    restriction = None
+    if form.restrict_weekdays:
+        lo, hi = (
+            _minute(form.restrict_from, "restriction start"),
+            _minute(form.restrict_to, "restriction end"),
+        )
+        if lo >= hi:
+            raise ScheduleError("the restriction must end after it starts on the same day")
+        restriction = {"weekdays": sorted(set(form.restrict_weekdays)), "start": lo, "end": hi}
+    layer = ScheduleLayer(
+        name=form.name.strip() or "Layer",
+        position=max((x.position for x in schedule.layers), default=-1) + 1,
+        member_ids=_members(schedule.account_id, form.member_ids),
+        shift_kind=form.kind,
+        shift_hours=form.hours,
+        handoff_weekday=form.weekday % 7,
+        handoff_minute=_minute(form.handoff, "handoff time"),
+        timezone=_zone(form.timezone),
+        rotation_start=start,
+        restriction=restriction,
+    )
+    schedule.layers.append(layer)
+    db.session.commit()
+    return layer
+
+
+def add_override(schedule: Schedule, member_id: int, start: str, end: str) -> ScheduleOverride:
+    """An override from local wall times (YYYY-MM-DDTHH:MM) in the schedule's time zone."""
+    zone = ZoneInfo(schedule.timezone)
+    try:
+        lo = datetime.fromisoformat(start).replace(tzinfo=zone)
+        hi = datetime.fromisoformat(end).replace(tzinfo=zone)
+    except ValueError:
+        raise ScheduleError("start and end are a date and time, like 2026-06-20T09:00") from None
+    if lo >= hi:
+        raise ScheduleError("the override must end after it starts")
+    _members(schedule.account_id, [member_id])
+    override = ScheduleOverride(member_id=member_id, starts_at=lo, ends_at=hi)
+    schedule.overrides.append(override)
+    db.session.commit()
+    return override

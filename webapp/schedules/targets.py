@@ -1,0 +1,34 @@
+"""Escalation layers that page "whoever is on call in schedule S", decided when they fire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Member, Schedule
+from webapp.schedules.oncall import on_call
+
+
+def on_call_targets(
+    account_id: int, schedule_ids: list[int], at: datetime
+) -> tuple[list[tuple[Member, str]], list[Schedule]]:
+    """(member, timeline label) for whoever is on call in each schedule; schedules with nobody."""
+    found: list[tuple[Member, str]] = []
+    empty: list[Schedule] = []
+    if not schedule_ids:
+        return found, empty
+    schedules = db.session.scalars(
+        select(Schedule)
+        .where(Schedule.id.in_(schedule_ids), Schedule.account_id == account_id)
+        .order_by(Schedule.id)
+    )
+    for schedule in schedules:
+        shift = on_call(schedule, at)
+        member = db.session.get(Member, shift.member_id) if shift else None
+        if member is None or member.account_id != account_id:
+            empty.append(schedule)
+            continue
+        found.append((member, f"{member.name} (on call in {schedule.name})"))
+    return found, empty

@@ -1,0 +1,194 @@
+"""Schedules over HTTP: the schedule pages, admins' forms, and the calendar feeds."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from webapp.extensions import db, login_manager
+from webapp.models import Member, Schedule, utcnow
+from webapp.schedules import feeds, service, views_model
+from webapp.schedules.service import LayerInput, ScheduleError
+
+bp = Blueprint("schedules", __name__)
+WEEKDAYS = range(7)
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar(token: str) -> Response:
+    feed = feeds.feed_of(token)
+    if feed is None:
+        abort(404)
+    return Response(feeds.render(feed), mimetype="text/calendar")
+
+
+def _signed_in() -> None:
+    if not current_user.is_authenticated:
+        abort(login_manager.unauthorized())
+
+
+def _admin() -> None:
+    _signed_in()
+    if not current_user.is_admin:
+        abort(403)
+
+
+def _schedule(schedule_id: int) -> Schedule:
+    schedule = db.session.get(Schedule, schedule_id)
+    if schedule is None or schedule.account_id != current_user.account_id:
+        abort(404)
+    return schedule
+
+
+def _members() -> list[Member]:
+    return list(
+        db.session.scalars(
+            select(Member).where(Member.account_id == current_user.account_id).order_by(Member.id)
+        )
+    )
+
+
+def _context(**extra: Any) -> dict[str, Any]:
+    return {"admin_me": current_user, "dispatch_url": url_for("dispatch.channels"), **extra}
+
+
+@bp.get("/schedules")
+def index() -> ResponseReturnValue:
+    _signed_in()
+    items = db.session.scalars(
+        select(Schedule)
+        .where(Schedule.account_id == current_user.account_id)
+        .order_by(Schedule.name)
+    )
+    return render_template(
+        "schedules/index.html", **_context(schedules=list(items), typed={}, error=None)
+    )
+
+
+@bp.post("/schedules")
+def create() -> ResponseReturnValue:
+    _admin()
+    typed = {"name": request.form.get("name", ""), "timezone": request.form.get("timezone", "")}
+    try:
+        schedule = service.create_schedule(
+            current_user.account_id, typed["name"], typed["timezone"]
+        )
+    except ScheduleError as error:
+        db.session.rollback()
+        items = db.session.scalars(
+            select(Schedule).where(Schedule.account_id == current_user.account_id)
+        )
+        return render_template(
+            "schedules/index.html", **_context(schedules=list(items), typed=typed, error=str(error))
+        ), 422
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
+def _render_page(schedule: Schedule, status: int = 200, **extra: Any) -> ResponseReturnValue:
+    context = _context(
+        schedule=schedule,
+        timeline=views_model.timeline(schedule, current_user, utcnow()),
+        members=_members(),
+        weekdays=WEEKDAYS,
+        layer_typed=MultiDict(),
+        override_typed=MultiDict(),
+        layer_error=None,
+        override_error=None,
+        feed_url=None,
+    )
+    context.update(extra)
+    return render_template("schedules/page.html", **context), status
+
+
+@bp.get("/schedules/<int:schedule_id>")
+def page(schedule_id: int) -> ResponseReturnValue:
+    _signed_in()
+    return _render_page(_schedule(schedule_id))
+
+
+@bp.post("/schedules/<int:schedule_id>/layers")
+def add_layer(schedule_id: int) -> ResponseReturnValue:
+    _admin()
+    schedule = _schedule(schedule_id)
+    f = request.form
+    form = LayerInput(
+        name=f.get("name", ""),
+        member_ids=[int(i) for i in f.getlist("member_ids") if i.isdigit()],
+        kind=f.get("kind", "weekly"),
+        hours=int(f.get("hours") or 0) if (f.get("hours") or "").isdigit() else 0,
+        weekday=int(f.get("weekday") or 0) if (f.get("weekday") or "").isdigit() else 0,
+        handoff=f.get("handoff", ""),
+        timezone=f.get("timezone", ""),
+        start=f.get("start", ""),
+        restrict_weekdays=[int(i) for i in f.getlist("restrict_weekdays") if i.isdigit()],
+        restrict_from=f.get("restrict_from", ""),
+        restrict_to=f.get("restrict_to", ""),
+    )
+    try:
+        service.add_layer(schedule, form)
+    except ScheduleError as error:
+        db.session.rollback()
+        return _render_page(schedule, 422, layer_typed=f, layer_error=str(error))
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
+@bp.post("/schedules/<int:schedule_id>/overrides")
+def add_override(schedule_id: int) -> ResponseReturnValue:
+    _admin()
+    schedule = _schedule(schedule_id)
+    f = request.form
+    member = f.get("member_id", "")
+    try:
+        service.add_override(
+            schedule, int(member) if member.isdigit() else 0, f.get("start", ""), f.get("end", "")
+        )
+    except ScheduleError as error:
+        db.session.rollback()
+        return _render_page(schedule, 422, override_typed=f, override_error=str(error))
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
+@bp.post("/schedules/<int:schedule_id>/feed")
+def feed(schedule_id: int) -> ResponseReturnValue:
+    """Issue (or revoke) a calendar URL: the member's own, or the whole schedule's for admins."""
+    _signed_in()
+    schedule = _schedule(schedule_id)
+    whole = request.form.get("scope") == "schedule"
+    if whole and not current_user.is_admin:
+        abort(403)
+    member = None if whole else current_user
+    if request.form.get("action") == "revoke":
+        feeds.revoke(schedule, member)
+        flash(_("The calendar URL was revoked; calendars subscribed to it stop updating."))
+        return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+    token = feeds.issue(schedule, member)
+    return _render_page(
+        schedule, feed_url=url_for("schedules.calendar", token=token, _external=True)
+    )
+
+
+def oncall_summary(member: Member) -> views_model.Summary:
+    return views_model.summary(member, utcnow())
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals["oncall_summary"] = oncall_summary
+    app.jinja_env.filters["tz"] = ZoneInfo
