@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from webapp import dispatch_rules, war_rooms
+from webapp import dispatch_rules, incident_queries, war_rooms
 from webapp.dispatch_rules import LayerInput, RuleInput, RuleInvalid
 from webapp.extensions import db, login_manager
 from webapp.incidents import Actor, IncidentError
@@ -268,11 +268,8 @@ def _describer() -> Any:
 @lark_member_required
 def open_war_room(key: str, number: int) -> ResponseReturnValue:
     integration: LarkIntegration = g.lark.integration
-    incident = db.session.scalars(
-        select(Incident).where(
-            Incident.account_id == integration.account_id, Incident.number == number
-        )
-    ).first()
+    # The same lookup as every other incident route: one the member may not see is a 404.
+    incident = incident_queries.row(g.lark.member, number)
     if incident is None:
         abort(404)
     room: WarRoom | None
