@@ -23,7 +23,6 @@ from webapp.lark import applink
 from webapp.models import (
     Channel,
     DispatchRule,
-    Incident,
     LarkIntegration,
     Member,
     Severity,
