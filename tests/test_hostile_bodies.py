@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests import factories
 from tests.factories import Persona
 from tests.test_alert_intake import counts, source_for
+from webapp.config import from_environment
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+DEFAULT_ANCESTORS = from_environment({"SECRET_KEY": "x", "DATA_KEY": "x"})["LARK_FRAME_ANCESTORS"]
 
 DEPTH = 200_000
 DEEP = b"[" * DEPTH + b"]" * DEPTH  # 400 KB: under the 1 MiB limit
@@ -35,3 +43,43 @@ def test_deeply_nested_json_on_the_card_url_answers_lark_json(
         assert response.status_code == 400
         assert response.mimetype == "application/json"
         assert response.get_json()["error"] == "invalid_json"
+
+
+def test_every_page_says_who_may_frame_it_and_runs_only_our_own_scripts(
+    client: FlaskClient, owner: Persona
+) -> None:
+    for path in ("/login", "/healthz", "/static/app.js", "/nowhere"):
+        response = client.get(path)
+        response.close()
+        headers = response.headers
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        ancestors = policy.split("frame-ancestors ")[1].split(";")[0].split()
+        assert ancestors[0] == "'self'"
+        assert "https://*.feishu.cn" in ancestors and "https://*.larksuite.com" in ancestors
+        assert "*" not in ancestors and "'unsafe-inline'" not in policy.split("style-src")[0]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        assert "X-Frame-Options" not in headers  # would forbid Lark's framing
+
+
+def test_without_lark_hosts_only_the_app_may_frame_itself(app: Flask) -> None:
+    app.config["LARK_FRAME_ANCESTORS"] = ""
+    try:
+        headers = app.test_client().get("/login").headers
+    finally:
+        app.config["LARK_FRAME_ANCESTORS"] = DEFAULT_ANCESTORS
+    assert "frame-ancestors 'self';" in headers["Content-Security-Policy"] + ";"
+    assert headers["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_no_template_has_an_inline_script_or_event_handler() -> None:
+    found = []
+    for template in TEMPLATES.rglob("*.html"):
+        text = template.read_text()
+        for match in re.finditer(r"<script\b[^>]*>", text):
+            if "src=" not in match.group(0):
+                found.append(f"{template.name}: inline <script>")
+        if re.search(r"\son[a-z]+\s*=", text) or "hx-on" in text or "javascript:" in text:
+            found.append(f"{template.name}: event handler attribute")
+    assert found == []

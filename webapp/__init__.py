@@ -54,7 +54,7 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from webapp import dispatch, i18n, login, outbox, ratelimit, sqlite
+    from webapp import dispatch, headers, i18n, login, outbox, ratelimit, sqlite
 
     db.init_app(app)
     sqlite.init_app(app)
@@ -67,6 +67,7 @@ def register_extensions(app: Flask) -> None:
     ratelimit.init_app(app)
     dispatch.init_app(app)
     outbox.init_app(app)
+    headers.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
