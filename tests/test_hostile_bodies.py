@@ -83,3 +83,37 @@ def test_no_template_has_an_inline_script_or_event_handler() -> None:
         if re.search(r"\son[a-z]+\s*=", text) or "hx-on" in text or "javascript:" in text:
             found.append(f"{template.name}: event handler attribute")
     assert found == []
+
+
+def test_too_many_labels_or_annotations_are_a_400_naming_the_limit(
+    client: FlaskClient, owner: Persona
+) -> None:
+    source = source_for(owner)
+    url = f"/api/v1/alerts/{source.key}"
+    many = {f"k{i}": "v" for i in range(10_000)}
+    generic = client.post(url, json={"title": "t", "labels": many})
+    assert generic.status_code == 400
+    assert generic.get_json()["fields"] == {"labels": "at most 64 entries (got 10000)"}
+    alertmanager = {
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": "Disk"},
+                "annotations": {f"a{i}": "v" for i in range(65)},
+                "startsAt": "2026-06-15T01:00:00Z",
+            }
+        ]
+    }
+    response = client.post(url, json=alertmanager)
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"alerts[0].annotations": "at most 64 entries (got 65)"}
+    long_key = client.post(url, json={"title": "t", "labels": {"k" * 129: "v"}})
+    assert long_key.status_code == 400
+    assert "at most 128 characters" in str(long_key.get_json()["fields"])
+    long_value = client.post(url, json={"title": "t", "labels": {"k": "v" * 4001}})
+    assert long_value.get_json()["fields"] == {
+        "labels.k": "must be a string of at most 4,000 characters"
+    }
+    assert counts() == (0, 0, 0)
+    exactly = {f"k{i}": "v" * 4000 for i in range(64)}
+    assert client.post(url, json={"title": "t", "labels": exactly}).status_code == 200
