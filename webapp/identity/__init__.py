@@ -1,0 +1,1 @@
+"""Who a person is here: Lark bindings, licences, sign-in and sessions."""
