@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 
@@ -85,6 +86,10 @@ def from_environment(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
             "https://*.feishu.cn https://*.larksuite.com https://*.feishu.net "
             "https://*.larkoffice.com",
         ),
+        # A sign-in ends after this long without a request, and this long after it began.
+        "SESSION_IDLE_HOURS": env_int("SESSION_IDLE_HOURS", 12, env),
+        "SESSION_MAX_DAYS": env_int("SESSION_MAX_DAYS", 30, env),
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=env_int("SESSION_MAX_DAYS", 30, env)),
         "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", False, env),
         "SESSION_COOKIE_SAMESITE": env.get("SESSION_COOKIE_SAMESITE", "Lax"),
         "SESSION_COOKIE_HTTPONLY": True,

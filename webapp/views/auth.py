@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
-from webapp.identity import sign_in
+from webapp.identity import sessions, sign_in
 from webapp.login import safe_next
 from webapp.models import Member
 
@@ -46,7 +46,7 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         member = authenticate(form)
         if member is not None:
-            login_user(member)
+            sessions.sign_in(member)
             return redirect(target, 303)
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form, next=target), status
@@ -54,7 +54,7 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    logout_user()
+    sessions.sign_out()
     return redirect(url_for("auth.login"), 303)
 
 
