@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from webapp import incidents
 from webapp.extensions import db
@@ -257,6 +257,14 @@ def ingest(source: AlertSource, alerts: list[ParsedAlert]) -> list[Outcome]:
 
 
 def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
+    # One writer per source at a time, taken before looking for the open incident: the
+    # same alert posted 50 times at once (or by an HA pair of Alertmanagers) then finds
+    # the incident the first one opened instead of opening its own. A no-op UPDATE takes
+    # the row lock on PostgreSQL and SQLite's write lock (with its busy timeout) as the
+    # transaction's first write, so no one reads a snapshot that is already stale.
+    db.session.execute(
+        update(AlertSource).where(AlertSource.id == source.id).values(key=AlertSource.key)
+    )
     if parsed.starts_at is None:
         # A generic alert without a start time: the same key while firing is a replay.
         starts_at = datetime.now(UTC)
