@@ -16,6 +16,7 @@ from tests.browser import DESKTOP, PHONE, PageAt, horizontal_overflow, screensho
 from tests.incident_pages_support import integration, many
 from webapp import incidents
 from webapp.extensions import db
+from webapp.identity import sessions
 from webapp.incidents import Actor
 from webapp.models import Incident, LarkBinding, LarkIntegration, Source
 
@@ -58,6 +59,7 @@ def open_as(
         {
             "_user_id": str(persona.member.id),
             "_fresh": True,
+            sessions.SESSION_ID: sessions.start_record(persona.member, "browser test"),
             "lark": {"key": lark.key, "binding": binding.id},
         }
     )

@@ -37,17 +37,18 @@ def _hash(token: str) -> str:
 def sign_in(member: Member) -> None:
     """Start a new session record (a fresh id, whatever the cookie held) and sign in."""
     end_current()
+    session[SESSION_ID] = start_record(member, request.headers.get("User-Agent", ""))
+    login_user(member)
+
+
+def start_record(member: Member, user_agent: str) -> str:
+    """A new live session record; returns the id the cookie carries (stored only hashed)."""
     token = secrets.token_urlsafe(32)
     db.session.add(
-        LoginSession(
-            token_hash=_hash(token),
-            member_id=member.id,
-            user_agent=request.headers.get("User-Agent", "")[:200],
-        )
+        LoginSession(token_hash=_hash(token), member_id=member.id, user_agent=user_agent[:200])
     )
     db.session.commit()
-    session[SESSION_ID] = token
-    login_user(member)
+    return token
 
 
 def sign_out() -> None:
