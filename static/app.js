@@ -54,3 +54,14 @@
     }
   });
 })();
+
+// An avatar that fails to load goes away, leaving the initials under it (no inline
+// onerror: the Content-Security-Policy allows only these files to run).
+(function () {
+  function drop(img) { if (img.complete && img.naturalWidth === 0) img.remove(); }
+  document.addEventListener("error", function (event) {
+    var img = event.target;
+    if (img && img.hasAttribute && img.hasAttribute("data-drop-on-error")) img.remove();
+  }, true);
+  document.querySelectorAll("img[data-drop-on-error]").forEach(drop);
+})();

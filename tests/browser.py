@@ -81,6 +81,13 @@ def page_at(browser: Browser) -> Iterator[PageAt]:
         context.close()
 
 
+def same_origin(page: Page, path: str) -> str:
+    """An absolute URL on the page's own origin (the CSP allows only our own scripts)."""
+    from urllib.parse import urljoin
+
+    return urljoin(page.url, path)
+
+
 def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
     """Save tests/artifacts/<name>.png (git-ignored) and return its path."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -125,7 +132,7 @@ def small_targets(page: Page, minimum: int = 44, within: str = "body") -> list[s
 
 def axe_violations(page: Page, within: str | None = None) -> list[str]:
     """Serious and critical axe-core findings, on the page or inside the CSS selector `within`."""
-    page.add_script_tag(path=str(AXE))
+    page.add_script_tag(url=same_origin(page, "/static/" + AXE.name))  # CSP: no inline
     found: list[dict[str, Any]] = page.evaluate(
         """async (within) => (await axe.run(
              within ? {include: [...document.querySelectorAll(within)]} : document,

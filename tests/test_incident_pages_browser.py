@@ -15,6 +15,7 @@ from tests import factories
 from tests.browser import DESKTOP, PHONE, PageAt, horizontal_overflow, screenshot, small_targets
 from tests.incident_pages_support import integration, many
 from webapp.extensions import db
+from webapp.identity import sessions
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
 from webapp.models import Incident, LarkBinding, LarkIntegration, Source
@@ -58,6 +59,7 @@ def open_as(
         {
             "_user_id": str(persona.member.id),
             "_fresh": True,
+            sessions.SESSION_ID: sessions.start_record(persona.member, "browser test"),
             "lark": {"key": lark.key, "binding": binding.id},
         }
     )

@@ -54,7 +54,7 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from webapp import i18n, sqlite
+    from webapp import headers, i18n, sqlite
     from webapp.delivery import ratelimit
     from webapp.delivery import worker as outbox
     from webapp.dispatch import policy as dispatch
@@ -71,6 +71,7 @@ def register_extensions(app: Flask) -> None:
     ratelimit.init_app(app)
     dispatch.init_app(app)
     outbox.init_app(app)
+    headers.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -127,6 +128,17 @@ def from_environment(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         ),
         "LARK_HTTP_TIMEOUT": float(env_int("LARK_HTTP_TIMEOUT_MS", 5000, env)) / 1000.0,
         "LARK_FREE_MONTHLY_QUOTA": env_int("LARK_FREE_MONTHLY_QUOTA", 10_000, env),
+        # Origins besides our own that may frame the pages (Lark's web view and sidebars),
+        # space-separated; empty means only ourselves, and X-Frame-Options is sent too.
+        "LARK_FRAME_ANCESTORS": env.get(
+            "LARK_FRAME_ANCESTORS",
+            "https://*.feishu.cn https://*.larksuite.com https://*.feishu.net "
+            "https://*.larkoffice.com",
+        ),
+        # A sign-in ends after this long without a request, and this long after it began.
+        "SESSION_IDLE_HOURS": env_int("SESSION_IDLE_HOURS", 12, env),
+        "SESSION_MAX_DAYS": env_int("SESSION_MAX_DAYS", 30, env),
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=env_int("SESSION_MAX_DAYS", 30, env)),
         "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", False, env),
         "SESSION_COOKIE_SAMESITE": env.get("SESSION_COOKIE_SAMESITE", "Lax"),
         "SESSION_COOKIE_HTTPONLY": True,

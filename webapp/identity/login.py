@@ -8,21 +8,14 @@ from flask import Flask
 from flask_babel import lazy_gettext
 from flask_login import LoginManager
 
-from webapp.extensions import db
-from webapp.models import Member
+from webapp.identity import sessions
 
 
 def init_app(app: Flask, manager: LoginManager) -> None:
     manager.init_app(app)
     manager.login_view = "auth.login"
     manager.login_message = lazy_gettext("Please sign in to continue.")
-    manager.user_loader(_load_member)
-
-
-def _load_member(member_id: str) -> Member | None:
-    if not member_id.isdigit():
-        return None
-    return db.session.get(Member, int(member_id))
+    manager.user_loader(sessions.member_for_request)
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from webapp.extensions import db
 from webapp.incidents import service as incidents
@@ -20,6 +20,10 @@ from webapp.incidents.service import Actor
 from webapp.models import Alert, AlertSource, AlertStatus, Incident, Severity, Status
 
 MAX_ALERTS = 500
+# Caps on each alert's labels and annotations (count, key and value length).
+MAX_MAP_ENTRIES = 64
+MAX_KEY_LENGTH = 128
+MAX_VALUE_LENGTH = 4000
 
 
 class InvalidAlerts(ValueError):
@@ -179,15 +183,23 @@ def _status(value: Any, name: str, errors: dict[str, str]) -> AlertStatus | None
 def _str_map(
     value: Any, name: str, errors: dict[str, str], required: bool = False
 ) -> dict[str, str]:
+    """Labels or annotations: at most MAX_MAP_ENTRIES string values, keys of at most
+    MAX_KEY_LENGTH and values of at most MAX_VALUE_LENGTH characters; the error names the limit."""
     if value is None and not required:
         return {}
     if not isinstance(value, dict) or (required and not value):
         errors[name] = "required: an object of string values" if required else "must be an object"
         return {}
-    bad = [k for k, v in value.items() if not isinstance(v, str) or len(k) > 255 or len(v) > 4000]
-    if bad:
-        errors[f"{name}.{bad[0]}"] = "must be a string (keys ≤ 255, values ≤ 4,000 characters)"
+    if len(value) > MAX_MAP_ENTRIES:
+        errors[name] = f"at most {MAX_MAP_ENTRIES} entries (got {len(value)})"
         return {}
+    for key, item in value.items():
+        if len(key) > MAX_KEY_LENGTH:
+            errors[f"{name}.{key[:40]}…"] = f"keys are at most {MAX_KEY_LENGTH} characters"
+            return {}
+        if not isinstance(item, str) or len(item) > MAX_VALUE_LENGTH:
+            errors[f"{name}.{key}"] = f"must be a string of at most {MAX_VALUE_LENGTH:,} characters"
+            return {}
     return dict(value)
 
 
@@ -237,6 +249,14 @@ def ingest(source: AlertSource, alerts: list[ParsedAlert]) -> list[Outcome]:
 
 
 def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
+    # One writer per source at a time, taken before looking for the open incident: the
+    # same alert posted 50 times at once (or by an HA pair of Alertmanagers) then finds
+    # the incident the first one opened instead of opening its own. A no-op UPDATE takes
+    # the row lock on PostgreSQL and SQLite's write lock (with its busy timeout) as the
+    # transaction's first write, so no one reads a snapshot that is already stale.
+    db.session.execute(
+        update(AlertSource).where(AlertSource.id == source.id).values(key=AlertSource.key)
+    )
     if parsed.starts_at is None:
         # A generic alert without a start time: the same key while firing is a replay.
         starts_at = datetime.now(UTC)

@@ -47,6 +47,8 @@ def room_of(incident: Incident) -> WarRoom | None:
 
 def open_war_room(incident: Incident, actor: Actor) -> WarRoom:
     """Ask for the incident's war room; asking again returns the same one."""
+    if actor.member is not None and not incidents.may_view(actor.member, incident):
+        raise incidents.NotAllowed(_("You do not have access to this incident."), incident)
     existing = room_of(incident)
     if existing is not None:
         return existing

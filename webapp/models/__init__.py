@@ -1,7 +1,16 @@
 """All models, importable from one place: `from webapp.models import Incident`."""
 
 from webapp.models.base import JSONType, UTCDateTime, utcnow
-from webapp.models.core import Account, Channel, Member, Role, Team, channel_members, team_members
+from webapp.models.core import (
+    Account,
+    Channel,
+    LoginSession,
+    Member,
+    Role,
+    Team,
+    channel_members,
+    team_members,
+)
 from webapp.models.delivery import (
     ApiUsage,
     Delivery,
@@ -54,6 +63,7 @@ __all__ = [
     "LarkBinding",
     "LarkIntegration",
     "LicenseRefusal",
+    "LoginSession",
     "Member",
     "Platform",
     "Role",

@@ -104,3 +104,21 @@ class Channel(db.Model):  # type: ignore[name-defined]
     description: Mapped[str] = mapped_column(String(500), default="")
 
     members: Mapped[list[Member]] = relationship(secondary=channel_members, order_by="Member.id")
+
+
+class LoginSession(db.Model):  # type: ignore[name-defined]
+    """One signed-in browser. The cookie carries a random id; only its SHA-256 is stored.
+
+    Every request checks the row (webapp/identity/sessions.py), so ending it here ends
+    every copy of the cookie.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")

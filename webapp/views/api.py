@@ -27,7 +27,7 @@ def post_alerts(key: str) -> ResponseReturnValue:
     raw = request.get_data(cache=False)  # MAX_CONTENT_LENGTH answers 413 above 1 MiB
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         return jsonify(error="invalid_json", message="the body is not valid JSON"), 400
     try:
         parsed = alert_sources.parse_for(source.kind, body)

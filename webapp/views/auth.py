@@ -5,14 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
-from webapp.delivery import ratelimit
-from webapp.extensions import db
+from webapp.identity import sessions, sign_in
 from webapp.identity.login import safe_next
 from webapp.models import Member
 
@@ -25,24 +23,19 @@ class LoginForm(FlaskForm):
 
 
 def authenticate(form: LoginForm) -> Member | None:
-    """Check the form's credentials, rate-limited per address and per e-mail.
+    """Check the form's credentials (webapp/identity/sign_in.py: timing, lockout).
 
     Adds the error to the form and returns None when they are wrong or too frequent.
     """
-    email = (form.email.data or "").strip().lower()
-    limiter = ratelimit.limiter()
-    if not (
-        limiter.hit(ratelimit.LOGIN_PER_ADDRESS, "login-ip", request.remote_addr or "?")
-        and limiter.hit(ratelimit.LOGIN_PER_ACCOUNT, "login-email", email)
-    ):
+    try:
+        member = sign_in.check_credentials(
+            form.email.data or "", form.password.data or "", request.remote_addr or "?"
+        )
+    except sign_in.TooManyAttempts:
         form.password.errors = [str(_l("Too many attempts. Wait 15 minutes and try again."))]
         return None
-    member = db.session.execute(
-        select(Member).where(func.lower(Member.email) == email)
-    ).scalar_one_or_none()
-    if member is None or not member.check_password(form.password.data or ""):
+    if member is None:
         form.password.errors = [str(_l("Wrong e-mail or password."))]
-        return None
     return member
 
 
@@ -53,7 +46,7 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         member = authenticate(form)
         if member is not None:
-            login_user(member)
+            sessions.sign_in(member)
             return redirect(target, 303)
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form, next=target), status
@@ -61,7 +54,7 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    logout_user()
+    sessions.sign_out()
     return redirect(url_for("auth.login"), 303)
 
 

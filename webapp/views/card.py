@@ -55,7 +55,7 @@ def callback(key: str) -> ResponseReturnValue:
         body = json.loads(raw)
         if not isinstance(body, dict):
             raise ValueError("not an object")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         log.warning("card callback %s refused: malformed JSON (key %s)", request_id, key[:8])
         return jsonify(error="invalid_json", request_id=request_id), 400
     try:
@@ -124,7 +124,7 @@ def _open(integration: LarkIntegration, body: dict[str, Any]) -> dict[str, Any]:
         raise Refused(401, "encrypted body, but the integration has no Encrypt Key")
     try:
         payload = json.loads(crypto.decrypt(key, str(body["encrypt"])))
-    except (crypto.DecryptionError, ValueError) as exc:
+    except (crypto.DecryptionError, ValueError, RecursionError) as exc:
         raise Refused(401, "cannot decrypt with the Encrypt Key") from exc
     if not isinstance(payload, dict):
         raise Refused(400, "decrypted payload is not an object")

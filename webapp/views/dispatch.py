@@ -18,13 +18,13 @@ from werkzeug.datastructures import MultiDict
 from webapp.dispatch import rules as dispatch_rules
 from webapp.dispatch.rules import LayerInput, RuleInput, RuleInvalid
 from webapp.extensions import db, login_manager
+from webapp.incidents import queries as incident_queries
 from webapp.incidents import war_rooms
 from webapp.incidents.service import Actor, IncidentError
 from webapp.lark import applink
 from webapp.models import (
     Channel,
     DispatchRule,
-    Incident,
     LarkIntegration,
     Member,
     Severity,
@@ -269,11 +269,8 @@ def _describer() -> Any:
 @lark_member_required
 def open_war_room(key: str, number: int) -> ResponseReturnValue:
     integration: LarkIntegration = g.lark.integration
-    incident = db.session.scalars(
-        select(Incident).where(
-            Incident.account_id == integration.account_id, Incident.number == number
-        )
-    ).first()
+    # The same lookup as every other incident route: one the member may not see is a 404.
+    incident = incident_queries.row(g.lark.member, number)
     if incident is None:
         abort(404)
     room: WarRoom | None

@@ -28,13 +28,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user, logout_user
 from sqlalchemy import update
 from werkzeug.routing import BuildError
 
 from webapp.extensions import db
 from webapp.i18n import LOCALES
-from webapp.identity import bindings
+from webapp.identity import bindings, sessions
 from webapp.identity.login import safe_next
 from webapp.lark import oauth
 from webapp.lark.oauth import Failure, LarkUser, LoginError
@@ -233,7 +232,7 @@ def _sign_in(integration: LarkIntegration, binding: LarkBinding) -> None:
     # Lark webview may drop session cookies when the app is closed, and each reopening
     # would then need the OAuth bounce again.
     session.permanent = True
-    login_user(binding.member)
+    sessions.sign_in(binding.member)
     remember(integration, binding)
 
 
@@ -308,7 +307,7 @@ def switch_account(key: str) -> ResponseReturnValue:
         mobile=None,
     )
     bindings.switch_account(binding)
-    logout_user()
+    sessions.sign_out()
     forget()
     session[PENDING_SESSION] = {
         "key": key,
@@ -323,7 +322,7 @@ def switch_account(key: str) -> ResponseReturnValue:
 @bp.post("/sign-out")
 @lark_member_required
 def sign_out(key: str) -> ResponseReturnValue:
-    logout_user()
+    sessions.sign_out()
     forget()
     return redirect(url_for("lark.signed_out", key=key), 303)
 
