@@ -24,6 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from tests import factories
 from webapp import create_app
 from webapp.extensions import db
+from webapp.sandbox import inbox as sandbox_inbox
 
 pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
 
@@ -118,6 +119,17 @@ def _clean(app: Flask) -> Iterator[None]:
         for reset in app.extensions.get("test_resets", []):
             reset()
         app.extensions["limiter"].reset()
+
+
+@pytest.fixture
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[sandbox_inbox.Inbox]:
+    """A real SMTP server in this process; SMTP_URL points at it."""
+    server, url = sandbox_inbox.serve()
+    monkeypatch.setitem(app.config, "SMTP_URL", url)
+    monkeypatch.setitem(app.config, "MAIL_FROM", "oncall@example.com")
+    sandbox_inbox.inbox.reset()
+    yield sandbox_inbox.inbox
+    server.stop()
 
 
 @pytest.fixture

@@ -117,6 +117,7 @@ def test_a_plain_member_is_refused_every_admin_route_and_learns_nothing(
         "channel_id": others.id,
         "rule_id": policy.id,
         "integration_id": integration.id,
+        "number": hidden.number,
     }
 
     walked = 0

@@ -3,8 +3,6 @@ inbox) receives what the outbox sends; chats that cannot be posted to fall back 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -24,17 +22,6 @@ from webapp.sandbox.handle import LarkSandbox
 
 SEND = "/open-apis/im/v1/messages"
 CHAT = seed.ONCALL_CHAT.chat_id
-
-
-@pytest.fixture
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[sandbox_inbox.Inbox]:
-    """A real SMTP server in this process; SMTP_URL points at it."""
-    server, url = sandbox_inbox.serve()
-    monkeypatch.setitem(app.config, "SMTP_URL", url)
-    monkeypatch.setitem(app.config, "MAIL_FROM", "oncall@example.com")
-    sandbox_inbox.inbox.reset()
-    yield sandbox_inbox.inbox
-    server.stop()
 
 
 # -- settings ----------------------------------------------------------------------------

@@ -62,3 +62,16 @@ def test_the_lock_lifts_after_15_minutes(app: Flask, owner: Persona, clock: Any)
     assert _from(app, "10.0.0.1", owner.member.email, owner.password).status_code == 422
     clock.shift(16 * 60)
     assert _from(app, "10.0.0.1", owner.member.email, owner.password).status_code == 303
+
+
+def test_the_member_is_told_by_e_mail_when_the_lock_begins(
+    app: Flask, owner: Persona, smtp: Any
+) -> None:
+    for _ in range(10):
+        _from(app, "10.0.0.7", owner.member.email, "guess")
+    [mail] = smtp.all()
+    assert mail.to == [owner.member.email]
+    assert mail.subject == "Sign-in to On-call locked for 15 minutes"
+    assert "from 10.0.0.7" in mail.body and "locked for 15 minutes" in mail.body
+    _from(app, "10.0.0.7", owner.member.email, "guess")  # still locked: no second e-mail
+    assert len(smtp.all()) == 1
