@@ -1,0 +1,1 @@
+"""Insights: response times, noise and load, computed in SQL, drawn as SVG."""
