@@ -12,7 +12,6 @@ import pytest
 
 from tests import factories
 from tests.browser import DESKTOP, PageAt, screenshot
-from tests.test_delivery_mail import smtp  # noqa: F401 - the fixture
 from tests.test_diagnostics import rule
 from webapp.delivery import worker as outbox
 from webapp.sandbox import inbox as sandbox_inbox

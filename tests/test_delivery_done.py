@@ -19,7 +19,6 @@ from flask.testing import FlaskClient
 from tests import factories
 from tests.conftest import sign_in
 from tests.test_alert_intake import ALERTMANAGER_FIRING, post
-from tests.test_delivery_mail import smtp  # noqa: F401 - the fixture
 from tests.test_diagnostics import bind, check, rule
 from webapp.delivery import worker as outbox
 from webapp.extensions import db
