@@ -25,7 +25,7 @@ def test_the_inbox_shows_the_fallback_e_mail(
     owner: factories.Persona,
     member: factories.Persona,
     lark: LarkSandbox,
-    smtp: sandbox_inbox.Inbox,  # noqa: F811
+    smtp: sandbox_inbox.Inbox,
 ) -> None:
     integration = factories.lark_integration(owner.account)
     channel = factories.channel(owner.account, [member.member], name="Payments")

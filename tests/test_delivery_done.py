@@ -70,7 +70,7 @@ def test_a_used_up_quota_ends_in_an_e_mail_a_timeline_line_and_red_diagnostics(
     owner: factories.Persona,
     lark: LarkSandbox,
     live_server: str,
-    smtp: sandbox_inbox.Inbox,  # noqa: F811
+    smtp: sandbox_inbox.Inbox,
     worker: None,
 ) -> None:
     integration = factories.lark_integration(owner.account)  # the form's (wrong) paid edition
@@ -111,7 +111,7 @@ def test_an_unlinked_member_ends_in_an_e_mail_and_a_timeline_line(
     member: factories.Persona,
     lark: LarkSandbox,
     live_server: str,
-    smtp: sandbox_inbox.Inbox,  # noqa: F811
+    smtp: sandbox_inbox.Inbox,
     worker: None,
 ) -> None:
     integration = factories.lark_integration(owner.account)
