@@ -14,12 +14,12 @@ from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp.diagnostics.chats import chats_check
 from webapp.diagnostics.checks import (
     Check,
     Level,
     card_operators_check,
     card_url_check,
-    chats_check,
     clear_cache,
     credentials_check,
     license_check,

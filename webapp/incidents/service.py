@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
-from webapp.incidents import events
+from webapp.incidents import wording
+from webapp.incidents.access import check_may_act as check_may_act
+from webapp.incidents.access import may_view as may_view
 from webapp.incidents.errors import Actor as Actor
 from webapp.incidents.errors import IncidentError as IncidentError
 from webapp.incidents.errors import InvalidTransition as InvalidTransition
@@ -33,10 +34,8 @@ from webapp.models import (
     Account,
     Incident,
     IncidentEvent,
-    LicenseRefusal,
     Member,
     Severity,
-    Source,
     Status,
     utcnow,
 )
@@ -50,10 +49,10 @@ def acknowledge(incident: Incident, actor: Actor, expected_version: int | None =
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
         if inc.status is Status.PROCESSING:
             raise InvalidTransition(
-                _already("acknowledged", inc.acknowledged_by, inc.acknowledged_at), inc
+                wording.already("acknowledged", inc.acknowledged_by, inc.acknowledged_at), inc
             )
         if inc.status is Status.CLOSED:
-            raise InvalidTransition(_already("resolved", inc.closed_by, inc.closed_at), inc)
+            raise InvalidTransition(wording.already("resolved", inc.closed_by, inc.closed_at), inc)
         inc.status = Status.PROCESSING
         inc.acknowledged_at = now
         inc.acknowledged_by = actor.member
@@ -71,7 +70,7 @@ def unacknowledge(
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
         if inc.status is not Status.PROCESSING:
-            raise InvalidTransition(_not_state(inc), inc)
+            raise InvalidTransition(wording.not_state(inc), inc)
         inc.status = Status.TRIGGERED
         inc.acknowledged_at = None
         inc.acknowledged_by = None
@@ -85,7 +84,7 @@ def resolve(incident: Incident, actor: Actor, expected_version: int | None = Non
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
         if inc.status is Status.CLOSED:
-            raise InvalidTransition(_already("resolved", inc.closed_by, inc.closed_at), inc)
+            raise InvalidTransition(wording.already("resolved", inc.closed_by, inc.closed_at), inc)
         inc.status = Status.CLOSED
         inc.closed_at = now
         inc.closed_by = actor.member
@@ -100,7 +99,7 @@ def reopen(incident: Incident, actor: Actor, expected_version: int | None = None
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
         if inc.status is not Status.CLOSED:
-            raise InvalidTransition(_not_state(inc), inc)
+            raise InvalidTransition(wording.not_state(inc), inc)
         inc.status = Status.TRIGGERED
         inc.closed_at = None
         inc.closed_by = None
@@ -120,7 +119,7 @@ def snooze(
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
         if inc.status is Status.CLOSED:
-            raise InvalidTransition(_already("resolved", inc.closed_by, inc.closed_at), inc)
+            raise InvalidTransition(wording.already("resolved", inc.closed_by, inc.closed_at), inc)
         inc.snoozed_until = now + timedelta(minutes=minutes)
         return {"minutes": minutes, "until": inc.snoozed_until.isoformat()}
 
@@ -197,48 +196,6 @@ def record(incident: Incident, actor: Actor, kind: str, details: dict[str, Any])
     return event
 
 
-# -- rights ----------------------------------------------------------------------------
-
-
-def may_view(member: Member, incident: Incident) -> bool:
-    """Admins see every incident of their account; members see their channels' and their own."""
-    if member.account_id != incident.account_id:
-        return False
-    if member.is_admin or incident.channel is None:
-        return True
-    return (
-        member in incident.channel.members
-        or member in incident.assignees
-        or member in incident.responders
-    )
-
-
-def check_may_act(incident: Incident, actor: Actor) -> None:
-    """Raise unless the actor may change this incident. API and system actors always may."""
-    member = actor.member
-    if actor.source in (Source.API, Source.SYSTEM) and member is None:
-        return
-    if member is None or not may_view(member, incident):
-        raise NotAllowed(_("You do not have access to this incident."), incident)
-    if not member.has_seat:
-        db.session.add(
-            LicenseRefusal(
-                account_id=member.account_id,
-                member_id=member.id,
-                source=actor.source.value,
-                action="act",
-            )
-        )
-        db.session.commit()
-        raise NoSeat(
-            _(
-                "You have no license seat. Ask an account admin to assign you one on the "
-                "License page (费用中心)."
-            ),
-            incident,
-        )
-
-
 # -- machinery -------------------------------------------------------------------------
 
 
@@ -257,7 +214,7 @@ def _apply(
         locked = _lock(incident.id)
         check_may_act(locked, actor)
         if expected_version is not None and locked.version != expected_version:
-            raise StaleVersion(_stale_message(locked), locked)
+            raise StaleVersion(wording.stale_message(locked), locked)
         now = utcnow()
         with db.session.no_autoflush:  # one UPDATE, so the version moves by exactly one
             details = change(locked, now)
@@ -275,7 +232,7 @@ def _apply(
         db.session.rollback()
         fresh = db.session.get(Incident, incident.id)
         raise StaleVersion(
-            _stale_message(fresh) if fresh else _("The incident changed."), fresh
+            wording.stale_message(fresh) if fresh else _("The incident changed."), fresh
         ) from None
     except IncidentError:
         db.session.rollback()
@@ -296,47 +253,6 @@ def _lock(incident_id: int) -> Incident:
 def _add_responder(incident: Incident, member: Member | None) -> None:
     if member is not None and member not in incident.responders:
         incident.responders.append(member)
-
-
-def _ago(when: datetime | None) -> str:
-    if when is None:
-        return ""
-    # negative: "2 minutes ago"; a zero delta would read "in 0 seconds" ("0秒钟后")
-    return format_timedelta(min(when - utcnow(), timedelta(microseconds=-1)), add_direction=True)
-
-
-def _already(what: str, who: Member | None, when: datetime | None) -> str:
-    name = who.name if who else _("the system")
-    if what == "acknowledged":
-        return _("Already acknowledged by %(name)s %(ago)s.", name=name, ago=_ago(when))
-    return _("Already resolved by %(name)s %(ago)s.", name=name, ago=_ago(when))
-
-
-def _not_state(incident: Incident) -> str:
-    labels = {
-        Status.TRIGGERED: _("triggered"),
-        Status.PROCESSING: _("acknowledged"),
-        Status.CLOSED: _("resolved"),
-    }
-    return _("Not possible: the incident is %(state)s.", state=labels[incident.status])
-
-
-def _stale_message(incident: Incident) -> str:
-    last = db.session.execute(
-        select(IncidentEvent)
-        .where(IncidentEvent.incident_id == incident.id)
-        .order_by(IncidentEvent.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if last is None:
-        return _("The incident changed since you loaded it.")
-    who = last.actor.name if last.actor else _("the system")
-    return _(
-        "The incident changed since you loaded it: %(kind)s by %(name)s %(ago)s.",
-        kind=events.event_label(last.kind),
-        name=who,
-        ago=_ago(last.created_at),
-    )
 
 
 # -- opening and alerts (source api or system) ----------------------------------------

@@ -1,0 +1,88 @@
+"""The check that the bot is in every group chat the dispatch policies name (FAQ 3)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp.diagnostics.checks import Check, Level, cached
+from webapp.extensions import db
+from webapp.identity.integrations import lark_error_words
+from webapp.lark.client import LarkClient
+from webapp.lark.errors import LarkError
+from webapp.lark.errors import fix as lark_fix
+from webapp.models import (
+    DispatchRule,
+    LarkIntegration,
+)
+
+
+def dispatch_chat_ids(integration: LarkIntegration) -> dict[str, list[str]]:
+    """chat_id -> names of the enabled dispatch rules that send to it."""
+    rules = db.session.scalars(
+        select(DispatchRule).where(
+            DispatchRule.integration_id == integration.id, DispatchRule.enabled.is_(True)
+        )
+    )
+    wanted: dict[str, list[str]] = {}
+    for rule in rules:
+        for layer in rule.layers or []:
+            for chat_id in layer.get("chat_ids") or []:
+                wanted.setdefault(str(chat_id), [])
+                if rule.name not in wanted[str(chat_id)]:
+                    wanted[str(chat_id)].append(rule.name)
+    return wanted
+
+
+def _live_chats(integration: LarkIntegration) -> set[str] | tuple[str, str]:
+    """The chat ids the bot is in, or Lark's error in words and the fix for that error."""
+    try:
+        return {c.chat_id for c in LarkClient.for_integration(integration).list_all_chats()}
+    except LarkError as error:
+        return lark_error_words(error), lark_fix(error.reason)
+
+
+def chats_check(integration: LarkIntegration) -> Check:
+    wanted = dispatch_chat_ids(integration)
+    title = _("The bot is in the dispatch policies' group chats")
+    if not wanted:
+        return Check("chats", title, Level.OK, _("No dispatch policy sends to a group chat."))
+    key = ("chats", integration.id, integration.app_id, integration.api_base_url)
+    seen = cached(key, lambda: _live_chats(integration))
+    if isinstance(seen, tuple):
+        # The fix names the failure Lark answered (quota, credentials, rate limit, ...).
+        words, fix = seen
+        return Check("chats", title, Level.WARNING, words, fix)
+    add_bot = _(
+        "In Lark, open the group chat's settings → Group bots → Add bot, and add this app's bot. "
+        "Then refresh the chat list on the channel's dispatch policy page."
+    )
+    if not seen:
+        return Check(
+            "chats",
+            title,
+            Level.FAILING,
+            _("The bot is in no group chat: Lark lists none (分派策略飞书群聊列表为空)."),
+            add_bot,
+            sorted(wanted),
+        )
+    missing = sorted(c for c in wanted if c not in seen)
+    if missing:
+        items = [f"{c} ({', '.join(wanted[c])})" for c in missing]
+        return Check(
+            "chats",
+            title,
+            Level.FAILING,
+            _(
+                "The bot is missing from %(count)s chat(s) a dispatch policy sends to.",
+                count=len(missing),
+            ),
+            add_bot,
+            items,
+        )
+    return Check(
+        "chats",
+        title,
+        Level.OK,
+        _("The bot is in all %(count)s chat(s) the dispatch policies use.", count=len(wanted)),
+    )

@@ -1,0 +1,55 @@
+"""The words of a refusal: who did what, how long ago."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import format_timedelta
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.incidents import events
+from webapp.models import Incident, IncidentEvent, Member, Status, utcnow
+
+
+def ago(when: datetime | None) -> str:
+    """ "2 minutes ago" in the request's language; never "in 0 seconds"."""
+    if when is None:
+        return ""
+    # negative: "2 minutes ago"; a zero delta would read "in 0 seconds" ("0秒钟后")
+    return format_timedelta(min(when - utcnow(), timedelta(microseconds=-1)), add_direction=True)
+
+
+def already(what: str, who: Member | None, when: datetime | None) -> str:
+    name = who.name if who else _("the system")
+    if what == "acknowledged":
+        return _("Already acknowledged by %(name)s %(ago)s.", name=name, ago=ago(when))
+    return _("Already resolved by %(name)s %(ago)s.", name=name, ago=ago(when))
+
+
+def not_state(incident: Incident) -> str:
+    labels = {
+        Status.TRIGGERED: _("triggered"),
+        Status.PROCESSING: _("acknowledged"),
+        Status.CLOSED: _("resolved"),
+    }
+    return _("Not possible: the incident is %(state)s.", state=labels[incident.status])
+
+
+def stale_message(incident: Incident) -> str:
+    last = db.session.execute(
+        select(IncidentEvent)
+        .where(IncidentEvent.incident_id == incident.id)
+        .order_by(IncidentEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if last is None:
+        return _("The incident changed since you loaded it.")
+    who = last.actor.name if last.actor else _("the system")
+    return _(
+        "The incident changed since you loaded it: %(kind)s by %(name)s %(ago)s.",
+        kind=events.event_label(last.kind),
+        name=who,
+        ago=ago(last.created_at),
+    )
