@@ -205,6 +205,12 @@ def record_evidence(integration: LarkIntegration, **values: Any) -> None:
     )
 
 
+def url_verified(integration: LarkIntegration) -> None:
+    """Lark's console verified the card request URL: the setup checklist shows it."""
+    record_evidence(integration, url_verified_at=utcnow())
+    db.session.commit()
+
+
 def _without_fsync() -> None:
     """Receipts are a memory of answers, not the record of the change: the incident's own
     transaction (its version check) is what makes a press act once. So their commits need

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
@@ -166,6 +166,29 @@ def refresh_profile(binding: LarkBinding, lark_user: LarkUser) -> None:
     binding.tenant_key = lark_user.tenant_key or binding.tenant_key
     binding.lark_name = (lark_user.name or binding.lark_name or "")[:120] or None
     binding.avatar_url = lark_user.avatar_url or binding.avatar_url
+
+
+def returned(binding: LarkBinding, lark_user: LarkUser) -> None:
+    """A bound person opened the app again: their Lark profile is kept current."""
+    refresh_profile(binding, lark_user)
+    db.session.commit()
+
+
+def learn_tenant(integration: LarkIntegration, tenant_key: str) -> None:
+    """The app's Lark tenant, learnt from the first login when nobody set it before."""
+    db.session.execute(
+        update(LarkIntegration)
+        .where(LarkIntegration.id == integration.id, LarkIntegration.tenant_key.is_(None))
+        .values(tenant_key=tenant_key)
+    )
+    db.session.commit()
+    db.session.refresh(integration)
+
+
+def choose_locale(member: Member, locale: str | None) -> None:
+    """The language the member chose for the web app and their cards (None: the client's)."""
+    member.locale = locale
+    db.session.commit()
 
 
 def end(binding: LarkBinding, reason: str) -> None:

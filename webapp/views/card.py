@@ -28,7 +28,7 @@ from webapp.cards.answers import Answer
 from webapp.cards.receipts import Callback
 from webapp.extensions import csrf, db
 from webapp.lark import crypto
-from webapp.models import LarkIntegration, utcnow
+from webapp.models import LarkIntegration
 
 bp = Blueprint("card", __name__)
 log = logging.getLogger(__name__)
@@ -133,8 +133,7 @@ def _open(integration: LarkIntegration, body: dict[str, Any]) -> dict[str, Any]:
 
 def _verify_url(integration: LarkIntegration, payload: dict[str, Any]) -> ResponseReturnValue:
     _check_token(integration, payload.get("token"))
-    card_receipts.record_evidence(integration, url_verified_at=utcnow())
-    db.session.commit()
+    card_receipts.url_verified(integration)
     return jsonify(challenge=payload.get("challenge"))
 
 

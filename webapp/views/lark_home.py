@@ -28,10 +28,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
 from werkzeug.routing import BuildError
 
-from webapp.extensions import db
 from webapp.i18n import LOCALES
 from webapp.identity import bindings, sessions
 from webapp.identity.login import safe_next
@@ -198,13 +196,7 @@ def _same_tenant(integration: LarkIntegration, user: LarkUser) -> bool:
     """A self-built app belongs to one Lark tenant. We learn it from the first login
     when it is not known yet (the integration page may also have learnt it)."""
     if integration.tenant_key is None and user.tenant_key:
-        db.session.execute(
-            update(LarkIntegration)
-            .where(LarkIntegration.id == integration.id, LarkIntegration.tenant_key.is_(None))
-            .values(tenant_key=user.tenant_key)
-        )
-        db.session.commit()
-        db.session.refresh(integration)
+        bindings.learn_tenant(integration, user.tenant_key)
     return integration.tenant_key is None or integration.tenant_key == user.tenant_key
 
 
@@ -220,8 +212,7 @@ def _arrive(integration: LarkIntegration, user: LarkUser, target: str) -> Respon
             "at": int(time.time()),
         }
         return redirect(url_for("lark.bind", key=integration.key), 303)
-    bindings.refresh_profile(binding, user)
-    db.session.commit()
+    bindings.returned(binding, user)
     _sign_in(integration, binding)
     return redirect(target, 303)
 
@@ -340,7 +331,6 @@ def signed_out(key: str) -> ResponseReturnValue:
 def language(key: str) -> ResponseReturnValue:
     chosen = request.form.get("locale", "")
     member = g.lark.member
-    member.locale = chosen if chosen in LOCALES else None
-    db.session.commit()
+    bindings.choose_locale(member, chosen if chosen in LOCALES else None)
     target = safe_next(request.form.get("next"), url_for("lark.home", key=key))
     return redirect(target, 303)
