@@ -7,10 +7,12 @@ import re
 import pytest
 import time_machine
 from flask.testing import FlaskClient
+from flask_babel import refresh
 
 from tests import factories, incident_pages_support, insights_support
 from tests.conftest import sign_in
 from tests.insights_support import NOW
+from webapp.extensions import db
 
 pytestmark = pytest.mark.now(NOW)
 
@@ -96,3 +98,19 @@ def test_my_week_on_the_homepage(client: FlaskClient, week: insights_support.Wee
     page = text(client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True))
     assert "My week Pages received 3 Acknowledged by me 1" in page
     assert "Median time to acknowledge 5 min Night-time pages 1" in page
+
+
+def test_in_chinese_the_admin_reads_the_same_figures(
+    client: FlaskClient, week: insights_support.Week
+) -> None:
+    sign_in(client, week.owner)
+    week.owner.member.locale = "zh"
+    db.session.commit()
+    refresh()  # the test's app context outlives each request: forget the last one's locale
+    html = client.get("/admin/insights/?days=7").get_data(as_text=True)
+    page = text(html)
+    assert '<html lang="zh-CN"' in html
+    assert "认领用时 10 min" not in page  # durations are in Chinese too
+    assert "认领用时" in page and "解决用时" in page
+    assert '<title id="chart-per-day-t">按严重程度的每日故障数</title>' in html
+    assert "disk full 3 0%" in page  # alert rule names are data
