@@ -18,6 +18,7 @@ Playwright never downloads a browser here: it drives /usr/bin/chromium (`make ch
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,19 @@ PHONE = {"width": 390, "height": 844}  # the Lark mobile app on a common phone
 PageAt = Callable[..., Page]
 
 
+def _machine_clock() -> dict[str, str]:
+    """Chromium's environment without libfaketime: when the suite runs under Debian's
+    `faketime` (to prove it passes on another date), the browser keeps the machine's clock,
+    as it does under time-machine, instead of a preloaded clock it cannot run with."""
+    faked = ("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC", "DONT_FAKE_MONOTONIC")
+    return {k: v for k, v in os.environ.items() if k not in faked}
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, env=_machine_clock()
         )
         yield chromium
         chromium.close()
