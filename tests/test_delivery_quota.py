@@ -3,6 +3,7 @@ whatever edition the form says, and every page that speaks of the quota follows 
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
 from tests import factories
@@ -43,6 +44,7 @@ def test_a_99991403_sets_the_edition_to_free_and_the_integration_page_says_so(
     assert "Lark answered 99991403" in page
 
 
+@pytest.mark.now("2026-06-15T10:00:00+08:00")  # the dates it reads are stated
 def test_the_quota_check_is_red_with_lark_s_figure_and_the_reset_date(
     client: FlaskClient, owner: factories.Persona, lark: LarkSandbox
 ) -> None:

@@ -270,6 +270,7 @@ def test_the_monthly_quota_warns_at_80_percent(
     assert "Upgrade the Lark plan" in text
 
 
+@pytest.mark.now("2026-06-15T10:00:00+08:00")  # the dates it reads are stated
 def test_the_monthly_quota_fails_at_100_percent_and_lark_refuses_more(
     client: FlaskClient, admin: factories.Persona, free: LarkIntegration
 ) -> None:

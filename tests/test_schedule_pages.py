@@ -20,6 +20,7 @@ def post(client: FlaskClient, path: str, data: dict[str, object]) -> tuple[int, 
     return answer.status_code, answer.get_data(as_text=True)
 
 
+@pytest.mark.now("2026-06-15T10:00:00+08:00")  # the dates it reads are stated
 def test_an_admin_builds_a_schedule_with_a_layer_and_an_override(
     client: FlaskClient, owner: factories.Persona, member: factories.Persona
 ) -> None:
