@@ -39,7 +39,8 @@ war_room_bp = Blueprint("war_room", __name__)
 
 
 @bp.before_request
-def _signed_in_admin() -> ResponseReturnValue | None:
+def signed_in_admin() -> ResponseReturnValue | None:
+    """Admin pages' guard: sign in first, then admins only (insights uses it too)."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if not current_user.is_admin:

@@ -11,20 +11,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from webapp.extensions import db, login_manager
+from webapp.extensions import db
 from webapp.insights import charts, queries
 from webapp.models import Channel, Member, Severity, utcnow
+from webapp.views.dispatch import signed_in_admin
 
 bp = Blueprint("insights", __name__, url_prefix="/admin/insights")
 
 
-@bp.before_request
-def _admins_only() -> ResponseReturnValue | None:
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not current_user.is_admin:
-        abort(403)
-    return None
+bp.before_request(signed_in_admin)
 
 
 @bp.context_processor
