@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from flask import Flask, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import format_timedelta, get_locale
 from flask_login import current_user
+
+from webapp.models import utcnow
 
 LOCALES = ("en", "zh")
 _LARK_LOCALE = re.compile(r"LarkLocale/([a-z]{2})[_-]", re.IGNORECASE)
@@ -40,3 +43,13 @@ def current_locale() -> str:
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path + "/translations"))
     app.jinja_env.globals["current_locale"] = current_locale
+
+
+def ago(when: datetime | None) -> str:
+    """ "2 minutes ago" in the request's language, the one way the product says how long ago.
+
+    Negative is the past ("2 minutes ago", "2分钟前"); zero would read as the future ("in 0
+    seconds", "0秒钟后"), so a just-now moment is nudged a microsecond back."""
+    if when is None:
+        return ""
+    return format_timedelta(min(when - utcnow(), timedelta(microseconds=-1)), add_direction=True)

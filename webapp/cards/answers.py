@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import force_locale, format_timedelta
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -21,6 +20,7 @@ from webapp.cards import actions as card_actions
 from webapp.cards import render as cards
 from webapp.cards.actions import CardAction, Click
 from webapp.extensions import db
+from webapp.i18n import ago
 from webapp.identity.bindings import live_binding
 from webapp.incidents import events
 from webapp.incidents import service as incidents
@@ -35,11 +35,9 @@ from webapp.models import (
     Platform,
     Source,
     Status,
-    utcnow,
 )
 
 # Refusals that changed nothing and that the person can fix; pressing again is a new try.
-_JUST_BEFORE = timedelta(microseconds=-1)
 RETRYABLE_OUTCOMES = frozenset({"not_linked", "no_seat", "forbidden", "bad_request", "error"})
 
 Text = Callable[[], str]
@@ -283,14 +281,14 @@ def _changed(incident: Incident, click: Click) -> str:
     """Why a press did nothing: "Already acknowledged by Li Lei 2 minutes ago." and the like."""
     if incident.status is Status.CLOSED:
         name = incident.closed_by.name if incident.closed_by else _("the system")
-        return _("Already resolved by %(name)s %(ago)s.", name=name, ago=_ago(incident.closed_at))
+        return _("Already resolved by %(name)s %(ago)s.", name=name, ago=ago(incident.closed_at))
     if incident.status is Status.PROCESSING and click.action is CardAction.ACKNOWLEDGE:
         who = incident.acknowledged_by
         name = who.name if who else _("the system")
         return _(
             "Already acknowledged by %(name)s %(ago)s.",
             name=name,
-            ago=_ago(incident.acknowledged_at),
+            ago=ago(incident.acknowledged_at),
         )
     last = db.session.execute(
         select(IncidentEvent)
@@ -304,13 +302,5 @@ def _changed(incident: Incident, click: Click) -> str:
         "The incident changed since you loaded it: %(kind)s by %(name)s %(ago)s.",
         kind=events.event_label(last.kind),
         name=last.actor.name if last.actor else _("the system"),
-        ago=_ago(last.created_at),
+        ago=ago(last.created_at),
     )
-
-
-def _ago(when: datetime | None) -> str:
-    if when is None:
-        return ""
-    # Negative is the past ("2 minutes ago", "2分钟前"); zero would read as the future
-    # ("in 0 seconds", "0秒钟后"), so a just-now moment is nudged a microsecond back.
-    return format_timedelta(min(when - utcnow(), _JUST_BEFORE), add_direction=True)

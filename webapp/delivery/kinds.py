@@ -28,8 +28,11 @@ from webapp.lark.client import LarkClient
 from webapp.models import (
     CardMessage,
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
     DispatchRule,
+    EventKind,
+    FailureReason,
     Incident,
     LarkIntegration,
     Platform,
@@ -66,7 +69,10 @@ def _send_card(row: Delivery, integration: LarkIntegration, now: datetime) -> No
     end(row, DeliveryStatus.DELIVERED, None, now)
     if (row.payload or {}).get("purpose") == NOTIFY_PURPOSE:
         incidents.record(
-            incident, Actor.system(), "notified", {"target": target(row), "layer": row.layer}
+            incident,
+            Actor.system(),
+            EventKind.NOTIFIED,
+            {"target": target(row), "layer": row.layer},
         )
 
 
@@ -149,11 +155,11 @@ def _war_room(row: Delivery, integration: LarkIntegration, now: datetime) -> Non
 
 Handler = Callable[[Delivery, LarkIntegration, datetime], None]
 HANDLERS: dict[str, Handler] = {
-    "send_card": _send_card,
-    "update_card": _update_card,
-    "notice": _notice,
-    "escalate": _escalate,
-    "war_room": _war_room,
+    DeliveryKind.SEND_CARD: _send_card,
+    DeliveryKind.UPDATE_CARD: _update_card,
+    DeliveryKind.NOTICE: _notice,
+    DeliveryKind.ESCALATE: _escalate,
+    DeliveryKind.WAR_ROOM: _war_room,
 }
 
 
@@ -212,12 +218,14 @@ def _remember_card(
 
 def _waits_for_quota(row: Delivery, integration: LarkIntegration, now: datetime) -> bool:
     """At 100 % only incident notifications go out; the rest waits for the 1st of next month."""
-    notification = row.kind == "send_card" and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE
+    notification = (
+        row.kind == DeliveryKind.SEND_CARD and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE
+    )
     if notification or not lark_limits.quota_used_up(integration, now):
         return False
     reset = lark_limits.quota_resets_at(now)
     row.next_attempt_at = reset
-    row.reason = "quota"
+    row.reason = FailureReason.QUOTA
     row.last_error = (
         "the free edition's monthly API quota is used up; only incident notifications are "
         f"sent until it resets on {reset.astimezone(usage.QUOTA_TZ):%Y-%m-%d} (00:00 Beijing time)"
@@ -240,7 +248,7 @@ def _waits_for_limit(
         return False
     row.next_attempt_at = now + timedelta(seconds=wait)
     stats.add(deferred=1)
-    row.reason = row.reason or "rate_limited"
+    row.reason = row.reason or FailureReason.RATE_LIMITED
     note_waiting(row, now)
     if incident is not None:
         maybe_notice(row, incident, now)
@@ -249,7 +257,10 @@ def _waits_for_limit(
 
 def maybe_notice(row: Delivery, incident: Incident, now: datetime) -> None:
     """Delivery running more than a minute late: one notice per chat of the channel."""
-    if row.kind not in ("send_card", "update_card") or incident.channel_id is None:
+    if (
+        row.kind not in (DeliveryKind.SEND_CARD, DeliveryKind.UPDATE_CARD)
+        or incident.channel_id is None
+    ):
         return
     if row.next_attempt_at - row.created_at <= NOTICE_AFTER:
         return
@@ -259,7 +270,7 @@ def maybe_notice(row: Delivery, incident: Incident, now: datetime) -> None:
         _insert_once(
             {
                 "integration_id": row.integration_id,
-                "kind": "notice",
+                "kind": DeliveryKind.NOTICE,
                 "receive_id_type": "chat_id",
                 "receive_id": chat_id,
                 "uuid": f"notice-{row.integration_id}-{digest}-{bucket}"[:50],

@@ -28,14 +28,26 @@ from webapp.config import SmtpSettings, parse_smtp_url
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
-from webapp.models import Delivery, DeliveryStatus, Incident, LarkIntegration, Member, Severity
+from webapp.models import (
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    EventKind,
+    FailureReason,
+    Incident,
+    LarkIntegration,
+    Member,
+    Severity,
+)
 
 SMTP_TIMEOUT = 10.0  # seconds; a row's work stays far under the worker's lease
 # Lark failing this long for a critical incident: the person gets the e-mail too.
 CRITICAL_FALLBACK_AFTER = timedelta(minutes=2)
 RETRY_WINDOW = timedelta(minutes=55)
 # The reasons a person falls back to e-mail for (any severity).
-FALLBACK_REASONS = frozenset({"not_linked", "quota"})  # Lark's answers; NOT_BOUND is ours
+FALLBACK_REASONS = frozenset(
+    {FailureReason.NOT_LINKED, FailureReason.QUOTA}
+)  # Lark's answers; NOT_BOUND is ours
 
 
 class MailError(Exception):
@@ -149,7 +161,7 @@ def fall_back(
     values: dict[str, Any] = {
         "integration_id": integration_id,
         "incident_id": incident.id,
-        "kind": "email",
+        "kind": DeliveryKind.EMAIL,
         "receive_id_type": "email",
         "receive_id": member.email,
         "member_id": member.id,
@@ -169,7 +181,7 @@ def fall_back(
     incidents.record(
         incident,
         Actor.system(),
-        "notification_fell_back",
+        EventKind.NOTIFICATION_FELL_BACK,
         {"target": member.email, "member_id": member.id, "reason": reason, "to": "email"},
     )
     return True
@@ -185,7 +197,9 @@ def nobody_reached(incident: Incident, integration_id: int, reason: str, now: da
     """Every Lark target of the incident failed: the channel's members and the account's
     admins get the e-mail (an incident nobody hears of must not happen)."""
     rows = db.session.scalars(
-        select(Delivery).where(Delivery.incident_id == incident.id, Delivery.kind == "send_card")
+        select(Delivery).where(
+            Delivery.incident_id == incident.id, Delivery.kind == DeliveryKind.SEND_CARD
+        )
     )
     if any(r.status is not DeliveryStatus.FAILED for r in rows if _notifies(r)):
         return
@@ -227,10 +241,10 @@ def deliver(row: Delivery, integration: LarkIntegration | None, now: datetime) -
         if now - row.created_at > RETRY_WINDOW:
             fail(row, "smtp", None, f"gave up after {row.attempts} attempts: {exc}", now)
             return
-        row.reason = "smtp"
+        row.reason = FailureReason.SMTP
         row.next_attempt_at = now + timedelta(seconds=min(60.0, 2.0**row.attempts))
         note_waiting(row, now)
         return
     row.message_id = str(message.get("Message-ID") or "")[:64] or None
     end(row, DeliveryStatus.DELIVERED, None, now)
-    incidents.record(incident, Actor.system(), "emailed", {"target": row.receive_id})
+    incidents.record(incident, Actor.system(), EventKind.EMAILED, {"target": row.receive_id})

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
-from webapp.models import Delivery, DeliveryStatus, Incident
+from webapp.models import Delivery, DeliveryKind, DeliveryStatus, EventKind, FailureReason, Incident
 
 # send_card rows with this purpose are incident notifications (not a war room's card): they
 # are the ones still sent when the free edition's quota is used up.
@@ -71,8 +71,8 @@ def fail(row: Delivery, reason: str, code: int | None, message: str, now: dateti
         details["code"] = code
     if row.member_id:
         details["member_id"] = row.member_id
-    incidents.record(incident, Actor.system(), "notification_failed", details)
-    if row.kind == "send_card" and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE:
+    incidents.record(incident, Actor.system(), EventKind.NOTIFICATION_FAILED, details)
+    if row.kind == DeliveryKind.SEND_CARD and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE:
         fall_back(row, incident, reason, now)
 
 
@@ -89,7 +89,9 @@ def fall_back(row: Delivery, incident: Incident, reason: str, now: datetime) -> 
     mail.nobody_reached(incident, row.integration_id, reason, now)
 
 
-CHAT_FALLBACK_REASONS = frozenset({"bot_not_in_chat", "chat_gone", "no_permission"})
+CHAT_FALLBACK_REASONS = frozenset(
+    {FailureReason.BOT_NOT_IN_CHAT, FailureReason.CHAT_GONE, FailureReason.NO_PERMISSION}
+)
 
 
 def chat_fell_back(row: Delivery, incident: Incident, reason: str, now: datetime) -> None:
@@ -119,7 +121,7 @@ def chat_fell_back(row: Delivery, incident: Incident, reason: str, now: datetime
         values: dict[str, Any] = {
             "integration_id": integration.id,
             "incident_id": incident.id,
-            "kind": "send_card",
+            "kind": DeliveryKind.SEND_CARD,
             "receive_id_type": "open_id",
             "receive_id": binding.open_id,
             "member_id": member.id,
@@ -140,7 +142,7 @@ def chat_fell_back(row: Delivery, incident: Incident, reason: str, now: datetime
     incidents.record(
         incident,
         Actor.system(),
-        "notification_fell_back",
+        EventKind.NOTIFICATION_FELL_BACK,
         {"target": target(row), "reason": reason, "to": [m.name for m in people]},
     )
 
@@ -152,7 +154,10 @@ def target(row: Delivery) -> str:
 def note_waiting(row: Delivery, now: datetime) -> None:
     """A notification waiting more than a minute: one timeline line per row, the first time."""
     payload = row.payload or {}
-    if row.kind not in ("send_card", "email") or payload.get("purpose") != NOTIFY_PURPOSE:
+    if (
+        row.kind not in (DeliveryKind.SEND_CARD, DeliveryKind.EMAIL)
+        or payload.get("purpose") != NOTIFY_PURPOSE
+    ):
         return
     if payload.get("waiting_noted") or row.next_attempt_at - row.created_at <= WAITING_LINE_AFTER:
         return
@@ -164,7 +169,7 @@ def note_waiting(row: Delivery, now: datetime) -> None:
     details["next_attempt_at"] = row.next_attempt_at.isoformat()
     if row.member_id:
         details["member_id"] = row.member_id
-    incidents.record(incident, Actor.system(), "notification_waiting", details)
+    incidents.record(incident, Actor.system(), EventKind.NOTIFICATION_WAITING, details)
 
 
 def waiting_words(reason: str | None) -> str:
@@ -199,7 +204,10 @@ def who_was_told(incident: Incident) -> list[Told]:
 
     rows = db.session.scalars(
         select(Delivery)
-        .where(Delivery.incident_id == incident.id, Delivery.kind.in_(("send_card", "email")))
+        .where(
+            Delivery.incident_id == incident.id,
+            Delivery.kind.in_((DeliveryKind.SEND_CARD, DeliveryKind.EMAIL)),
+        )
         .order_by(Delivery.id)
     )
     latest: dict[tuple[str, str], Delivery] = {}
@@ -210,7 +218,7 @@ def who_was_told(incident: Incident) -> list[Told]:
             continue
         channel = (
             "email"
-            if row.kind == "email"
+            if row.kind == DeliveryKind.EMAIL
             else ("chat" if row.receive_id_type == "chat_id" else "lark")
         )
         who = f"m{row.member_id}" if row.member_id else str(row.receive_id or target(row))
@@ -224,8 +232,8 @@ def who_was_told(incident: Incident) -> list[Told]:
         elif row.status is DeliveryStatus.FAILED:
             failed_at = (row.payload or {}).get("failed_at")
             at = datetime.fromisoformat(failed_at) if failed_at else row.created_at
-            reason = row.reason or "server"
-            words = fix(reason) if reason != "smtp" else (row.last_error or "")
+            reason = row.reason or FailureReason.SERVER
+            words = fix(reason) if reason != FailureReason.SMTP else (row.last_error or "")
             told.append(Told(target(row), channel, "failed", at, None, reason, words))
         else:
             told.append(

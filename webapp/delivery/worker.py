@@ -30,7 +30,7 @@ from webapp.delivery.kinds import HANDLERS, notice_card
 from webapp.delivery.outcomes import NOTIFY_PURPOSE, fail, note_waiting, stats
 from webapp.extensions import db
 from webapp.lark.errors import LarkError
-from webapp.models import Delivery, DeliveryStatus, Incident, LarkIntegration, utcnow
+from webapp.models import Delivery, DeliveryKind, DeliveryStatus, Incident, LarkIntegration, utcnow
 
 __all__ = ["claim", "handle", "notice_card", "run_once", "run_threads", "stats", "work"]
 
@@ -89,7 +89,9 @@ def claim(now: datetime, batch: int) -> list[tuple[int, datetime]]:
         select(Delivery.id)
         .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
         .order_by(
-            case((Delivery.kind == "notice", 0), else_=1), Delivery.next_attempt_at, Delivery.id
+            case((Delivery.kind == DeliveryKind.NOTICE, 0), else_=1),
+            Delivery.next_attempt_at,
+            Delivery.id,
         )
         .limit(batch)
     )
@@ -162,7 +164,7 @@ def _renew(row_id: int, lease: datetime, now: datetime) -> bool:
 
 def _handle(row: Delivery, now: datetime) -> None:
     integration = db.session.get(LarkIntegration, row.integration_id)
-    if row.kind == "email":  # e-mail goes out even when the Lark integration is disabled
+    if row.kind == DeliveryKind.EMAIL:  # e-mail goes out even when the Lark integration is disabled
         mail.deliver(row, integration, now)
         return
     if integration is None or not integration.enabled:
@@ -198,7 +200,7 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
         row.next_attempt_at = lark_limits.quota_resets_at(now)
     elif exc.permanent:
         fail(row, exc.reason, exc.code, str(exc), now)
-    elif row.kind == "send_card" and now - first > RETRY_WINDOW:
+    elif row.kind == DeliveryKind.SEND_CARD and now - first > RETRY_WINDOW:
         fail(row, exc.reason, exc.code, f"gave up after {row.attempts} attempts: {exc}", now)
     else:
         row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, exc.retry_after))

@@ -12,11 +12,11 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.i18n import ago
 from webapp.models import (
     Delivery,
     DeliveryStatus,
@@ -60,10 +60,6 @@ class Evidence:
     bulk_links: int
     not_linked_failures: int
     permission_refusals: list[str]
-
-
-def _ago(when: datetime) -> str:
-    return format_timedelta(min(when - utcnow(), timedelta(seconds=-1)), add_direction=True)
 
 
 def gather(integration: LarkIntegration) -> Evidence:
@@ -126,7 +122,7 @@ def _create_app(ev: Evidence) -> Step:
     title = _("Create a self-built app (企业自建应用)")
     where = _("Lark developer console → Create custom app")
     if ev.token_ok_at:
-        text = _("Lark knows the app: it issued a tenant token %(ago)s.", ago=_ago(ev.token_ok_at))
+        text = _("Lark knows the app: it issued a tenant token %(ago)s.", ago=ago(ev.token_ok_at))
         return Step("create_app", title, where, StepStatus.DONE, text)
     text = _("We cannot check this from here until the credentials work (next step).")
     return Step("create_app", title, where, StepStatus.UNKNOWN, text)
@@ -139,7 +135,7 @@ def _credentials(ev: Evidence) -> Step:
     if ev.token_error:
         return Step("credentials", title, where, StepStatus.FAILING, ev.token_error)
     if ev.token_ok_at:
-        text = _("Lark accepted them %(ago)s.", ago=_ago(ev.token_ok_at))
+        text = _("Lark accepted them %(ago)s.", ago=ago(ev.token_ok_at))
         return Step("credentials", title, where, StepStatus.DONE, text)
     text = _("Press “Test credentials” to check them with Lark.")
     return Step("credentials", title, where, StepStatus.WAITING, text)
@@ -193,14 +189,14 @@ def _card_callback(ev: Evidence) -> Step:
     if ev.url_verified_at and ev.last_callback_at:
         text = _(
             "URL verified %(verified)s; the last button click arrived %(clicked)s.",
-            verified=_ago(ev.url_verified_at),
-            clicked=_ago(ev.last_callback_at),
+            verified=ago(ev.url_verified_at),
+            clicked=ago(ev.last_callback_at),
         )
         return Step("card_callback", title, where, StepStatus.DONE, text)
     if ev.url_verified_at:
         text = _(
             "URL verified %(verified)s. The subscription is confirmed by the first button click.",
-            verified=_ago(ev.url_verified_at),
+            verified=ago(ev.url_verified_at),
         )
         return Step("card_callback", title, where, StepStatus.WAITING, text)
     text = _("Lark has not verified the card request URL yet: paste it and save.")

@@ -13,14 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
-from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.i18n import ago
 from webapp.identity import licensing
 from webapp.identity.integrations import fresh_tenant_token, lark_error_words
 from webapp.lark.errors import LarkError
@@ -86,10 +86,6 @@ def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
-
-
-def ago(when: datetime) -> str:
-    return format_timedelta(min(when - utcnow(), timedelta(seconds=-1)), add_direction=True)
 
 
 # -- credentials and the card URL ------------------------------------------------------

@@ -14,8 +14,9 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from webapp.diagnostics.checks import Check, Level, ago
+from webapp.diagnostics.checks import Check, Level
 from webapp.extensions import db
+from webapp.i18n import ago
 from webapp.lark import usage
 from webapp.models import ApiUsage, Edition, LarkApiEvent, LarkIntegration, utcnow
 

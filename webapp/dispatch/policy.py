@@ -26,8 +26,11 @@ from webapp.incidents.service import Actor, incident_changed
 from webapp.models import (
     CardMessage,
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
     DispatchRule,
+    EventKind,
+    FailureReason,
     Incident,
     IncidentEvent,
     LarkBinding,
@@ -39,7 +42,7 @@ from webapp.models import (
 )
 
 # Events after which nobody needs to be told "still unacknowledged".
-STOPS_ESCALATION = frozenset({"acknowledged", "resolved"})
+STOPS_ESCALATION = frozenset({EventKind.ACKNOWLEDGED, EventKind.RESOLVED})
 
 
 def init_app(app: Flask) -> None:
@@ -48,7 +51,7 @@ def init_app(app: Flask) -> None:
 
 
 def on_incident_changed(incident: Incident, event: IncidentEvent, **_: Any) -> None:
-    if event.kind == "triggered":
+    if event.kind == EventKind.TRIGGERED:
         notify_new(incident)
         return
     update_cards(incident, exclude=(event.details or {}).get("message_id"))
@@ -140,8 +143,12 @@ def tell_layer(incident: Incident, rule: DispatchRule, index: int) -> bool:
         incidents.record(
             incident,
             Actor.system(),
-            "notification_failed",
-            {"target": schedule.name, "schedule_id": schedule.id, "reason": "nobody_on_call"},
+            EventKind.NOTIFICATION_FAILED,
+            {
+                "target": schedule.name,
+                "schedule_id": schedule.id,
+                "reason": FailureReason.NOBODY_ON_CALL,
+            },
         )
     tell(incident, integration, members, chats, layer=index, labels=labels)
     return bool(empty)
@@ -194,7 +201,7 @@ def send_row(
     row = Delivery(
         integration_id=integration.id,
         incident_id=incident.id,
-        kind="send_card",
+        kind=DeliveryKind.SEND_CARD,
         receive_id_type=id_type,
         receive_id=receive_id,
         member=member,
@@ -215,12 +222,12 @@ def _not_linked(
         Delivery(
             integration_id=integration.id,
             incident_id=incident.id,
-            kind="send_card",
+            kind=DeliveryKind.SEND_CARD,
             member=member,
             uuid=new_uuid(),
             layer=layer,
             status=DeliveryStatus.FAILED,
-            reason="not_linked",
+            reason=FailureReason.NOT_LINKED,
             last_error="no live Lark binding for this member",
             payload={"target": member.name, "purpose": "notify"},
         )
@@ -228,8 +235,8 @@ def _not_linked(
     incidents.record(
         incident,
         Actor.system(),
-        "notification_failed",
-        {"target": member.name, "member_id": member.id, "reason": "not_linked"},
+        EventKind.NOTIFICATION_FAILED,
+        {"target": member.name, "member_id": member.id, "reason": FailureReason.NOT_LINKED},
     )
     from webapp.delivery import mail
 
@@ -247,7 +254,7 @@ def schedule_escalation(
         Delivery(
             integration_id=rule.integration_id,
             incident_id=incident.id,
-            kind="escalate",
+            kind=DeliveryKind.ESCALATE,
             uuid=new_uuid(),
             layer=index,
             status=DeliveryStatus.PENDING,
@@ -267,7 +274,7 @@ def update_cards(incident: Incident, exclude: str | None) -> None:
             Delivery(
                 integration_id=card.integration_id,
                 incident_id=incident.id,
-                kind="update_card",
+                kind=DeliveryKind.UPDATE_CARD,
                 receive_id_type=card.receive_id_type,
                 receive_id=card.receive_id,
                 card_message_id=card.id,
@@ -285,7 +292,7 @@ def cancel_escalation(incident: Incident, why: str) -> None:
         update(Delivery)
         .where(
             Delivery.incident_id == incident.id,
-            Delivery.kind == "escalate",
+            Delivery.kind == DeliveryKind.ESCALATE,
             Delivery.status == DeliveryStatus.PENDING,
         )
         .values(status=DeliveryStatus.CANCELLED, reason=why[:32])
@@ -313,7 +320,7 @@ def escalate(row: Delivery, now: datetime) -> str:
         row.last_error = "snoozed; escalation resumes when the snooze ends"
         return "snoozed"
     nobody = tell_layer(incident, rule, row.layer)
-    incidents.record(incident, Actor.system(), "escalated", {"layer": row.layer + 1})
+    incidents.record(incident, Actor.system(), EventKind.ESCALATED, {"layer": row.layer + 1})
     schedule_escalation(incident, rule, row.layer + 1, now, at_once=nobody)
     return _end(row, DeliveryStatus.DELIVERED, None, now)
 

@@ -4,28 +4,30 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from webapp.models import EventKind
+
 
 def event_label(kind: str) -> str:
     """Human words for a timeline event kind."""
-    labels = {
-        "triggered": _("triggered"),
-        "alert_joined": _("alert joined"),
-        "alert_resolved": _("alert resolved"),
-        "acknowledged": _("acknowledged"),
-        "unacknowledged": _("unacknowledged"),
-        "resolved": _("resolved"),
-        "reopened": _("reopened"),
-        "snoozed": _("snoozed"),
-        "unsnoozed": _("unsnoozed"),
-        "reassigned": _("reassigned"),
-        "responder_added": _("responder added"),
-        "commented": _("commented"),
-        "notified": _("notified"),
-        "notification_failed": _("notification failed"),
-        "notification_waiting": _("notification waiting"),
-        "notification_fell_back": _("notification fell back"),
-        "emailed": _("e-mailed"),
-        "war_room": _("war room"),
-        "escalated": _("escalated"),
+    labels: dict[str, str] = {
+        EventKind.TRIGGERED: _("triggered"),
+        EventKind.ALERT_JOINED: _("alert joined"),
+        EventKind.ALERT_RESOLVED: _("alert resolved"),
+        EventKind.ACKNOWLEDGED: _("acknowledged"),
+        EventKind.UNACKNOWLEDGED: _("unacknowledged"),
+        EventKind.RESOLVED: _("resolved"),
+        EventKind.REOPENED: _("reopened"),
+        EventKind.SNOOZED: _("snoozed"),
+        EventKind.UNSNOOZED: _("unsnoozed"),
+        EventKind.REASSIGNED: _("reassigned"),
+        EventKind.RESPONDER_ADDED: _("responder added"),
+        EventKind.COMMENTED: _("commented"),
+        EventKind.NOTIFIED: _("notified"),
+        EventKind.NOTIFICATION_FAILED: _("notification failed"),
+        EventKind.NOTIFICATION_WAITING: _("notification waiting"),
+        EventKind.NOTIFICATION_FELL_BACK: _("notification fell back"),
+        EventKind.EMAILED: _("e-mailed"),
+        EventKind.WAR_ROOM: _("war room"),
+        EventKind.ESCALATED: _("escalated"),
     }
     return labels.get(kind, kind.replace("_", " "))

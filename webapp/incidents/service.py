@@ -32,6 +32,7 @@ from webapp.incidents.errors import StaleVersion as StaleVersion
 from webapp.incidents.errors import incident_changed as incident_changed
 from webapp.models import (
     Account,
+    EventKind,
     Incident,
     IncidentEvent,
     Member,
@@ -49,10 +50,13 @@ def acknowledge(incident: Incident, actor: Actor, expected_version: int | None =
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
         if inc.status is Status.PROCESSING:
             raise InvalidTransition(
-                wording.already("acknowledged", inc.acknowledged_by, inc.acknowledged_at), inc
+                wording.already(EventKind.ACKNOWLEDGED, inc.acknowledged_by, inc.acknowledged_at),
+                inc,
             )
         if inc.status is Status.CLOSED:
-            raise InvalidTransition(wording.already("resolved", inc.closed_by, inc.closed_at), inc)
+            raise InvalidTransition(
+                wording.already(EventKind.RESOLVED, inc.closed_by, inc.closed_at), inc
+            )
         inc.status = Status.PROCESSING
         inc.acknowledged_at = now
         inc.acknowledged_by = actor.member
@@ -60,7 +64,7 @@ def acknowledge(incident: Incident, actor: Actor, expected_version: int | None =
         _add_responder(inc, actor.member)
         return {}
 
-    return _apply(incident, actor, "acknowledged", change, expected_version)
+    return _apply(incident, actor, EventKind.ACKNOWLEDGED, change, expected_version)
 
 
 def unacknowledge(
@@ -76,7 +80,7 @@ def unacknowledge(
         inc.acknowledged_by = None
         return {}
 
-    return _apply(incident, actor, "unacknowledged", change, expected_version)
+    return _apply(incident, actor, EventKind.UNACKNOWLEDGED, change, expected_version)
 
 
 def resolve(incident: Incident, actor: Actor, expected_version: int | None = None) -> Incident:
@@ -84,14 +88,16 @@ def resolve(incident: Incident, actor: Actor, expected_version: int | None = Non
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
         if inc.status is Status.CLOSED:
-            raise InvalidTransition(wording.already("resolved", inc.closed_by, inc.closed_at), inc)
+            raise InvalidTransition(
+                wording.already(EventKind.RESOLVED, inc.closed_by, inc.closed_at), inc
+            )
         inc.status = Status.CLOSED
         inc.closed_at = now
         inc.closed_by = actor.member
         inc.snoozed_until = None
         return {}
 
-    return _apply(incident, actor, "resolved", change, expected_version)
+    return _apply(incident, actor, EventKind.RESOLVED, change, expected_version)
 
 
 def reopen(incident: Incident, actor: Actor, expected_version: int | None = None) -> Incident:
@@ -107,7 +113,7 @@ def reopen(incident: Incident, actor: Actor, expected_version: int | None = None
         inc.acknowledged_by = None
         return {}
 
-    return _apply(incident, actor, "reopened", change, expected_version)
+    return _apply(incident, actor, EventKind.REOPENED, change, expected_version)
 
 
 def snooze(
@@ -119,11 +125,13 @@ def snooze(
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
         if inc.status is Status.CLOSED:
-            raise InvalidTransition(wording.already("resolved", inc.closed_by, inc.closed_at), inc)
+            raise InvalidTransition(
+                wording.already(EventKind.RESOLVED, inc.closed_by, inc.closed_at), inc
+            )
         inc.snoozed_until = now + timedelta(minutes=minutes)
         return {"minutes": minutes, "until": inc.snoozed_until.isoformat()}
 
-    return _apply(incident, actor, "snoozed", change, expected_version)
+    return _apply(incident, actor, EventKind.SNOOZED, change, expected_version)
 
 
 def unsnooze(incident: Incident, actor: Actor, expected_version: int | None = None) -> Incident:
@@ -133,7 +141,7 @@ def unsnooze(incident: Incident, actor: Actor, expected_version: int | None = No
         inc.snoozed_until = None
         return {}
 
-    return _apply(incident, actor, "unsnoozed", change, expected_version)
+    return _apply(incident, actor, EventKind.UNSNOOZED, change, expected_version)
 
 
 def reassign(
@@ -154,7 +162,7 @@ def reassign(
         inc.assignees = chosen
         return {"from": before, "to": [m.name for m in chosen], "to_ids": [m.id for m in chosen]}
 
-    return _apply(incident, actor, "reassigned", change, expected_version)
+    return _apply(incident, actor, EventKind.REASSIGNED, change, expected_version)
 
 
 def add_responder(
@@ -168,7 +176,7 @@ def add_responder(
         inc.responders.append(member)
         return {"member": member.name, "member_id": member.id}
 
-    return _apply(incident, actor, "responder_added", change, expected_version)
+    return _apply(incident, actor, EventKind.RESPONDER_ADDED, change, expected_version)
 
 
 def comment(incident: Incident, actor: Actor, text: str) -> Incident:
@@ -181,7 +189,7 @@ def comment(incident: Incident, actor: Actor, text: str) -> Incident:
             raise InvalidTransition(_("A comment can be at most 4,000 characters."), inc)
         return {"text": body}
 
-    return _apply(incident, actor, "commented", change, None)
+    return _apply(incident, actor, EventKind.COMMENTED, change, None)
 
 
 def record(incident: Incident, actor: Actor, kind: str, details: dict[str, Any]) -> IncidentEvent:
@@ -300,7 +308,7 @@ def open_incident(
         incident=incident,
         actor=actor.member,
         source=actor.source,
-        kind="triggered",
+        kind=EventKind.TRIGGERED,
         details=details or {},
     )
     db.session.add(event)
@@ -320,7 +328,7 @@ def alert_joined(incident: Incident, actor: Actor, details: dict[str, Any], firs
             incident=incident,
             actor=None,
             source=actor.source,
-            kind="alert_joined",
+            kind=EventKind.ALERT_JOINED,
             details=details,
         )
         db.session.add(event)
@@ -339,7 +347,7 @@ def alert_resolved(incident: Incident, actor: Actor, details: dict[str, Any], la
             incident=incident,
             actor=None,
             source=actor.source,
-            kind="alert_resolved",
+            kind=EventKind.ALERT_RESOLVED,
             details=details,
         )
     )
@@ -355,7 +363,7 @@ def alert_resolved(incident: Incident, actor: Actor, details: dict[str, Any], la
         incident=incident,
         actor=None,
         source=actor.source,
-        kind="resolved",
+        kind=EventKind.RESOLVED,
         details={**details, "reason": "all alerts resolved"},
     )
     db.session.add(event)

@@ -24,7 +24,9 @@ from webapp.incidents.service import Actor, IncidentError
 from webapp.lark.client import LarkClient
 from webapp.models import (
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
+    EventKind,
     Incident,
     LarkIntegration,
     Member,
@@ -70,7 +72,7 @@ def open_war_room(incident: Incident, actor: Actor) -> WarRoom:
         Delivery(
             integration_id=integration.id,
             incident_id=incident.id,
-            kind="war_room",
+            kind=DeliveryKind.WAR_ROOM,
             uuid=f"war-room-{integration.id}-{incident.id}",
             status=DeliveryStatus.PENDING,
             next_attempt_at=utcnow(),
@@ -78,7 +80,7 @@ def open_war_room(incident: Incident, actor: Actor) -> WarRoom:
             payload={"target": name},
         )
     )
-    incidents.record(incident, actor, "war_room", {"name": name, "status": "requested"})
+    incidents.record(incident, actor, EventKind.WAR_ROOM, {"name": name, "status": "requested"})
     try:
         db.session.commit()
     except IntegrityError:  # someone asked at the same moment: theirs is the one
@@ -121,7 +123,7 @@ def build(row: Delivery, integration: LarkIntegration, client: LarkClient, now: 
     incidents.record(
         incident,
         Actor.system(),
-        "war_room",
+        EventKind.WAR_ROOM,
         {
             "name": room.name,
             "chat_id": chat_id,

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.i18n import ago
 from webapp.incidents import events
-from webapp.models import Incident, IncidentEvent, Member, Status, utcnow
-
-
-def ago(when: datetime | None) -> str:
-    """ "2 minutes ago" in the request's language; never "in 0 seconds"."""
-    if when is None:
-        return ""
-    # negative: "2 minutes ago"; a zero delta would read "in 0 seconds" ("0秒钟后")
-    return format_timedelta(min(when - utcnow(), timedelta(microseconds=-1)), add_direction=True)
+from webapp.models import EventKind, Incident, IncidentEvent, Member, Status
 
 
 def already(what: str, who: Member | None, when: datetime | None) -> str:
     name = who.name if who else _("the system")
-    if what == "acknowledged":
+    if what == EventKind.ACKNOWLEDGED:
         return _("Already acknowledged by %(name)s %(ago)s.", name=name, ago=ago(when))
     return _("Already resolved by %(name)s %(ago)s.", name=name, ago=ago(when))
 

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Integer, and_, case, cast, exists, func, not_, or_, select
 
 from webapp.extensions import db
-from webapp.models import Incident, IncidentEvent, Member, Severity, incident_assignees
+from webapp.models import EventKind, Incident, IncidentEvent, Member, Severity, incident_assignees
 
 ACCOUNT_ZONE = ZoneInfo("Asia/Shanghai")
 PERIODS = (7, 30, 90)
@@ -208,7 +208,7 @@ def acknowledgement_sources(scope: Scope) -> dict[str, int]:
     rows = db.session.execute(
         select(IncidentEvent.source, func.count())
         .join(Incident, Incident.id == IncidentEvent.incident_id)
-        .where(*scope.where(), IncidentEvent.kind == "acknowledged")
+        .where(*scope.where(), IncidentEvent.kind == EventKind.ACKNOWLEDGED)
         .group_by(IncidentEvent.source)
     )
     found = {"card": 0, "web": 0, "api": 0}
@@ -294,7 +294,7 @@ def escalations(scope: Scope, limit: int = 10) -> tuple[int, list[Escalation]]:
     base = (
         select(Incident.number, Incident.title, told)
         .join(IncidentEvent, IncidentEvent.incident_id == Incident.id)
-        .where(*scope.where(), IncidentEvent.kind == "escalated")
+        .where(*scope.where(), IncidentEvent.kind == EventKind.ESCALATED)
         .group_by(Incident.id, Incident.number, Incident.title)
     )
     total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()

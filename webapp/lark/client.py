@@ -29,7 +29,7 @@ from webapp.lark.errors import (
     TOKEN_INVALID_CODES,
     LarkError,
 )
-from webapp.models import LarkIntegration
+from webapp.models import FailureReason, LarkIntegration
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +286,7 @@ class LarkClient:
                         again.code,
                         again.msg,
                         http_status=again.http_status,
-                        reason="bad_credentials",
+                        reason=FailureReason.BAD_CREDENTIALS,
                         path=path,
                     ) from again
                 raise

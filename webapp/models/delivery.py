@@ -41,6 +41,41 @@ class DispatchRule(db.Model):  # type: ignore[name-defined]
     channel: Mapped[Channel] = relationship()
 
 
+class DeliveryKind(enum.StrEnum):
+    """What an outbox row does; `webapp/delivery/kinds.py` holds the work of each."""
+
+    SEND_CARD = "send_card"
+    UPDATE_CARD = "update_card"
+    NOTICE = "notice"  # a "deliveries are late" text to a channel's chats
+    WAR_ROOM = "war_room"
+    ESCALATE = "escalate"
+    EMAIL = "email"
+
+
+class FailureReason(enum.StrEnum):
+    """Why a delivery failed or waits: Lark's failures classified (webapp/lark/errors.py),
+    and the few of our own. The outbox, diagnostics and the timeline speak these."""
+
+    NOT_LINKED = "not_linked"
+    BOT_NOT_IN_CHAT = "bot_not_in_chat"
+    CHAT_GONE = "chat_gone"
+    MEMBERS_REFUSED = "members_refused"
+    BOT_DISABLED = "bot_disabled"
+    APP_NOT_INSTALLED = "app_not_installed"
+    NO_PERMISSION = "no_permission"
+    BAD_CREDENTIALS = "bad_credentials"
+    RATE_LIMITED = "rate_limited"
+    QUOTA = "quota"
+    INVALID_REQUEST = "invalid_request"
+    CARD_INVALID = "card_invalid"
+    MESSAGE_TOO_OLD = "message_too_old"
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 (a reason, not a secret)
+    SERVER = "server"
+    NETWORK = "network"
+    SMTP = "smtp"  # the mail server refused or was unreachable
+    NOBODY_ON_CALL = "nobody_on_call"  # a schedule layer found nobody on call
+
+
 class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
@@ -65,8 +100,7 @@ class Delivery(db.Model):  # type: ignore[name-defined]
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incident.id", ondelete="CASCADE"), index=True
     )
-    # send_card | update_card | notice | war_room | escalate
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # a DeliveryKind
     receive_id_type: Mapped[str | None] = mapped_column(String(16))
     receive_id: Mapped[str | None] = mapped_column(String(128))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
@@ -89,7 +123,7 @@ class Delivery(db.Model):  # type: ignore[name-defined]
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(500))
-    reason: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(32))  # a FailureReason
     message_id: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -56,6 +56,30 @@ class Source(enum.StrEnum):
     SYSTEM = "system"
 
 
+class EventKind(enum.StrEnum):
+    """The kinds of timeline event; `webapp/incidents/events.py` gives each its words."""
+
+    TRIGGERED = "triggered"
+    ALERT_JOINED = "alert_joined"
+    ALERT_RESOLVED = "alert_resolved"
+    ACKNOWLEDGED = "acknowledged"
+    UNACKNOWLEDGED = "unacknowledged"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    SNOOZED = "snoozed"
+    UNSNOOZED = "unsnoozed"
+    REASSIGNED = "reassigned"
+    RESPONDER_ADDED = "responder_added"
+    COMMENTED = "commented"
+    NOTIFIED = "notified"
+    NOTIFICATION_FAILED = "notification_failed"
+    NOTIFICATION_WAITING = "notification_waiting"
+    NOTIFICATION_FELL_BACK = "notification_fell_back"
+    EMAILED = "emailed"
+    WAR_ROOM = "war_room"
+    ESCALATED = "escalated"
+
+
 incident_assignees = Table(
     "incident_assignee",
     db.metadata,
@@ -141,7 +165,7 @@ class IncidentEvent(db.Model):  # type: ignore[name-defined]
     )
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     source: Mapped[Source] = mapped_column(_enum(Source, 8))
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))  # an EventKind
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

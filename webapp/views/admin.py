@@ -8,7 +8,7 @@ account answer 404, as if they did not exist.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -23,7 +23,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, format_timedelta
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -32,6 +32,7 @@ from webapp.delivery import outcomes as outbox_outcomes
 from webapp.diagnostics import checklist
 from webapp.diagnostics import report as diagnostics
 from webapp.extensions import db, login_manager
+from webapp.i18n import ago
 from webapp.identity import bindings, integrations, licensing
 from webapp.identity.integrations import IntegrationInput, IntegrationInvalid
 from webapp.incidents import queries as incident_queries
@@ -53,13 +54,9 @@ def _nav() -> dict[str, Any]:
     return {
         "dispatch_url": _dispatch_url(),
         "admin_me": current_user,
-        "format_ago": _format_ago,
+        "format_ago": ago,
         "format_when": _format_when,
     }
-
-
-def _format_ago(when: datetime) -> str:
-    return format_timedelta(min(when - utcnow(), timedelta(seconds=-1)), add_direction=True)
 
 
 def _format_when(when: datetime) -> str:

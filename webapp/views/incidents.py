@@ -41,7 +41,7 @@ from webapp.incidents.service import (
     NotAllowed,
 )
 from webapp.lark import errors as lark_errors
-from webapp.models import Incident, Member, Source, utcnow
+from webapp.models import EventKind, Incident, Member, Source, utcnow
 from webapp.views.lark_context import lark_member_required
 
 bp = Blueprint("incidents_web", __name__, url_prefix="/lark/<key>/incidents")
@@ -59,6 +59,7 @@ def init_app(app: Any) -> None:
     globals_.setdefault("format_timedelta", format_timedelta)
     globals_["inc_labels"] = labels
     globals_["inc_event_label"] = events.event_label
+    globals_["EventKind"] = EventKind
     globals_["inc_lark_fix"] = lark_errors.fix
     globals_["inc_waiting_words"] = outbox_outcomes.waiting_words
     globals_["inc_fallback_words"] = mail.reason_words
