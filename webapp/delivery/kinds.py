@@ -17,13 +17,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from webapp.cards import render as cards
 from webapp.delivery import lark_limits
 from webapp.delivery.outcomes import NOTIFY_PURPOSE, end, note_waiting, stats, target
 from webapp.dispatch import policy as dispatch
 from webapp.extensions import db
 from webapp.incidents import service as incidents
+from webapp.incidents import war_rooms
 from webapp.incidents.service import Actor
-from webapp.lark import usage
+from webapp.lark import applink, usage
 from webapp.lark.client import LarkClient
 from webapp.models import (
     CardMessage,
@@ -141,7 +143,6 @@ def _escalate(row: Delivery, integration: LarkIntegration, now: datetime) -> Non
 
 
 def _war_room(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
-    from webapp.incidents import war_rooms
 
     if _waits_for_quota(row, integration, now):
         return
@@ -315,9 +316,6 @@ def locale_for(integration: LarkIntegration, row: Delivery | None) -> str:
 
 def render(incident: Incident, integration: LarkIntegration, row: Delivery) -> dict[str, Any]:
     """The card from the incident's state now, not from when the row was written."""
-    from webapp.cards import render as cards
-    from webapp.lark import applink
-
     web_url = applink.incident_url(integration, incident.number)
     return cards.incident_card(incident, locale=locale_for(integration, row), web_url=web_url)
 

@@ -25,9 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.config import SmtpSettings, parse_smtp_url
+from webapp.delivery.outcomes import end, fail, note_waiting
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
+from webapp.lark.errors import fix
 from webapp.models import (
     Delivery,
     DeliveryKind,
@@ -104,8 +106,6 @@ NOT_BOUND = "not_bound"  # the member never linked their Lark user (no binding a
 
 def reason_words(reason: str) -> str:
     """Why Lark could not be used, in words, for the e-mail and the timeline."""
-    from webapp.lark.errors import fix
-
     if reason == NOT_BOUND:
         return _(
             "You have not linked your Lark account to the On-call app yet: open the app once "
@@ -220,8 +220,6 @@ def _notifies(row: Delivery) -> bool:
 
 def deliver(row: Delivery, integration: LarkIntegration | None, now: datetime) -> None:
     """Send an `email` row: delivered, retried with backoff (reason smtp), or failed."""
-    from webapp.delivery.outcomes import end, fail, note_waiting
-
     incident = db.session.get(Incident, row.incident_id) if row.incident_id else None
     if incident is None or not row.receive_id:
         end(row, DeliveryStatus.CANCELLED, "incident_gone", now)

@@ -12,11 +12,22 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
+from webapp.dispatch import policy as dispatch
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
-from webapp.models import Delivery, DeliveryKind, DeliveryStatus, EventKind, FailureReason, Incident
+from webapp.lark.errors import fix
+from webapp.models import (
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    EventKind,
+    FailureReason,
+    Incident,
+    LarkIntegration,
+)
 
 # send_card rows with this purpose are incident notifications (not a war room's card): they
 # are the ones still sent when the free edition's quota is used up.
@@ -80,7 +91,7 @@ def fall_back(row: Delivery, incident: Incident, reason: str, now: datetime) -> 
     """A notification Lark cannot deliver: the person gets an e-mail, a chat's people get the
     card directly (once), and when nobody at all was reached everyone who should know is
     e-mailed."""
-    from webapp.delivery import mail
+    from webapp.delivery import mail  # here: mail imports this module at its top
 
     if row.member is not None and reason in mail.FALLBACK_REASONS:
         mail.fall_back(incident, row.member, reason, row.integration_id, now)
@@ -97,11 +108,7 @@ CHAT_FALLBACK_REASONS = frozenset(
 def chat_fell_back(row: Delivery, incident: Incident, reason: str, now: datetime) -> None:
     """The chat cannot be posted to: the policy's people (else the channel's) get the card
     directly, once per incident and person; those not linked get the e-mail."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    from webapp.delivery import mail
-    from webapp.dispatch import policy as dispatch
-    from webapp.models import LarkIntegration
+    from webapp.delivery import mail  # here: mail imports this module at its top
 
     integration = db.session.get(LarkIntegration, row.integration_id)
     if integration is None:
@@ -200,8 +207,6 @@ class Told:
 def who_was_told(incident: Incident) -> list[Told]:
     """Per person and chat the dispatch policy named (and each e-mail), one visible state:
     the latest row for that target decides."""
-    from webapp.lark.errors import fix
-
     rows = db.session.scalars(
         select(Delivery)
         .where(

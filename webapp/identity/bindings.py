@@ -8,18 +8,15 @@ ending one keeps the row, so the bindings of a person read as a timeline.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
+from webapp.lark.client import LarkClient
 from webapp.lark.oauth import LarkUser
 from webapp.models import LarkBinding, LarkIntegration, Member, utcnow
-
-if TYPE_CHECKING:
-    from webapp.lark.client import LarkClient
 
 # Why a binding ended (LarkBinding.ended_reason).
 ENDED_SWITCH = "switch_account"
@@ -262,8 +259,6 @@ def _look_up(
     if not members:
         return {}
     if client is None:
-        from webapp.lark.client import LarkClient
-
         client = LarkClient.for_integration(integration)
     emails = sorted({m.email.strip().lower() for m in members if m.email})
     mobiles = sorted({m.phone.strip() for m in members if m.phone})

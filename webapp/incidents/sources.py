@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from webapp.incidents import alerts
+from webapp.incidents.alerts import InvalidAlerts
 from webapp.models import AlertStatus, Severity
 
 CRIT, WARN, INFO = Severity.CRITICAL, Severity.WARNING, Severity.INFO
@@ -122,8 +124,6 @@ def detect(body: dict[str, Any]) -> str | None:
 
 def parse_for(kind: str, body: Any) -> list[Any]:
     """Read a body as the source's kind says; generic and Alertmanager read any known shape."""
-    from webapp.incidents import alerts
-
     if kind in ("zabbix", "nightingale"):
         if not isinstance(body, dict):
             raise alerts.InvalidAlerts({"body": "must be a JSON object"})
@@ -134,7 +134,6 @@ def parse_for(kind: str, body: Any) -> list[Any]:
 
 
 def parse(body: dict[str, Any], source: str) -> list[Any]:
-    from webapp.incidents.alerts import InvalidAlerts
 
     errors: dict[str, str] = {}
     parsed = _parse_zabbix(body, errors) if source == "zabbix" else _parse_nightingale(body, errors)
