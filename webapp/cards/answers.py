@@ -20,16 +20,15 @@ from webapp.cards import actions as card_actions
 from webapp.cards import render as cards
 from webapp.cards.actions import CardAction, Click
 from webapp.extensions import db
-from webapp.i18n import ago
 from webapp.identity.bindings import live_binding
-from webapp.incidents import events
 from webapp.incidents import service as incidents
+from webapp.incidents import wording
 from webapp.incidents.service import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
 from webapp.lark import applink
 from webapp.models import (
     CardMessage,
+    EventKind,
     Incident,
-    IncidentEvent,
     LarkIntegration,
     Member,
     Platform,
@@ -280,27 +279,9 @@ def _done(click: Click) -> str:
 def _changed(incident: Incident, click: Click) -> str:
     """Why a press did nothing: "Already acknowledged by Li Lei 2 minutes ago." and the like."""
     if incident.status is Status.CLOSED:
-        name = incident.closed_by.name if incident.closed_by else _("the system")
-        return _("Already resolved by %(name)s %(ago)s.", name=name, ago=ago(incident.closed_at))
+        return wording.already(EventKind.RESOLVED, incident.closed_by, incident.closed_at)
     if incident.status is Status.PROCESSING and click.action is CardAction.ACKNOWLEDGE:
-        who = incident.acknowledged_by
-        name = who.name if who else _("the system")
-        return _(
-            "Already acknowledged by %(name)s %(ago)s.",
-            name=name,
-            ago=ago(incident.acknowledged_at),
+        return wording.already(
+            EventKind.ACKNOWLEDGED, incident.acknowledged_by, incident.acknowledged_at
         )
-    last = db.session.execute(
-        select(IncidentEvent)
-        .where(IncidentEvent.incident_id == incident.id)
-        .order_by(IncidentEvent.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if last is None:
-        return _("The incident changed since you loaded it.")
-    return _(
-        "The incident changed since you loaded it: %(kind)s by %(name)s %(ago)s.",
-        kind=events.event_label(last.kind),
-        name=last.actor.name if last.actor else _("the system"),
-        ago=ago(last.created_at),
-    )
+    return wording.stale_message(incident)
