@@ -106,8 +106,8 @@ def add_layer(schedule: Schedule, form: LayerInput) -> ScheduleLayer:
     return layer
 
 
-def add_override(schedule: Schedule, member_id: int, start: str, end: str) -> ScheduleOverride:
-    """An override from local wall times (YYYY-MM-DDTHH:MM) in the schedule's time zone."""
+def local_range(schedule: Schedule, start: str, end: str) -> tuple[datetime, datetime]:
+    """A range from local wall times (YYYY-MM-DDTHH:MM) in the schedule's time zone."""
     zone = ZoneInfo(schedule.timezone)
     try:
         lo = datetime.fromisoformat(start).replace(tzinfo=zone)
@@ -115,7 +115,13 @@ def add_override(schedule: Schedule, member_id: int, start: str, end: str) -> Sc
     except ValueError:
         raise ScheduleError("start and end are a date and time, like 2026-06-20T09:00") from None
     if lo >= hi:
-        raise ScheduleError("the override must end after it starts")
+        raise ScheduleError("the end must come after the start")
+    return lo, hi
+
+
+def add_override(schedule: Schedule, member_id: int, start: str, end: str) -> ScheduleOverride:
+    """An override from local wall times (YYYY-MM-DDTHH:MM) in the schedule's time zone."""
+    lo, hi = local_range(schedule, start, end)
     _members(schedule.account_id, [member_id])
     override = ScheduleOverride(member_id=member_id, starts_at=lo, ends_at=hi)
     schedule.overrides.append(override)

@@ -17,14 +17,15 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from webapp.extensions import db, login_manager
-from webapp.models import Member, Schedule, utcnow
-from webapp.schedules import feeds, service, views_model
+from webapp.models import CoverRequest, Member, Schedule, utcnow
+from webapp.schedules import cards, cover, feeds, service, views_model
 from webapp.schedules.service import LayerInput, ScheduleError
 
 bp = Blueprint("schedules", __name__)
@@ -111,6 +112,9 @@ def _render_page(schedule: Schedule, status: int = 200, **extra: Any) -> Respons
         override_typed=MultiDict(),
         layer_error=None,
         override_error=None,
+        cover_typed=MultiDict(),
+        cover_error=None,
+        covers=cover.open_requests(schedule, utcnow()),
         feed_url=None,
     )
     context.update(extra)
@@ -165,6 +169,28 @@ def add_override(schedule_id: int) -> ResponseReturnValue:
     return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
 
 
+@bp.post("/schedules/<int:schedule_id>/cover")
+def ask_cover(schedule_id: int) -> ResponseReturnValue:
+    """A member asks the others in the schedule to cover a range; they get a Lark card."""
+    _signed_in()
+    schedule = _schedule(schedule_id)
+    f = request.form
+    try:
+        asked = cover.ask(schedule, current_user, f.get("start", ""), f.get("end", ""))
+    except ScheduleError as error:
+        db.session.rollback()
+        return _render_page(schedule, 422, cover_typed=f, cover_error=str(error))
+    flash(_("Asked in Lark: %(names)s.", names=", ".join(asked.asked)))
+    if asked.unreachable:
+        flash(
+            _(
+                "Not asked, not linked to Lark yet: %(names)s.",
+                names=", ".join(asked.unreachable),
+            )
+        )
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
 @bp.post("/schedules/<int:schedule_id>/feed")
 def feed(schedule_id: int) -> ResponseReturnValue:
     """Issue (or revoke) a calendar URL: the member's own, or the whole schedule's for admins."""
@@ -188,7 +214,14 @@ def oncall_summary(member: Member) -> views_model.Summary:
     return views_model.summary(member, utcnow())
 
 
+def cover_span(request: CoverRequest) -> str:
+    locale = get_locale()
+    language = locale.language if locale is not None else "en"
+    return cards.span(request.starts_at, request.ends_at, request.schedule.timezone, language)
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.jinja_env.filters["cover_span"] = cover_span
     app.jinja_env.globals["oncall_summary"] = oncall_summary
     app.jinja_env.filters["tz"] = ZoneInfo
