@@ -12,11 +12,13 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
+import click
+
 from webapp.delivery import lark_limits
 from webapp.delivery.kinds import _client, _waits_for_limit, _waits_for_quota, locale_for
 from webapp.delivery.outcomes import end
 from webapp.extensions import db
-from webapp.models import CoverRequest, Delivery, DeliveryStatus, LarkIntegration
+from webapp.models import CoverRequest, Delivery, DeliveryStatus, LarkIntegration, utcnow
 from webapp.schedules import reminders
 from webapp.schedules.cards import cover_card
 from webapp.schedules.outbox import Kind, page_url
@@ -85,6 +87,14 @@ def queue_reminders(now: datetime, force: bool = False) -> None:
             return
         _looked["when"] = now
     reminders.queue_due(now)
+
+
+@click.command("remind")
+def remind_command() -> None:
+    """Queue the shift reminders and handoff posts due now (the worker sends them); for cron
+    when no `flask lark worker` runs, or after one was down."""
+    queued = reminders.queue_due(utcnow())
+    click.echo(f"looked at {queued} reminder(s) and handoff post(s) due now")
 
 
 HANDLERS = {

@@ -294,4 +294,5 @@ def run_threads(
 
 
 def init_app(app: Flask) -> None:
+    lark_cli.add_command(schedule_kinds.remind_command)
     app.cli.add_command(lark_cli)

@@ -24,6 +24,9 @@ from webapp.schedules.rotation import Shift
 
 # A handoff post is still worth sending this long after the handoff (a worker restarting).
 HANDOFF_GRACE = timedelta(minutes=15)
+# Shifts are looked up this far ahead, so a shift's end is its real end, not the window's
+# (the longest shift is 336 hours).
+AHEAD = timedelta(days=15)
 
 
 def joined(found: list[Shift]) -> list[Shift]:
@@ -47,7 +50,7 @@ def queue_due(now: datetime) -> int:
         lead = timedelta(minutes=max(0, schedule.reminder_minutes))
         if not lead and not schedule.handoff_chat_id:
             continue
-        found = joined(shifts(schedule, now - timedelta(days=1), now + lead + timedelta(days=1)))
+        found = joined(shifts(schedule, now - timedelta(days=1), now + lead + AHEAD))
         for shift in found:
             if lead and shift.start - lead <= now < shift.start:
                 looked += _remind(schedule, shift, now)

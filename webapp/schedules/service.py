@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.extensions import db
@@ -127,3 +128,16 @@ def add_override(schedule: Schedule, member_id: int, start: str, end: str) -> Sc
     schedule.overrides.append(override)
     db.session.commit()
     return override
+
+
+def set_reminders(schedule: Schedule, minutes: str, chat_id: str) -> None:
+    """How long before a shift its person is reminded in Lark (0: never), and the group
+    chat told at each handoff (empty: none)."""
+    text, chat = minutes.strip(), chat_id.strip()
+    if not text.isdigit() or not 0 <= int(text) <= 24 * 60:
+        raise ScheduleError(_("the reminder is a number of minutes from 0 (none) to 1440"))
+    if chat and (not chat.startswith("oc_") or len(chat) > 64 or not chat.isascii()):
+        raise ScheduleError(_("the handoff chat is a Lark chat ID like oc_1a2b3c, or empty"))
+    schedule.reminder_minutes = int(text)
+    schedule.handoff_chat_id = chat or None
+    db.session.commit()

@@ -113,6 +113,8 @@ def _render_page(schedule: Schedule, status: int = 200, **extra: Any) -> Respons
         layer_error=None,
         override_error=None,
         cover_typed=MultiDict(),
+        reminder_typed=MultiDict(),
+        reminder_error=None,
         cover_error=None,
         covers=cover.open_requests(schedule, utcnow()),
         feed_url=None,
@@ -188,6 +190,20 @@ def ask_cover(schedule_id: int) -> ResponseReturnValue:
                 names=", ".join(asked.unreachable),
             )
         )
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
+@bp.post("/schedules/<int:schedule_id>/reminders")
+def reminders(schedule_id: int) -> ResponseReturnValue:
+    _admin()
+    schedule = _schedule(schedule_id)
+    f = request.form
+    try:
+        service.set_reminders(schedule, f.get("minutes", ""), f.get("chat_id", ""))
+    except ScheduleError as error:
+        db.session.rollback()
+        return _render_page(schedule, 422, reminder_typed=f, reminder_error=str(error))
+    flash(_("Shift reminders saved."))
     return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
 
 
