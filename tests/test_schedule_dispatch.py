@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -112,3 +113,38 @@ def test_a_schedule_of_another_account_is_never_paged(
     incident = paged(owner, member, theirs)
     assert rows(incident) == []
     assert db.session.query(Delivery).filter_by(receive_id=seed.HAN_MEIMEI.open_id).count() == 0
+
+
+def _card_text(incident: Incident, locale: str) -> str:
+    from webapp.cards.render import incident_card
+
+    db.session.refresh(incident)
+    return json.dumps(
+        incident_card(incident, locale=locale, web_url="https://x/"), ensure_ascii=False
+    )
+
+
+@pytest.mark.now("2026-06-15T02:00:00+00:00")
+def test_an_unassigned_incident_card_names_who_is_on_call_for_its_channel(
+    owner: Persona, member: Persona
+) -> None:
+    incident = paged(owner, member, core_platform(owner, member))
+    assert not incident.assignees
+    line = f"On call: {owner.member.name} (Core Platform primary) until 2026-06-22 01:00 UTC"
+    assert line in _card_text(incident, "en")
+    assert (
+        f"值班：{owner.member.name}（Core Platform primary），至 2026-06-22 09:00 UTC+8"
+        in _card_text(incident, "zh")
+    )
+
+
+@pytest.mark.now("2026-06-15T02:00:00+00:00")
+def test_an_assigned_incident_card_names_its_assignees_not_the_schedule(
+    owner: Persona, member: Persona
+) -> None:
+    incident = paged(owner, member, core_platform(owner, member))
+    incident.assignees.append(member.member)
+    db.session.commit()
+    text = _card_text(incident, "en")
+    assert f"Assignees: {member.member.name}" in text
+    assert "On call:" not in text

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Member, Schedule
+from webapp.models import DispatchRule, Member, Schedule
 from webapp.schedules.oncall import on_call
 
 
@@ -32,3 +32,28 @@ def on_call_targets(
             continue
         found.append((member, f"{member.name} (on call in {schedule.name})"))
     return found, empty
+
+
+def on_call_for_channel(
+    account_id: int, channel_id: int, at: datetime
+) -> list[tuple[str, str, datetime]]:
+    """(person, schedule, until) for each schedule the channel's dispatch rules page."""
+    ids: dict[int, None] = {}
+    for rule in db.session.scalars(
+        select(DispatchRule).where(DispatchRule.channel_id == channel_id)
+    ):
+        for layer in rule.layers or []:
+            ids.update(dict.fromkeys(int(i) for i in layer.get("schedule_ids") or []))
+    if not ids:
+        return []
+    out = []
+    for schedule in db.session.scalars(
+        select(Schedule)
+        .where(Schedule.id.in_(ids), Schedule.account_id == account_id)
+        .order_by(Schedule.name)
+    ):
+        shift = on_call(schedule, at)
+        member = db.session.get(Member, shift.member_id) if shift else None
+        if shift is not None and member is not None and member.account_id == account_id:
+            out.append((member.name, schedule.name, shift.end))
+    return out
