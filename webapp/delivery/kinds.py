@@ -18,7 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.delivery import lark_limits
-from webapp.delivery.outcomes import NOTIFY_PURPOSE, end, note_waiting, stats, target
+from webapp.delivery.outcomes import (
+    NOTIFY_PURPOSE,
+    end,
+    note_waiting,
+    stats,
+    target_details,
+)
 from webapp.dispatch import policy as dispatch
 from webapp.extensions import db
 from webapp.incidents import service as incidents
@@ -66,7 +72,7 @@ def _send_card(row: Delivery, integration: LarkIntegration, now: datetime) -> No
     end(row, DeliveryStatus.DELIVERED, None, now)
     if (row.payload or {}).get("purpose") == NOTIFY_PURPOSE:
         incidents.record(
-            incident, Actor.system(), "notified", {"target": target(row), "layer": row.layer}
+            incident, Actor.system(), "notified", {**target_details(row), "layer": row.layer}
         )
 
 

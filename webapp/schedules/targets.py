@@ -11,11 +11,11 @@ from webapp.models import DispatchRule, Member, Schedule
 from webapp.schedules.oncall import on_call
 
 
-def on_call_targets(
+def on_call_members(
     account_id: int, schedule_ids: list[int], at: datetime
-) -> tuple[list[tuple[Member, str]], list[Schedule]]:
-    """(member, timeline label) for whoever is on call in each schedule; schedules with nobody."""
-    found: list[tuple[Member, str]] = []
+) -> tuple[list[tuple[Member, Schedule]], list[Schedule]]:
+    """(member, schedule) for whoever is on call in each schedule; schedules with nobody."""
+    found: list[tuple[Member, Schedule]] = []
     empty: list[Schedule] = []
     if not schedule_ids:
         return found, empty
@@ -30,8 +30,16 @@ def on_call_targets(
         if member is None or member.account_id != account_id:
             empty.append(schedule)
             continue
-        found.append((member, f"{member.name} (on call in {schedule.name})"))
+        found.append((member, schedule))
     return found, empty
+
+
+def on_call_targets(
+    account_id: int, schedule_ids: list[int], at: datetime
+) -> tuple[list[tuple[Member, str]], list[Schedule]]:
+    """(member, English label) for whoever is on call in each schedule; schedules with nobody."""
+    found, empty = on_call_members(account_id, schedule_ids, at)
+    return [(m, f"{m.name} (on call in {s.name})") for m, s in found], empty
 
 
 def on_call_for_channel(
