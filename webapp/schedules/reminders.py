@@ -18,7 +18,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Channel, Delivery, DispatchRule, Incident, Member, Schedule, Status
 from webapp.schedules import cards
-from webapp.schedules.oncall import shifts
+from webapp.schedules.oncall import joined, shifts
 from webapp.schedules.outbox import Kind, first_integration, insert_once, page_url, reach
 from webapp.schedules.rotation import Shift
 
@@ -27,20 +27,6 @@ HANDOFF_GRACE = timedelta(minutes=15)
 # Shifts are looked up this far ahead, so a shift's end is its real end, not the window's
 # (the longest shift is 336 hours).
 AHEAD = timedelta(days=15)
-
-
-def joined(found: list[Shift]) -> list[Shift]:
-    """The final schedule's pieces, with back-to-back pieces of one person made one shift
-    (a layer shift running into the same person's override is one stretch on call)."""
-    out: list[Shift] = []
-    for s in found:
-        if out and out[-1].member_id == s.member_id and out[-1].end == s.start:
-            out[-1] = Shift(
-                s.member_id, out[-1].start, s.end, out[-1].layer_id, out[-1].override_id
-            )
-        else:
-            out.append(s)
-    return out
 
 
 def queue_due(now: datetime) -> int:

@@ -369,5 +369,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["layer_values"] = layer_values
     app.jinja_env.globals["override_values"] = override_values
     app.jinja_env.filters["cover_span"] = cover_span
+    app.jinja_env.filters["utc_offset"] = lambda at, tz: cards.utc_offset(ZoneInfo(tz), at)
     app.jinja_env.globals["oncall_summary"] = oncall_summary
     app.jinja_env.filters["tz"] = ZoneInfo
