@@ -231,3 +231,23 @@ def test_two_presses_at_the_same_moment_create_one_override(
     assert request is not None and request.covered_by_id == override.member_id
     assert db.session.get(Member, override.member_id) is not None
     assert takers[outcomes.index("took")] == override.member_id
+
+
+@pytest.mark.now(NOW)
+def test_cover_cards_wait_for_the_reset_when_the_monthly_quota_is_used_up(
+    client: FlaskClient, team: Team, lark: LarkSandbox
+) -> None:
+    from webapp.models import DeliveryStatus, LarkApiEvent
+
+    db.session.add(
+        LarkApiEvent(
+            integration_id=team.integration.id, path="/im/v1/messages", code=99991403, kind="quota"
+        )
+    )
+    db.session.commit()
+    ask(client, team)
+    deliver()
+    cards = db.session.scalars(select(Delivery).where(Delivery.kind == "cover_card")).all()
+    assert len(cards) == 2
+    assert {(c.status, c.reason) for c in cards} == {(DeliveryStatus.PENDING, "quota")}
+    assert lark.messages_to(seed.LI_LEI.open_id) == []

@@ -227,3 +227,18 @@ def test_the_worker_loop_looks_once_a_minute(
     for seconds in (0, 20, 59, 60, 61):
         schedule_kinds.queue_reminders(now + timedelta(seconds=seconds))
     assert looked == [now, now + timedelta(seconds=60)]
+
+
+@pytest.mark.now("2026-06-16T00:40:00+00:00")
+def test_a_failure_while_queueing_reminders_does_not_hold_back_deliveries(
+    setup: tuple[Schedule, LarkIntegration], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webapp.delivery import schedule_kinds
+
+    def broken(now: datetime) -> int:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(schedule_kinds, "_looked", {})
+    monkeypatch.setattr(reminders, "queue_due", broken)
+    schedule_kinds.queue_reminders(utcnow())  # logged, not raised: the worker loop goes on
+    assert db.session.scalars(select(Delivery)).all() == []

@@ -8,6 +8,7 @@ rate limits for the receiver or the message.
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,6 +73,8 @@ def _update(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     end(row, DeliveryStatus.DELIVERED, None, now)
 
 
+log = logging.getLogger(__name__)
+
 # How often a worker process looks for shift reminders and handoff posts that fell due.
 REMIND_EVERY = timedelta(minutes=1)
 _looked: dict[str, datetime] = {}
@@ -86,7 +89,11 @@ def queue_reminders(now: datetime, force: bool = False) -> None:
         if not force and last is not None and now - last < REMIND_EVERY:
             return
         _looked["when"] = now
-    reminders.queue_due(now)
+    try:
+        reminders.queue_due(now)
+    except Exception:  # a bug here must never hold back the incident cards behind it
+        db.session.rollback()
+        log.exception("queueing shift reminders failed; trying again in a minute")
 
 
 @click.command("remind")
