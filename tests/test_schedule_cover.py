@@ -251,3 +251,27 @@ def test_cover_cards_wait_for_the_reset_when_the_monthly_quota_is_used_up(
     assert len(cards) == 2
     assert {(c.status, c.reason) for c in cards} == {(DeliveryStatus.PENDING, "quota")}
     assert lark.messages_to(seed.LI_LEI.open_id) == []
+
+
+@pytest.mark.now(NOW)
+def test_a_copy_drawn_before_the_press_and_sent_after_it_is_redrawn(
+    client: FlaskClient, team: Team, lark: LarkSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webapp.delivery import schedule_kinds
+    from webapp.schedules import cards
+
+    ask(client, team)
+    request = db.session.scalars(select(CoverRequest)).one()
+    drawn_open = cards.cover_card(request, locale="en", page_url="https://x/")
+    cover.take(request.id, team.wang.member.id)  # taken while the first copy is on its way
+    real, calls = schedule_kinds._cover, []
+
+    def drawn_before_the_press(row: Delivery, integration: LarkIntegration) -> Any:
+        calls.append(row.id)
+        return drawn_open if len(calls) == 1 else real(row, integration)
+
+    monkeypatch.setattr(schedule_kinds, "_cover", drawn_before_the_press)
+    deliver()
+    (copy,) = lark.messages_to(seed.LI_LEI.open_id)
+    assert copy.title == "Wang Fang covers Han Meimei Sat 09:00–21:00 (UTC+8)"
+    assert "I'll cover" not in copy.buttons

@@ -20,7 +20,7 @@ from webapp.delivery.kinds import _client, _waits_for_limit, _waits_for_quota, l
 from webapp.delivery.outcomes import end
 from webapp.extensions import db
 from webapp.models import CoverRequest, Delivery, DeliveryStatus, LarkIntegration, utcnow
-from webapp.schedules import reminders
+from webapp.schedules import cover, reminders
 from webapp.schedules.cards import cover_card
 from webapp.schedules.outbox import Kind, page_url
 
@@ -56,6 +56,21 @@ def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     row.attempts += 1
     row.message_id = sent.message_id
     end(row, DeliveryStatus.DELIVERED, None, now)
+    if row.kind == Kind.COVER_CARD:
+        _redraw_if_taken_meanwhile(row, integration, card)
+
+
+def _redraw_if_taken_meanwhile(
+    row: Delivery, integration: LarkIntegration, card: dict[str, Any]
+) -> None:
+    """Someone took the request between drawing this copy and Lark storing it: the press
+    queued redraws only of copies sent by then, so this one is queued here."""
+    request = db.session.get(CoverRequest, int((row.payload or {}).get("cover_request_id") or 0))
+    if request is None:
+        return
+    db.session.refresh(request)
+    if request.covered_by_id is not None and _cover(row, integration) != card:
+        cover.redraw_copies(request, exclude=None)
 
 
 def _update(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
