@@ -6,13 +6,27 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
 
 from tests import factories
-from tests.browser import DESKTOP, PHONE, PageAt, horizontal_overflow, screenshot
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    PageAt,
+    axe_violations,
+    horizontal_overflow,
+    screenshot,
+    small_targets,
+)
+from tests.incident_pages_support import integration as integration_for
 from webapp.extensions import db
-from webapp.models import Schedule, ScheduleLayer, ScheduleOverride, utcnow
+from webapp.identity import sessions
+from webapp.models import LarkBinding, Schedule, ScheduleLayer, ScheduleOverride, utcnow
+from webapp.schedules.oncall import on_call
 
 TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour"
 
@@ -82,8 +96,95 @@ def test_the_schedule_page_draws_two_weeks_with_my_shifts_highlighted(
     assert heading in final.inner_text()
     assert final.locator(".sch-bar.sch-mine").count() >= 1
     assert final.locator(".sch-bar.sch-override").count() == 1
+    # An admin opens a layer to edit it in place; members ask for cover on the same page.
+    page.locator("#schedule-layers details summary").first.click()
+    expect(page.locator("#schedule-layers details[open] form").first).to_be_visible()
+    expect(page.locator("#cover-requests form")).to_be_visible()
     # The timeline scrolls inside its box on a phone; the page itself never scrolls sideways.
     assert horizontal_overflow(page) == 0
+    if viewport is PHONE:
+        within = "#schedule-layers, #schedule-overrides, #cover-requests"
+        assert small_targets(page, within=within) == []
     shot = screenshot(page, f"schedule-{size}-{locale[:2]}")
+    TOUR.mkdir(exist_ok=True)
+    shutil.copy(shot, TOUR / shot.name)
+
+
+def _in_lark(
+    page_at: PageAt, app: Flask, live_server: str, persona: factories.Persona, viewport: Any
+) -> tuple[Page, str]:
+    """A browser context signed in through a Lark integration, as the OAuth round trip leaves
+    it (a signed session cookie), on the Lark homepage."""
+    integration = integration_for(persona.account)
+    binding = LarkBinding(
+        integration_id=integration.id, member_id=persona.member.id, open_id="ou_browser"
+    )
+    db.session.add(binding)
+    db.session.commit()
+    value = app.session_interface.get_signing_serializer(app).dumps(  # type: ignore[attr-defined]
+        {
+            "_user_id": str(persona.member.id),
+            "_fresh": True,
+            sessions.SESSION_ID: sessions.start_record(persona.member, "browser test"),
+            "lark": {"key": integration.key, "binding": binding.id},
+        }
+    )
+    page = page_at(
+        viewport, lark=True, locale="zh-CN" if persona.member.locale == "zh" else "en-US"
+    )
+    host = urlsplit(live_server).hostname
+    page.context.add_cookies(
+        [{"name": app.config["SESSION_COOKIE_NAME"], "value": value, "domain": host, "path": "/"}]
+    )
+    page.goto(f"{live_server}/lark/{integration.key}/")
+    return page, integration.key
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("viewport", "size", "locale", "now_heading", "mine_heading"),
+    [
+        (DESKTOP, "desktop", "en", "On call now", "My next shifts"),
+        (PHONE, "phone", "en", "On call now", "My next shifts"),
+        (DESKTOP, "desktop", "zh", "当前值班", "我接下来的班次"),
+        (PHONE, "phone", "zh", "当前值班", "我接下来的班次"),
+    ],
+)
+def test_the_lark_homepage_shows_who_is_on_call_now_and_my_next_shifts(
+    page_at: PageAt,
+    app: Flask,
+    live_server: str,
+    owner: factories.Persona,
+    member: factories.Persona,
+    viewport: Any,
+    size: str,
+    locale: str,
+    now_heading: str,
+    mine_heading: str,
+) -> None:
+    schedule = drawn_schedule(owner, member)
+    owner.member.locale = locale
+    db.session.commit()
+    on_now = on_call(schedule, utcnow())
+    assert on_now is not None
+    who = owner.member.name if on_now.member_id == owner.member.id else member.member.name
+    page, _ = _in_lark(page_at, app, live_server, owner, viewport)
+    box = page.locator("#my-oncall")
+    expect(box).to_be_visible()
+    assert [h.strip() for h in box.locator("h2").all_inner_texts()] == [now_heading, mine_heading]
+    first = box.locator("ul").first.locator("li").first
+    assert who in first.inner_text() and "Core Platform primary" in first.inner_text()
+    mine = box.locator("ul").nth(1).locator("li")
+    assert mine.count() >= 1 and "Core Platform primary: " in mine.first.inner_text()
+    # The schedule's name links to its page.
+    box.get_by_role("link", name="Core Platform primary").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/schedules/{schedule.id}")
+    page.go_back()
+    assert horizontal_overflow(page) == 0
+    if viewport is PHONE:
+        assert small_targets(page, within="#my-oncall") == []
+    assert axe_violations(page, within="#my-oncall") == []
+    shot = screenshot(page, f"oncall-home-{size}-{locale}")
     TOUR.mkdir(exist_ok=True)
     shutil.copy(shot, TOUR / shot.name)

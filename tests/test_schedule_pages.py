@@ -11,6 +11,7 @@ from tests import factories
 from tests.conftest import csrf_token, sign_in
 from tests.test_schedule_dispatch import LINKS, paged
 from tests.test_schedules import weekly_schedule
+from webapp.extensions import db
 from webapp.models import Schedule
 
 
@@ -123,3 +124,154 @@ def test_the_lark_homepage_shows_who_is_on_call_now_and_my_next_shifts(
     assert "On call now" in box and "My next shifts" in box
     # The owner's next week starts Monday 15 June, 09:00 Beijing.
     assert "Core Platform primary: 06-15 09:00–06-22 09:00" in box
+
+
+def _layer_form(owner: factories.Persona, **changes: object) -> dict[str, object]:
+    form: dict[str, object] = {
+        "name": "Weekly",
+        "member_ids": [str(owner.member.id)],
+        "kind": "weekly",
+        "weekday": "0",
+        "handoff": "09:00",
+        "timezone": "Asia/Shanghai",
+        "start": "2026-06-01",
+    }
+    form.update(changes)
+    return form
+
+
+def test_an_admin_edits_a_layer_and_bad_input_changes_nothing_and_keeps_what_was_typed(
+    client: FlaskClient, owner: factories.Persona, member: factories.Persona
+) -> None:
+    schedule = weekly_schedule(owner, member)
+    layer = schedule.layers[0]
+    path = f"/schedules/{schedule.id}"
+    sign_in(client, owner)
+    status, page = post(
+        client, f"{path}/layers/{layer.id}", _layer_form(owner, name="Nights", handoff="9 am")
+    )
+    assert status == 422
+    assert "handoff time: use HH:MM, like 09:00" in page
+    edit = page.split(f'id="layer-{layer.id}"')[1].split("</details>")[0]
+    assert " open>" in edit.split("\n")[0] or "open>" in edit[:40]
+    assert 'value="Nights"' in edit and 'value="9 am"' in edit
+    db.session.refresh(layer)
+    assert layer.name != "Nights" and layer.handoff_minute == 9 * 60
+
+    status, _ = post(
+        client, f"{path}/layers/{layer.id}", _layer_form(owner, name="Nights", handoff="21:00")
+    )
+    assert status == 303
+    db.session.refresh(layer)
+    assert (layer.name, layer.handoff_minute, layer.member_ids) == (
+        "Nights",
+        21 * 60,
+        [owner.member.id],
+    )
+
+
+def test_an_admin_deletes_a_layer_and_an_override(
+    client: FlaskClient, owner: factories.Persona, member: factories.Persona
+) -> None:
+    schedule = weekly_schedule(owner, member)
+    path = f"/schedules/{schedule.id}"
+    sign_in(client, owner)
+    status, _ = post(
+        client,
+        f"{path}/overrides",
+        {
+            "member_id": str(member.member.id),
+            "start": "2026-07-01T09:00",
+            "end": "2026-07-01T21:00",
+        },
+    )
+    assert status == 303
+    db.session.refresh(schedule)
+    (override,) = schedule.overrides
+    assert post(client, f"{path}/overrides/{override.id}/delete", {})[0] == 303
+    assert post(client, f"{path}/layers/{schedule.layers[0].id}/delete", {})[0] == 303
+    db.session.expire_all()
+    assert db.session.get(Schedule, schedule.id).layers == []
+    assert db.session.get(Schedule, schedule.id).overrides == []
+    status, page = post(client, f"{path}/layers/{override.id + 999}/delete", {})
+    assert status == 422 and "that layer is no longer in this schedule" in page
+
+
+def test_an_admin_moves_an_override_and_a_backwards_range_is_refused(
+    client: FlaskClient, owner: factories.Persona, member: factories.Persona
+) -> None:
+    schedule = weekly_schedule(owner, member)
+    path = f"/schedules/{schedule.id}"
+    sign_in(client, owner)
+    post(
+        client,
+        f"{path}/overrides",
+        {
+            "member_id": str(member.member.id),
+            "start": "2026-07-01T09:00",
+            "end": "2026-07-01T21:00",
+        },
+    )
+    db.session.refresh(schedule)
+    (override,) = schedule.overrides
+    backwards = {
+        "member_id": str(owner.member.id),
+        "start": "2026-07-02T21:00",
+        "end": "2026-07-02T09:00",
+    }
+    status, page = post(client, f"{path}/overrides/{override.id}", backwards)
+    assert status == 422
+    assert "the end must come after the start" in page
+    assert 'value="2026-07-02T21:00"' in page
+    db.session.refresh(override)
+    assert override.member_id == member.member.id
+    moved = {
+        "member_id": str(owner.member.id),
+        "start": "2026-07-02T09:00",
+        "end": "2026-07-02T21:00",
+    }
+    assert post(client, f"{path}/overrides/{override.id}", moved)[0] == 303
+    db.session.refresh(override)
+    assert override.member_id == owner.member.id
+    assert override.starts_at.isoformat() == "2026-07-02T01:00:00+00:00"
+
+
+def test_members_and_outsiders_cannot_edit_or_delete(
+    client: FlaskClient,
+    owner: factories.Persona,
+    member: factories.Persona,
+    outsider: factories.Persona,
+) -> None:
+    schedule = weekly_schedule(owner, member)
+    layer = schedule.layers[0]
+    path = f"/schedules/{schedule.id}"
+    sign_in(client, member)
+    assert post(client, f"{path}/layers/{layer.id}/delete", {})[0] == 403
+    assert post(client, f"{path}/layers/{layer.id}", _layer_form(owner))[0] == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/schedules")})
+    admin = factories.persona("admin", account=outsider.account)
+    sign_in(client, admin)
+    assert post(client, f"{path}/layers/{layer.id}/delete", {})[0] == 404
+    assert client.post(f"{path}/layers/{layer.id}/delete").status_code == 400  # no CSRF token
+    db.session.expire_all()
+    assert db.session.get(Schedule, schedule.id).layers != []
+
+
+@pytest.mark.now("2026-06-15T10:00:00+08:00")
+def test_the_chinese_page_says_why_in_chinese(
+    client: FlaskClient, owner: factories.Persona, member: factories.Persona
+) -> None:
+    import flask_babel
+
+    schedule = weekly_schedule(owner, member)
+    owner.member.locale = "zh"
+    db.session.commit()
+    sign_in(client, owner)
+    flask_babel.refresh()
+    status, page = post(
+        client,
+        f"/schedules/{schedule.id}/layers/{schedule.layers[0].id}",
+        _layer_form(owner, start="soon"),
+    )
+    assert status == 422
+    assert "轮换开始日期须为日期" in page

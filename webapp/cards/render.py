@@ -20,6 +20,7 @@ from sqlalchemy import select
 from webapp.cards.actions import CARD_SNOOZE_MINUTES, CardAction, button_value
 from webapp.extensions import db
 from webapp.models import Alert, Incident, Severity, Status, utcnow
+from webapp.schedules.targets import on_call_for_channel
 
 # Lark's limit is 30 KB for the whole request body; leave room for the envelope.
 MAX_CARD_BYTES = 28 * 1024
@@ -128,6 +129,7 @@ def _facts(incident: Incident, locale: str, full: bool) -> list[str]:
     lines = [
         _("Channel: %(name)s", name=incident.channel.name if incident.channel else _("none")),
         _("Assignees: %(names)s", names=", ".join(m.name for m in incident.assignees) or _("none")),
+        *_on_call_lines(incident, locale),
         _("Alerts: %(count)s", count=incident.alert_count),
     ]
     if full and incident.labels:
@@ -152,6 +154,22 @@ def _facts(incident: Incident, locale: str, full: bool) -> list[str]:
         assert incident.snoozed_until is not None
         lines.append(_("Snoozed until %(when)s", when=_when(incident.snoozed_until, locale)))
     return lines
+
+
+def _on_call_lines(incident: Incident, locale: str) -> list[str]:
+    """Nobody assigned: who is on call for the incident's channel (its rules' schedules)."""
+    if incident.assignees or incident.channel_id is None:
+        return []
+    found = on_call_for_channel(incident.account_id, incident.channel_id, utcnow())
+    return [
+        _(
+            "On call: %(name)s (%(schedule)s) until %(when)s",
+            name=name,
+            schedule=schedule,
+            when=_when(until, locale),
+        )
+        for name, schedule, until in found
+    ]
 
 
 def _latest_alert(incident: Incident) -> str | None:

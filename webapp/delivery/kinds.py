@@ -19,7 +19,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.cards import render as cards
 from webapp.delivery import lark_limits
-from webapp.delivery.outcomes import NOTIFY_PURPOSE, end, note_waiting, stats, target
+from webapp.delivery.outcomes import (
+    NOTIFY_PURPOSE,
+    end,
+    note_waiting,
+    stats,
+    target_details,
+)
 from webapp.dispatch import policy as dispatch
 from webapp.extensions import db
 from webapp.incidents import service as incidents
@@ -74,7 +80,7 @@ def _send_card(row: Delivery, integration: LarkIntegration, now: datetime) -> No
             incident,
             Actor.system(),
             EventKind.NOTIFIED,
-            {"target": target(row), "layer": row.layer},
+            {**target_details(row), "layer": row.layer},
         )
 
 

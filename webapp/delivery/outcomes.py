@@ -77,7 +77,7 @@ def fail(row: Delivery, reason: str, code: int | None, message: str, now: dateti
     incident = db.session.get(Incident, row.incident_id) if row.incident_id else None
     if incident is None:
         return
-    details: dict[str, Any] = {"target": target(row), "reason": reason, "kind": row.kind}
+    details: dict[str, Any] = {**target_details(row), "reason": reason, "kind": row.kind}
     if code is not None:
         details["code"] = code
     if row.member_id:
@@ -158,6 +158,15 @@ def target(row: Delivery) -> str:
     return str((row.payload or {}).get("target") or row.receive_id or "")
 
 
+def target_details(row: Delivery) -> dict[str, Any]:
+    """The target for a timeline line, and the schedule it was reached through (if any):
+    the words "on call in ..." are drawn at display time, in the reader's language."""
+    details: dict[str, Any] = {"target": target(row)}
+    if on_call_in := (row.payload or {}).get("on_call_in"):
+        details["on_call_in"] = on_call_in
+    return details
+
+
 def note_waiting(row: Delivery, now: datetime) -> None:
     """A notification waiting more than a minute: one timeline line per row, the first time."""
     payload = row.payload or {}
@@ -172,7 +181,7 @@ def note_waiting(row: Delivery, now: datetime) -> None:
     incident = db.session.get(Incident, row.incident_id) if row.incident_id else None
     if incident is None:
         return
-    details: dict[str, Any] = {"target": target(row), "reason": row.reason or "queued"}
+    details: dict[str, Any] = {**target_details(row), "reason": row.reason or "queued"}
     details["next_attempt_at"] = row.next_attempt_at.isoformat()
     if row.member_id:
         details["member_id"] = row.member_id

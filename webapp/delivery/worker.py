@@ -25,7 +25,7 @@ from flask.cli import AppGroup
 from sqlalchemy import case, func, select, update
 
 from webapp.delivery import kinds as outbox_kinds
-from webapp.delivery import lark_limits, mail
+from webapp.delivery import lark_limits, mail, schedule_kinds
 from webapp.delivery.kinds import HANDLERS, notice_card
 from webapp.delivery.outcomes import NOTIFY_PURPOSE, fail, note_waiting, stats
 from webapp.extensions import db
@@ -62,6 +62,7 @@ def work(interval: float, stop: threading.Event | None = None) -> None:
     """Deliver until stopped: when nothing is due, sleep until the next row is (≤ interval)."""
     while stop is None or not stop.is_set():
         try:
+            schedule_kinds.queue_reminders(utcnow())
             handled = run_once()
         except Exception:
             log.exception("outbox batch failed; retrying after the interval")
@@ -170,7 +171,7 @@ def _handle(row: Delivery, now: datetime) -> None:
     if integration is None or not integration.enabled:
         fail(row, "integration_disabled", None, "the Lark integration is disabled", now)
         return
-    handler = HANDLERS.get(row.kind)
+    handler = HANDLERS.get(row.kind) or schedule_kinds.HANDLERS.get(row.kind)
     if handler is None:
         fail(row, "invalid_request", None, f"unknown outbox kind {row.kind!r}", now)
         return
@@ -262,6 +263,7 @@ lark_cli = AppGroup("lark", help="Deliver incident cards to Lark.")
 def worker_command(once: bool, interval: float, batch: int, threads: int | None) -> None:
     """Deliver outbox rows to Lark; run any number of these on any number of hosts."""
     if once:
+        schedule_kinds.queue_reminders(utcnow(), force=True)
         click.echo(f"handled {run_once(batch=batch)} row(s)")
         return
     if threads is None:  # SQLite takes one writer at a time: more threads only wait
@@ -294,4 +296,5 @@ def run_threads(
 
 
 def init_app(app: Flask) -> None:
+    lark_cli.add_command(schedule_kinds.remind_command)
     app.cli.add_command(lark_cli)

@@ -125,7 +125,7 @@ def notify_new(incident: Incident) -> None:
 
 def tell_layer(incident: Incident, rule: DispatchRule, index: int) -> bool:
     """Tell one layer. True when a schedule it targets has nobody on call (fire the next now)."""
-    from webapp.schedules.targets import on_call_targets
+    from webapp.schedules.targets import on_call_members
 
     integration = db.session.get(LarkIntegration, rule.integration_id)
     if integration is None:
@@ -136,8 +136,8 @@ def tell_layer(incident: Incident, rule: DispatchRule, index: int) -> bool:
     }
     members = layer_members(incident, layer)
     schedule_ids = [int(i) for i in layer.get("schedule_ids") or []]
-    on_call, empty = on_call_targets(incident.account_id, schedule_ids, utcnow())
-    labels = {m.id: label for m, label in on_call}
+    on_call, empty = on_call_members(incident.account_id, schedule_ids, utcnow())
+    via = {m.id: schedule.name for m, schedule in on_call}
     members += [m for m, _ in on_call if m.id not in {x.id for x in members}]
     for schedule in empty:
         incidents.record(
@@ -150,7 +150,7 @@ def tell_layer(incident: Incident, rule: DispatchRule, index: int) -> bool:
                 "reason": FailureReason.NOBODY_ON_CALL,
             },
         )
-    tell(incident, integration, members, chats, layer=index, labels=labels)
+    tell(incident, integration, members, chats, layer=index, on_call_in=via)
     return bool(empty)
 
 
@@ -161,7 +161,7 @@ def tell(
     chats: dict[str, str],
     *,
     layer: int,
-    labels: dict[int, str] | None = None,
+    on_call_in: dict[int, str] | None = None,
 ) -> None:
     """One send_card row per person (by their live binding) and per chat.
 
@@ -173,8 +173,11 @@ def tell(
         if binding is None:
             _not_linked(incident, integration, member, layer)
             continue
-        label = (labels or {}).get(member.id, member.name)
-        send_row(incident, integration, "open_id", binding.open_id, label, layer, member)
+        row = send_row(
+            incident, integration, "open_id", binding.open_id, member.name, layer, member
+        )
+        if schedule_name := (on_call_in or {}).get(member.id):
+            row.payload = {**row.payload, "on_call_in": schedule_name}
     for chat_id, name in chats.items():
         send_row(incident, integration, "chat_id", chat_id, name, layer, None)
 

@@ -43,7 +43,13 @@ from webapp.models.lark import (
     LicenseRefusal,
     Platform,
 )
-from webapp.models.schedules import CalendarFeed, Schedule, ScheduleLayer, ScheduleOverride
+from webapp.models.schedules import (
+    CalendarFeed,
+    CoverRequest,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
+)
 
 __all__ = [
     "Account",
@@ -55,6 +61,7 @@ __all__ = [
     "CallbackReceipt",
     "CardMessage",
     "Channel",
+    "CoverRequest",
     "Delivery",
     "DeliveryKind",
     "DeliveryStatus",

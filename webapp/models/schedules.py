@@ -24,6 +24,10 @@ class Schedule(db.Model):  # type: ignore[name-defined]
     # IANA name; the page draws the timeline in it.
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A Lark DM this many minutes before each shift starts; 0 sends none.
+    reminder_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # A group chat (oc_...) told who is on call at each handoff; None posts nowhere.
+    handoff_chat_id: Mapped[str | None] = mapped_column(String(64))
 
     team: Mapped[Team | None] = relationship()
     layers: Mapped[list[ScheduleLayer]] = relationship(
@@ -77,6 +81,34 @@ class ScheduleOverride(db.Model):  # type: ignore[name-defined]
 
     schedule: Mapped[Schedule] = relationship(back_populates="overrides")
     member: Mapped[Member] = relationship()
+
+
+class CoverRequest(db.Model):  # type: ignore[name-defined]
+    """A member asks the others in the schedule to cover a range; the first taker gets it.
+
+    `covered_by_id` is set once, by a compare-and-set UPDATE, in the same transaction as
+    the override it creates: two presses at once make one override.
+    """
+
+    __tablename__ = "cover_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey("schedule.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    covered_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    covered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    override_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schedule_override.id", ondelete="SET NULL")
+    )
+
+    schedule: Mapped[Schedule] = relationship()
+    member: Mapped[Member] = relationship(foreign_keys=[member_id])
+    covered_by: Mapped[Member | None] = relationship(foreign_keys=[covered_by_id])
 
 
 class CalendarFeed(db.Model):  # type: ignore[name-defined]

@@ -56,3 +56,17 @@ def on_call(schedule: Schedule, at: datetime) -> Shift | None:
         if s.start <= at < s.end:
             return s
     return None
+
+
+def joined(found: list[Shift]) -> list[Shift]:
+    """The final schedule's pieces, with back-to-back pieces of one person made one shift
+    (a layer shift running into the same person's override is one stretch on call)."""
+    out: list[Shift] = []
+    for s in found:
+        if out and out[-1].member_id == s.member_id and out[-1].end == s.start:
+            out[-1] = Shift(
+                s.member_id, out[-1].start, s.end, out[-1].layer_id, out[-1].override_id
+            )
+        else:
+            out.append(s)
+    return out

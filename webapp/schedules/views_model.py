@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Member, Schedule
-from webapp.schedules.oncall import on_call, rotation_of, shifts
+from webapp.schedules.oncall import joined, rotation_of, shifts
 from webapp.schedules.rotation import Shift, rotation_shifts
 
 DAYS = 14
@@ -106,9 +106,11 @@ def summary(member: Member, now: datetime) -> Summary:
     for schedule in db.session.scalars(
         select(Schedule).where(Schedule.account_id == member.account_id).order_by(Schedule.name)
     ):
-        shift = on_call(schedule, now)
-        if shift is not None:
-            current.append(OnCallNow(schedule, names.get(shift.member_id, "?"), shift.end))
-        mine += [(schedule, s) for s in shifts(schedule, now, now + timedelta(days=DAYS), member)]
+        # Back-to-back pieces of one person (a layer running into an override) are one shift.
+        found = joined(shifts(schedule, now, now + timedelta(days=DAYS)))
+        if found and found[0].start <= now:
+            first = found[0]
+            current.append(OnCallNow(schedule, names.get(first.member_id, "?"), first.end))
+        mine += [(schedule, s) for s in found if s.member_id == member.id]
     mine.sort(key=lambda pair: pair[1].start)
     return Summary(current, mine[:5])

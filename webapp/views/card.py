@@ -29,6 +29,7 @@ from webapp.cards.receipts import Callback
 from webapp.extensions import csrf, db
 from webapp.lark import crypto
 from webapp.models import LarkIntegration
+from webapp.schedules import cover
 
 bp = Blueprint("card", __name__)
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ def callback(key: str) -> ResponseReturnValue:
         return jsonify({"toast": card_answers.error_answer(None, request_id).toast})
     if pressed is None:
         return jsonify({})  # authentic, but not a card action: nothing to do
+    if cover.is_press(pressed.value):  # "I'll cover" on a cover request card
+        return jsonify(_format(pressed.channel, _cover_answer(integration, pressed, request_id)))
     return jsonify(_format(pressed.channel, _answer(integration, pressed, request_id)))
 
 
@@ -245,6 +248,17 @@ def _answer(integration: LarkIntegration, cb: Callback, request_id: str) -> Answ
     card_receipts.settle(integration, keys, answer, request_id)
     action = f"{click.action.value} {click.incident_id}" if click else "unknown"
     log.info("card callback %s: %s %s -> %s", request_id, cb.channel, action, answer.outcome)
+    return answer
+
+
+def _cover_answer(integration: LarkIntegration, cb: Callback, request_id: str) -> Answer:
+    try:
+        answer = cover.press(integration, cb.open_id, cb.message_id, cb.value)
+    except Exception:
+        db.session.rollback()
+        log.exception("card callback %s (cover) failed", request_id)
+        answer = card_answers.error_answer(integration, request_id)
+    log.info("card callback %s: %s cover -> %s", request_id, cb.channel, answer.outcome)
     return answer
 
 

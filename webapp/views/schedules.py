@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,14 +18,22 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from webapp.extensions import db, login_manager
-from webapp.models import Member, Schedule, utcnow
-from webapp.schedules import feeds, service, views_model
+from webapp.models import (
+    CoverRequest,
+    Member,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
+    utcnow,
+)
+from webapp.schedules import cards, cover, feeds, service, views_model
 from webapp.schedules.service import LayerInput, ScheduleError
 
 bp = Blueprint("schedules", __name__)
@@ -111,6 +120,16 @@ def _render_page(schedule: Schedule, status: int = 200, **extra: Any) -> Respons
         override_typed=MultiDict(),
         layer_error=None,
         override_error=None,
+        cover_typed=MultiDict(),
+        reminder_typed=MultiDict(),
+        editing=None,
+        page_error=None,
+        edit_typed=MultiDict(),
+        edit_error=None,
+        overrides=[o for o in schedule.overrides if o.ends_at > utcnow()],
+        reminder_error=None,
+        cover_error=None,
+        covers=cover.open_requests(schedule, utcnow()),
         feed_url=None,
     )
     context.update(extra)
@@ -123,17 +142,17 @@ def page(schedule_id: int) -> ResponseReturnValue:
     return _render_page(_schedule(schedule_id))
 
 
-@bp.post("/schedules/<int:schedule_id>/layers")
-def add_layer(schedule_id: int) -> ResponseReturnValue:
-    _admin()
-    schedule = _schedule(schedule_id)
-    f = request.form
-    form = LayerInput(
+def _digits(text: str | None) -> int:
+    return int(text) if text and text.isdigit() else 0
+
+
+def _layer_input(f: MultiDict[str, str]) -> LayerInput:
+    return LayerInput(
         name=f.get("name", ""),
         member_ids=[int(i) for i in f.getlist("member_ids") if i.isdigit()],
         kind=f.get("kind", "weekly"),
-        hours=int(f.get("hours") or 0) if (f.get("hours") or "").isdigit() else 0,
-        weekday=int(f.get("weekday") or 0) if (f.get("weekday") or "").isdigit() else 0,
+        hours=_digits(f.get("hours")),
+        weekday=_digits(f.get("weekday")),
         handoff=f.get("handoff", ""),
         timezone=f.get("timezone", ""),
         start=f.get("start", ""),
@@ -141,11 +160,79 @@ def add_layer(schedule_id: int) -> ResponseReturnValue:
         restrict_from=f.get("restrict_from", ""),
         restrict_to=f.get("restrict_to", ""),
     )
+
+
+@bp.post("/schedules/<int:schedule_id>/layers")
+def add_layer(schedule_id: int) -> ResponseReturnValue:
+    _admin()
+    schedule = _schedule(schedule_id)
     try:
-        service.add_layer(schedule, form)
+        service.add_layer(schedule, _layer_input(request.form))
     except ScheduleError as error:
         db.session.rollback()
-        return _render_page(schedule, 422, layer_typed=f, layer_error=str(error))
+        return _render_page(schedule, 422, layer_typed=request.form, layer_error=str(error))
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
+def _edit_failed(schedule: Schedule, what: str, item_id: int, error: ScheduleError) -> Any:
+    """The page again, that item's form open with what was typed and the reason."""
+    db.session.rollback()
+    find = service.layer_of if what == "layer" else service.override_of
+    if find(schedule, item_id) is None:  # deleted meanwhile: say so at the top
+        return _render_page(schedule, 422, page_error=str(error))
+    return _render_page(
+        schedule, 422, editing=(what, item_id), edit_typed=request.form, edit_error=str(error)
+    )
+
+
+@bp.post("/schedules/<int:schedule_id>/layers/<int:layer_id>")
+def edit_layer(schedule_id: int, layer_id: int) -> ResponseReturnValue:
+    _admin()
+    schedule = _schedule(schedule_id)
+    try:
+        service.update_layer(schedule, layer_id, _layer_input(request.form))
+    except ScheduleError as error:
+        return _edit_failed(schedule, "layer", layer_id, error)
+    flash(_("The layer was saved."))
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
+@bp.post("/schedules/<int:schedule_id>/layers/<int:layer_id>/delete")
+def delete_layer(schedule_id: int, layer_id: int) -> ResponseReturnValue:
+    _admin()
+    schedule = _schedule(schedule_id)
+    try:
+        service.delete_layer(schedule, layer_id)
+    except ScheduleError as error:
+        return _edit_failed(schedule, "layer", layer_id, error)
+    flash(_("The layer was deleted."))
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
+@bp.post("/schedules/<int:schedule_id>/overrides/<int:override_id>")
+def edit_override(schedule_id: int, override_id: int) -> ResponseReturnValue:
+    _admin()
+    schedule = _schedule(schedule_id)
+    f = request.form
+    try:
+        service.update_override(
+            schedule, override_id, _digits(f.get("member_id")), f.get("start", ""), f.get("end", "")
+        )
+    except ScheduleError as error:
+        return _edit_failed(schedule, "override", override_id, error)
+    flash(_("The override was saved."))
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
+@bp.post("/schedules/<int:schedule_id>/overrides/<int:override_id>/delete")
+def delete_override(schedule_id: int, override_id: int) -> ResponseReturnValue:
+    _admin()
+    schedule = _schedule(schedule_id)
+    try:
+        service.delete_override(schedule, override_id)
+    except ScheduleError as error:
+        return _edit_failed(schedule, "override", override_id, error)
+    flash(_("The override was deleted."))
     return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
 
 
@@ -154,14 +241,49 @@ def add_override(schedule_id: int) -> ResponseReturnValue:
     _admin()
     schedule = _schedule(schedule_id)
     f = request.form
-    member = f.get("member_id", "")
     try:
         service.add_override(
-            schedule, int(member) if member.isdigit() else 0, f.get("start", ""), f.get("end", "")
+            schedule, _digits(f.get("member_id")), f.get("start", ""), f.get("end", "")
         )
     except ScheduleError as error:
         db.session.rollback()
         return _render_page(schedule, 422, override_typed=f, override_error=str(error))
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
+@bp.post("/schedules/<int:schedule_id>/cover")
+def ask_cover(schedule_id: int) -> ResponseReturnValue:
+    """A member asks the others in the schedule to cover a range; they get a Lark card."""
+    _signed_in()
+    schedule = _schedule(schedule_id)
+    f = request.form
+    try:
+        asked = cover.ask(schedule, current_user, f.get("start", ""), f.get("end", ""))
+    except ScheduleError as error:
+        db.session.rollback()
+        return _render_page(schedule, 422, cover_typed=f, cover_error=str(error))
+    flash(_("Asked in Lark: %(names)s.", names=", ".join(asked.asked)))
+    if asked.unreachable:
+        flash(
+            _(
+                "Not asked, not linked to Lark yet: %(names)s.",
+                names=", ".join(asked.unreachable),
+            )
+        )
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
+@bp.post("/schedules/<int:schedule_id>/reminders")
+def reminders(schedule_id: int) -> ResponseReturnValue:
+    _admin()
+    schedule = _schedule(schedule_id)
+    f = request.form
+    try:
+        service.set_reminders(schedule, f.get("minutes", ""), f.get("chat_id", ""))
+    except ScheduleError as error:
+        db.session.rollback()
+        return _render_page(schedule, 422, reminder_typed=f, reminder_error=str(error))
+    flash(_("Shift reminders saved."))
     return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
 
 
@@ -188,7 +310,65 @@ def oncall_summary(member: Member) -> views_model.Summary:
     return views_model.summary(member, utcnow())
 
 
+def cover_span(request: CoverRequest) -> str:
+    locale = get_locale()
+    language = locale.language if locale is not None else "en"
+    return cards.span(request.starts_at, request.ends_at, request.schedule.timezone, language)
+
+
+def layer_values(layer: ScheduleLayer) -> MultiDict[str, str]:
+    """A layer as its edit form's fields."""
+    r = layer.restriction or {}
+    values: list[tuple[str, str]] = [
+        ("name", layer.name),
+        ("kind", layer.shift_kind),
+        ("hours", str(layer.shift_hours)),
+        ("weekday", str(layer.handoff_weekday)),
+        ("handoff", f"{layer.handoff_minute // 60:02d}:{layer.handoff_minute % 60:02d}"),
+        ("timezone", layer.timezone),
+        ("start", layer.rotation_start.isoformat()),
+        (
+            "restrict_from",
+            f"{int(r.get('start', 540)) // 60:02d}:{int(r.get('start', 540)) % 60:02d}",
+        ),
+        ("restrict_to", f"{int(r.get('end', 1080)) // 60:02d}:{int(r.get('end', 1080)) % 60:02d}"),
+    ]
+    values += [("member_ids", str(m)) for m in layer.member_ids]
+    values += [("restrict_weekdays", str(d)) for d in r.get("weekdays", [])]
+    return MultiDict(values)
+
+
+def override_values(override: ScheduleOverride, tz: str) -> MultiDict[str, str]:
+    zone = ZoneInfo(tz)
+    return MultiDict(
+        [
+            ("member_id", str(override.member_id)),
+            ("start", f"{override.starts_at.astimezone(zone):%Y-%m-%dT%H:%M}"),
+            ("end", f"{override.ends_at.astimezone(zone):%Y-%m-%dT%H:%M}"),
+        ]
+    )
+
+
+_LEGACY_LABEL = re.compile(r"(.+) \(on call in (.+)\)")
+
+
+def notified_target(details: dict[str, Any]) -> str:
+    """ "to Han Meimei (on call in Core Platform primary)" in the reader's language. Older
+    timeline lines stored that sentence in English; they are read back into its parts."""
+    name, schedule = str(details.get("target") or ""), details.get("on_call_in")
+    if not schedule and (legacy := _LEGACY_LABEL.fullmatch(name)):
+        name, schedule = legacy.group(1), legacy.group(2)
+    if schedule:
+        return _("to %(target)s (on call in %(schedule)s)", target=name, schedule=schedule)
+    return _("to %(target)s", target=name)
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.jinja_env.globals["notified_target"] = notified_target
+    app.jinja_env.globals["layer_values"] = layer_values
+    app.jinja_env.globals["override_values"] = override_values
+    app.jinja_env.filters["cover_span"] = cover_span
+    app.jinja_env.filters["utc_offset"] = lambda at, tz: cards.utc_offset(ZoneInfo(tz), at)
     app.jinja_env.globals["oncall_summary"] = oncall_summary
     app.jinja_env.filters["tz"] = ZoneInfo

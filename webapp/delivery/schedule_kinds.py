@@ -1,0 +1,127 @@
+"""The outbox kinds of on-call schedules: cover requests, shift reminders, handoff posts.
+
+Each is drawn when it is sent (from the state then, not when the row was written) and goes
+through the same gates as any other message: the free edition's monthly quota (these are
+not incident notifications, so they wait for the reset once it is used up), then Lark's
+rate limits for the receiver or the message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+import click
+
+from webapp.delivery import lark_limits
+from webapp.delivery.kinds import _client, _waits_for_limit, _waits_for_quota, locale_for
+from webapp.delivery.outcomes import end
+from webapp.extensions import db
+from webapp.models import CoverRequest, Delivery, DeliveryStatus, LarkIntegration, utcnow
+from webapp.schedules import cover, reminders
+from webapp.schedules.cards import cover_card
+from webapp.schedules.outbox import Kind, page_url
+
+
+def _cover(row: Delivery, integration: LarkIntegration) -> dict[str, Any] | None:
+    request_id = int((row.payload or {}).get("cover_request_id") or 0)
+    request = db.session.get(CoverRequest, request_id)
+    if request is None:
+        return None
+    locale = locale_for(integration, row)
+    return cover_card(request, locale=locale, page_url=page_url(request.schedule))
+
+
+def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
+    """Send the card the row's kind draws, once (the row's uuid), to its receiver."""
+    if not row.receive_id or not row.receive_id_type:
+        end(row, DeliveryStatus.CANCELLED, "invalid_request", now)
+        return
+    if _waits_for_quota(row, integration, now):
+        return
+    card = (
+        _cover(row, integration)
+        if row.kind == Kind.COVER_CARD
+        else reminders.card_for(row, locale_for(integration, row), now)
+    )
+    if card is None:
+        end(row, DeliveryStatus.CANCELLED, "gone", now)
+        return
+    wait = lark_limits.allow_send(integration.app_id, row.receive_id)
+    if _waits_for_limit(row, None, integration, now, wait):
+        return
+    sent = _client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
+    row.attempts += 1
+    row.message_id = sent.message_id
+    end(row, DeliveryStatus.DELIVERED, None, now)
+    if row.kind == Kind.COVER_CARD:
+        _redraw_if_taken_meanwhile(row, integration, card)
+
+
+def _redraw_if_taken_meanwhile(
+    row: Delivery, integration: LarkIntegration, card: dict[str, Any]
+) -> None:
+    """Someone took the request between drawing this copy and Lark storing it: the press
+    queued redraws only of copies sent by then, so this one is queued here."""
+    request = db.session.get(CoverRequest, int((row.payload or {}).get("cover_request_id") or 0))
+    if request is None:
+        return
+    db.session.refresh(request)
+    if request.covered_by_id is not None and _cover(row, integration) != card:
+        cover.redraw_copies(request, exclude=None)
+
+
+def _update(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
+    card = _cover(row, integration)
+    if card is None or not row.message_id:
+        end(row, DeliveryStatus.CANCELLED, "card_gone", now)
+        return
+    if _waits_for_quota(row, integration, now):
+        return
+    wait = lark_limits.allow_update(integration.app_id, row.message_id)
+    if _waits_for_limit(row, None, integration, now, wait):
+        return
+    _client(integration).update_card(row.message_id, card)
+    row.attempts += 1
+    end(row, DeliveryStatus.DELIVERED, None, now)
+
+
+log = logging.getLogger(__name__)
+
+# How often a worker process looks for shift reminders and handoff posts that fell due.
+REMIND_EVERY = timedelta(minutes=1)
+_looked: dict[str, datetime] = {}
+_lock = threading.Lock()
+
+
+def queue_reminders(now: datetime, force: bool = False) -> None:
+    """Once a minute per process (or now, when forced): queue the reminders due. Several
+    workers doing this at once is harmless: each reminder's row is inserted once."""
+    with _lock:
+        last = _looked.get("when")
+        if not force and last is not None and now - last < REMIND_EVERY:
+            return
+        _looked["when"] = now
+    try:
+        reminders.queue_due(now)
+    except Exception:  # a bug here must never hold back the incident cards behind it
+        db.session.rollback()
+        log.exception("queueing shift reminders failed; trying again in a minute")
+
+
+@click.command("remind")
+def remind_command() -> None:
+    """Queue the shift reminders and handoff posts due now (the worker sends them); for cron
+    when no `flask lark worker` runs, or after one was down."""
+    queued = reminders.queue_due(utcnow())
+    click.echo(f"looked at {queued} reminder(s) and handoff post(s) due now")
+
+
+HANDLERS = {
+    Kind.COVER_CARD.value: _send,
+    Kind.SHIFT_REMINDER.value: _send,
+    Kind.HANDOFF_POST.value: _send,
+    Kind.COVER_UPDATE.value: _update,
+}

@@ -1,0 +1,85 @@
+"""The schedules' outbox rows: who a card reaches in Lark, and rows written at most once.
+
+Cards leave through the delivery worker like every other message (webapp/delivery/); these
+kinds are not incident notifications, so the free edition's monthly quota holds them back
+once it is used up (webapp/delivery/kinds.py `_waits_for_quota`).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from webapp.extensions import db
+from webapp.identity.bindings import binding_of
+from webapp.models import Delivery, DeliveryStatus, LarkBinding, LarkIntegration, Member, Schedule
+
+
+class Kind(enum.StrEnum):
+    COVER_CARD = "cover_card"  # a cover request, to one person
+    COVER_UPDATE = "cover_update"  # a copy of it redrawn after someone took it
+    SHIFT_REMINDER = "shift_reminder"  # "your shift starts in N minutes", to one person
+    HANDOFF_POST = "handoff_post"  # "on call this week", to the schedule's group chat
+
+
+def reach(member: Member) -> tuple[LarkIntegration, LarkBinding] | None:
+    """The member's live binding in the first enabled integration of the account that has one."""
+    integrations = db.session.scalars(
+        select(LarkIntegration)
+        .where(LarkIntegration.account_id == member.account_id, LarkIntegration.enabled.is_(True))
+        .order_by(LarkIntegration.id)
+    )
+    for integration in integrations:
+        binding = binding_of(integration, member)
+        if binding is not None:
+            return integration, binding
+    return None
+
+
+def first_integration(account_id: int) -> LarkIntegration | None:
+    return db.session.scalars(
+        select(LarkIntegration)
+        .where(LarkIntegration.account_id == account_id, LarkIntegration.enabled.is_(True))
+        .order_by(LarkIntegration.id)
+    ).first()
+
+
+def insert_once(
+    integration: LarkIntegration,
+    kind: Kind,
+    uuid: str,
+    now: datetime,
+    *,
+    receive: tuple[str, str] | None = None,
+    member_id: int | None = None,
+    message_id: str | None = None,
+    payload: dict[str, Any],
+) -> None:
+    """One outbox row per `uuid`: a second writer (another worker, a rerun) adds nothing."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    values = {
+        "integration_id": integration.id,
+        "kind": kind.value,
+        "receive_id_type": receive[0] if receive else None,
+        "receive_id": receive[1] if receive else None,
+        "member_id": member_id,
+        "message_id": message_id,
+        "uuid": uuid[:50],
+        "status": DeliveryStatus.PENDING.value,
+        "next_attempt_at": now,
+        "created_at": now,
+        "attempts": 0,
+        "layer": 0,
+        "payload": payload,
+    }
+    stmt = dialect.insert(Delivery).values(**values).on_conflict_do_nothing(index_elements=["uuid"])
+    db.session.execute(stmt)
+
+
+def page_url(schedule: Schedule) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}/schedules/{schedule.id}"

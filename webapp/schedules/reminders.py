@@ -1,0 +1,134 @@
+"""Shift reminders and handoff posts, queued once per shift however often they are looked for.
+
+`queue_due(now)` writes an outbox row for every shift that starts within the schedule's
+reminder lead (a DM to the person), and for every handoff that just happened (a post to the
+schedule's group chat). Each row's uuid names the schedule, the person and the shift's
+start, and rows are inserted with ON CONFLICT DO NOTHING: any number of workers, cron runs
+or restarts queue each reminder once. The delivery worker looks once a minute
+(webapp/delivery/worker.py), and `flask schedules remind` does one pass for cron.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Channel, Delivery, DispatchRule, Incident, Member, Schedule, Status
+from webapp.schedules import cards
+from webapp.schedules.oncall import joined, shifts
+from webapp.schedules.outbox import Kind, first_integration, insert_once, page_url, reach
+from webapp.schedules.rotation import Shift
+
+# A handoff post is still worth sending this long after the handoff (a worker restarting).
+HANDOFF_GRACE = timedelta(minutes=15)
+# Shifts are looked up this far ahead, so a shift's end is its real end, not the window's
+# (the longest shift is 336 hours).
+AHEAD = timedelta(days=15)
+
+
+def queue_due(now: datetime) -> int:
+    """Queue the reminders and handoff posts due at `now`; returns how many were looked at."""
+    looked = 0
+    for schedule in db.session.scalars(select(Schedule).order_by(Schedule.id)):
+        lead = timedelta(minutes=max(0, schedule.reminder_minutes))
+        if not lead and not schedule.handoff_chat_id:
+            continue
+        found = joined(shifts(schedule, now - timedelta(days=1), now + lead + AHEAD))
+        for shift in found:
+            if lead and shift.start - lead <= now < shift.start:
+                looked += _remind(schedule, shift, now)
+            if schedule.handoff_chat_id and shift.start <= now < shift.start + HANDOFF_GRACE:
+                looked += _post(schedule, shift, now)
+    db.session.commit()
+    return looked
+
+
+def _payload(schedule: Schedule, shift: Shift, target: str) -> dict[str, Any]:
+    return {
+        "schedule_id": schedule.id,
+        "member_id": shift.member_id,
+        "start": shift.start.isoformat(),
+        "end": shift.end.isoformat(),
+        "target": target,
+    }
+
+
+def _remind(schedule: Schedule, shift: Shift, now: datetime) -> int:
+    member = db.session.get(Member, shift.member_id)
+    found = reach(member) if member is not None else None
+    if member is None or found is None:
+        return 0  # not linked to Lark: the page and the calendar feed still show the shift
+    integration, binding = found
+    insert_once(
+        integration,
+        Kind.SHIFT_REMINDER,
+        f"remind-{schedule.id}-{member.id}-{int(shift.start.timestamp())}",
+        now,
+        receive=("open_id", binding.open_id),
+        member_id=member.id,
+        payload=_payload(schedule, shift, member.name),
+    )
+    return 1
+
+
+def _post(schedule: Schedule, shift: Shift, now: datetime) -> int:
+    integration = first_integration(schedule.account_id)
+    if integration is None or not schedule.handoff_chat_id:
+        return 0
+    insert_once(
+        integration,
+        Kind.HANDOFF_POST,
+        f"handoff-{schedule.id}-{int(shift.start.timestamp())}",
+        now,
+        receive=("chat_id", schedule.handoff_chat_id),
+        payload=_payload(schedule, shift, schedule.handoff_chat_id),
+    )
+    return 1
+
+
+def inherited(schedule: Schedule) -> list[Incident]:
+    """Open incidents of the channels whose dispatch rules page this schedule."""
+    rules = db.session.scalars(
+        select(DispatchRule)
+        .join(Channel, Channel.id == DispatchRule.channel_id)
+        .where(Channel.account_id == schedule.account_id)
+    )
+    channel_ids = {
+        rule.channel_id
+        for rule in rules
+        if any(
+            schedule.id in [int(i) for i in layer.get("schedule_ids") or []]
+            for layer in rule.layers or []
+        )
+    }
+    if not channel_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Incident)
+            .where(Incident.channel_id.in_(channel_ids), Incident.status != Status.CLOSED)
+            .order_by(Incident.number)
+        )
+    )
+
+
+def card_for(row: Delivery, locale: str, now: datetime) -> dict[str, Any] | None:
+    """The reminder or handoff card a row carries, drawn now; None when the schedule is gone."""
+    payload = row.payload or {}
+    schedule = db.session.get(Schedule, int(payload.get("schedule_id") or 0))
+    if schedule is None:
+        return None
+    start = datetime.fromisoformat(payload["start"])
+    end = datetime.fromisoformat(payload["end"])
+    if row.kind == Kind.HANDOFF_POST:
+        member = db.session.get(Member, int(payload.get("member_id") or 0))
+        name = member.name if member else "?"
+        return cards.handoff_card(
+            schedule, name, start, end, locale=locale, page_url=page_url(schedule)
+        )
+    minutes = round((start - now).total_seconds() / 60)
+    view = cards.ReminderView(schedule, start, end, minutes, inherited(schedule))
+    return cards.reminder_card(view, locale=locale, page_url=page_url(schedule))
