@@ -275,3 +275,14 @@ def test_a_copy_drawn_before_the_press_and_sent_after_it_is_redrawn(
     (copy,) = lark.messages_to(seed.LI_LEI.open_id)
     assert copy.title == "Wang Fang covers Han Meimei Sat 09:00–21:00 (UTC+8)"
     assert "I'll cover" not in copy.buttons
+
+
+@pytest.mark.now(NOW)
+def test_asking_twice_for_the_same_range_is_refused_while_nobody_took_it(
+    client: FlaskClient, team: Team
+) -> None:
+    assert ask(client, team)[0] == 303
+    status, page = ask(client, team, {"start": "2026-06-20T12:00", "end": "2026-06-20T15:00"})
+    assert status == 422
+    assert "you already asked for cover in that range" in page
+    assert len(db.session.scalars(select(CoverRequest)).all()) == 1

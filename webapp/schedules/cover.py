@@ -31,7 +31,7 @@ from webapp.models import (
 )
 from webapp.schedules import cards
 from webapp.schedules.oncall import shifts
-from webapp.schedules.outbox import Kind, insert_once, reach
+from webapp.schedules.outbox import Kind, insert_once, page_url, reach
 from webapp.schedules.service import ScheduleError, local_range
 
 
@@ -64,6 +64,16 @@ def ask(schedule: Schedule, member: Member, start: str, end: str) -> Asked:
         raise ScheduleError(_("that range is over; ask for cover for a time still to come"))
     if not shifts(schedule, lo, hi, member):
         raise ScheduleError(_("you are not on call in that range, so there is nothing to cover"))
+    if db.session.scalar(
+        select(CoverRequest.id).where(
+            CoverRequest.schedule_id == schedule.id,
+            CoverRequest.member_id == member.id,
+            CoverRequest.covered_by_id.is_(None),
+            CoverRequest.starts_at < hi,
+            CoverRequest.ends_at > lo,
+        )
+    ):
+        raise ScheduleError(_("you already asked for cover in that range; nobody has taken it yet"))
     request = CoverRequest(schedule_id=schedule.id, member_id=member.id, starts_at=lo, ends_at=hi)
     db.session.add(request)
     db.session.flush()
@@ -229,8 +239,6 @@ def _told(locale: str, outcome: str, text: card_answers.Text) -> Answer:
 
 
 def _answer(request: CoverRequest, locale: str, outcome: str, text: card_answers.Text) -> Answer:
-    from webapp.schedules.outbox import page_url
-
     kind = "success" if outcome == "ok" else "warning"
     card = cards.cover_card(request, locale=locale, page_url=page_url(request.schedule))
     return Answer(toast=card_answers.toast(kind, text, locale), card=card, outcome=outcome)
