@@ -19,10 +19,17 @@ from webapp.delivery import lark_limits
 from webapp.delivery.kinds import _client, _waits_for_limit, _waits_for_quota, locale_for
 from webapp.delivery.outcomes import end
 from webapp.extensions import db
-from webapp.models import CoverRequest, Delivery, DeliveryStatus, LarkIntegration, utcnow
+from webapp.models import (
+    CoverRequest,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    LarkIntegration,
+    utcnow,
+)
 from webapp.schedules import cover, reminders
 from webapp.schedules.cards import cover_card
-from webapp.schedules.outbox import Kind, page_url
+from webapp.schedules.outbox import page_url
 
 
 def _cover(row: Delivery, integration: LarkIntegration) -> dict[str, Any] | None:
@@ -43,7 +50,7 @@ def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
         return
     card = (
         _cover(row, integration)
-        if row.kind == Kind.COVER_CARD
+        if row.kind == DeliveryKind.COVER_CARD
         else reminders.card_for(row, locale_for(integration, row), now)
     )
     if card is None:
@@ -56,7 +63,7 @@ def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     row.attempts += 1
     row.message_id = sent.message_id
     end(row, DeliveryStatus.DELIVERED, None, now)
-    if row.kind == Kind.COVER_CARD:
+    if row.kind == DeliveryKind.COVER_CARD:
         _redraw_if_taken_meanwhile(row, integration, card)
 
 
@@ -120,8 +127,8 @@ def remind_command() -> None:
 
 
 HANDLERS = {
-    Kind.COVER_CARD.value: _send,
-    Kind.SHIFT_REMINDER.value: _send,
-    Kind.HANDOFF_POST.value: _send,
-    Kind.COVER_UPDATE.value: _update,
+    DeliveryKind.COVER_CARD.value: _send,
+    DeliveryKind.SHIFT_REMINDER.value: _send,
+    DeliveryKind.HANDOFF_POST.value: _send,
+    DeliveryKind.COVER_UPDATE.value: _update,
 }

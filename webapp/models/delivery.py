@@ -50,6 +50,10 @@ class DeliveryKind(enum.StrEnum):
     WAR_ROOM = "war_room"
     ESCALATE = "escalate"
     EMAIL = "email"
+    COVER_CARD = "cover_card"  # a cover request, to one person (webapp/schedules/cover.py)
+    COVER_UPDATE = "cover_update"  # a copy of it redrawn after someone took it
+    SHIFT_REMINDER = "shift_reminder"  # "your shift starts in N minutes", to one person
+    HANDOFF_POST = "handoff_post"  # "on call this week", to the schedule's group chat
 
 
 class FailureReason(enum.StrEnum):

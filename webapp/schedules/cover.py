@@ -23,6 +23,7 @@ from webapp.identity.bindings import live_binding
 from webapp.models import (
     CoverRequest,
     Delivery,
+    DeliveryKind,
     LarkIntegration,
     Member,
     Schedule,
@@ -31,7 +32,7 @@ from webapp.models import (
 )
 from webapp.schedules import cards
 from webapp.schedules.oncall import shifts
-from webapp.schedules.outbox import Kind, insert_once, page_url, reach
+from webapp.schedules.outbox import insert_once, page_url, reach
 from webapp.schedules.service import ScheduleError, local_range
 
 
@@ -88,7 +89,7 @@ def ask(schedule: Schedule, member: Member, start: str, end: str) -> Asked:
         integration, binding = found
         insert_once(
             integration,
-            Kind.COVER_CARD,
+            DeliveryKind.COVER_CARD,
             f"cover-{request.id}-{other.id}",
             now,
             receive=("open_id", binding.open_id),
@@ -197,7 +198,7 @@ def redraw_copies(request: CoverRequest, exclude: str | None) -> None:
     now = utcnow()
     sent = db.session.scalars(
         select(Delivery).where(
-            Delivery.kind == Kind.COVER_CARD.value,
+            Delivery.kind == DeliveryKind.COVER_CARD.value,
             Delivery.uuid.like(f"cover-{request.id}-%"),
             Delivery.message_id.is_not(None),
         )
@@ -210,7 +211,7 @@ def redraw_copies(request: CoverRequest, exclude: str | None) -> None:
             continue
         insert_once(
             integration,
-            Kind.COVER_UPDATE,
+            DeliveryKind.COVER_UPDATE,
             f"coverup-{request.id}-{row.id}",
             now,
             receive=(row.receive_id_type or "open_id", row.receive_id or ""),

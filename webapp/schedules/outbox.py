@@ -7,7 +7,6 @@ once it is used up (webapp/delivery/kinds.py `_waits_for_quota`).
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -17,14 +16,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.extensions import db
 from webapp.identity.bindings import binding_of
-from webapp.models import Delivery, DeliveryStatus, LarkBinding, LarkIntegration, Member, Schedule
-
-
-class Kind(enum.StrEnum):
-    COVER_CARD = "cover_card"  # a cover request, to one person
-    COVER_UPDATE = "cover_update"  # a copy of it redrawn after someone took it
-    SHIFT_REMINDER = "shift_reminder"  # "your shift starts in N minutes", to one person
-    HANDOFF_POST = "handoff_post"  # "on call this week", to the schedule's group chat
+from webapp.models import (
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    LarkBinding,
+    LarkIntegration,
+    Member,
+    Schedule,
+)
 
 
 def reach(member: Member) -> tuple[LarkIntegration, LarkBinding] | None:
@@ -51,7 +51,7 @@ def first_integration(account_id: int) -> LarkIntegration | None:
 
 def insert_once(
     integration: LarkIntegration,
-    kind: Kind,
+    kind: DeliveryKind,
     uuid: str,
     now: datetime,
     *,

@@ -16,10 +16,19 @@ from typing import Any
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Channel, Delivery, DispatchRule, Incident, Member, Schedule, Status
+from webapp.models import (
+    Channel,
+    Delivery,
+    DeliveryKind,
+    DispatchRule,
+    Incident,
+    Member,
+    Schedule,
+    Status,
+)
 from webapp.schedules import cards
 from webapp.schedules.oncall import joined, shifts
-from webapp.schedules.outbox import Kind, first_integration, insert_once, page_url, reach
+from webapp.schedules.outbox import first_integration, insert_once, page_url, reach
 from webapp.schedules.rotation import Shift
 
 # A handoff post is still worth sending this long after the handoff (a worker restarting).
@@ -64,7 +73,7 @@ def _remind(schedule: Schedule, shift: Shift, now: datetime) -> int:
     integration, binding = found
     insert_once(
         integration,
-        Kind.SHIFT_REMINDER,
+        DeliveryKind.SHIFT_REMINDER,
         f"remind-{schedule.id}-{member.id}-{int(shift.start.timestamp())}",
         now,
         receive=("open_id", binding.open_id),
@@ -80,7 +89,7 @@ def _post(schedule: Schedule, shift: Shift, now: datetime) -> int:
         return 0
     insert_once(
         integration,
-        Kind.HANDOFF_POST,
+        DeliveryKind.HANDOFF_POST,
         f"handoff-{schedule.id}-{int(shift.start.timestamp())}",
         now,
         receive=("chat_id", schedule.handoff_chat_id),
@@ -123,7 +132,7 @@ def card_for(row: Delivery, locale: str, now: datetime) -> dict[str, Any] | None
         return None
     start = datetime.fromisoformat(payload["start"])
     end = datetime.fromisoformat(payload["end"])
-    if row.kind == Kind.HANDOFF_POST:
+    if row.kind == DeliveryKind.HANDOFF_POST:
         member = db.session.get(Member, int(payload.get("member_id") or 0))
         name = member.name if member else "?"
         return cards.handoff_card(
