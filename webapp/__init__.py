@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     from webapp.delivery import worker as outbox
     from webapp.dispatch import policy as dispatch
     from webapp.identity import login
+    from webapp.insights import digest
 
     db.init_app(app)
     sqlite.init_app(app)
@@ -71,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     ratelimit.init_app(app)
     dispatch.init_app(app)
     outbox.init_app(app)
+    digest.init_app(app)  # the weekly digest: a `flask insights` command, a periodic job
     headers.init_app(app)
 
 
