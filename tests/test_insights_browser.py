@@ -29,6 +29,7 @@ from tests.browser import (
     small_targets,
 )
 from tests.incident_pages_support import integration
+from tests.test_schedules import weekly_schedule
 from webapp.extensions import db
 from webapp.identity import sessions
 from webapp.incidents import service as incidents
@@ -166,6 +167,7 @@ def test_my_week_on_the_lark_homepage_at_both_sizes_in_both_languages(
     lang: str,
 ) -> None:
     busy_week(owner, member)
+    weekly_schedule(owner, member)
     lark = integration(owner.account)
     me = member.member
     binding = LarkBinding(integration_id=lark.id, member_id=me.id, open_id=f"ou_{me.id}")
@@ -197,6 +199,7 @@ def test_my_week_on_the_lark_homepage_at_both_sizes_in_both_languages(
     figures = week.locator("dd").all_inner_texts()
     assert figures[:2] == ["5", "4"]  # five pages to me, four acknowledged by me
     assert figures[2] in ("7 min", "7 分钟")
+    assert "Core Platform primary" in figures[4]  # the next shift, within two weeks
     assert horizontal_overflow(page) == 0
     assert axe_violations(page, within="#my-week") == []
     week.scroll_into_view_if_needed()
