@@ -12,6 +12,7 @@ from flask_babel import refresh
 from tests import factories, incident_pages_support, insights_support
 from tests.conftest import sign_in
 from tests.insights_support import NOW
+from tests.test_schedules import weekly_schedule
 from webapp.extensions import db
 
 pytestmark = pytest.mark.now(NOW)
@@ -98,6 +99,16 @@ def test_my_week_on_the_homepage(client: FlaskClient, week: insights_support.Wee
     page = text(client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True))
     assert "My week Pages received 3 Acknowledged by me 1" in page
     assert "Median time to acknowledge 5 min Night-time pages 1" in page
+    assert "Next shift None in the next two weeks" in page
+
+
+def test_my_week_names_my_next_shift(client: FlaskClient, week: insights_support.Week) -> None:
+    # Weekly hand-offs on Mondays at 09:00 Beijing: the member's week ended at 09:00 today.
+    weekly_schedule(week.owner, week.member)
+    lark = incident_pages_support.integration(week.owner.account)
+    incident_pages_support.enter(client, week.member, lark)
+    page = text(client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True))
+    assert "Next shift 06-22 09:00 Core Platform primary" in page
 
 
 def test_in_chinese_the_admin_reads_the_same_figures(

@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     from webapp.delivery import worker as outbox
     from webapp.dispatch import policy as dispatch
     from webapp.identity import login
+    from webapp.insights import digest
 
     db.init_app(app)
     sqlite.init_app(app)
@@ -71,17 +72,18 @@ def register_extensions(app: Flask) -> None:
     ratelimit.init_app(app)
     dispatch.init_app(app)
     outbox.init_app(app)
+    digest.init_app(app)  # the weekly digest: a `flask insights` command, a periodic job
     headers.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from webapp.diagnostics import report as diagnostics
-    from webapp.views import admin, api, auth, card, errors, health, insights, lark_home
+    from webapp.views import admin, api, auth, card, errors, health, insights, lark_home, sources
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
     from webapp.views import schedules as schedules_views
 
-    for module in (health, auth, api, lark_home, admin, card, insights):
+    for module in (health, auth, api, lark_home, admin, card, insights, sources):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)
     incidents_web.init_app(app)

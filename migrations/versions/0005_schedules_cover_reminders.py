@@ -1,13 +1,13 @@
 """schedules: cover requests, shift reminder settings
 
-Revision ID: 0005_schedules
+Revision ID: 0005
 Revises: 0004
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0005_schedules"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

@@ -144,6 +144,23 @@ def _notice(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     end(row, DeliveryStatus.DELIVERED, None, now)
 
 
+def _digest(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
+    """A card drawn when the row was written (webapp/insights/digest.py): not about an
+    incident, so it waits for the monthly quota like any other non-incident message."""
+    card = (row.payload or {}).get("card")
+    if not row.receive_id or not row.receive_id_type or not isinstance(card, dict):
+        end(row, DeliveryStatus.CANCELLED, "invalid_request", now)
+        return
+    if _waits_for_quota(row, integration, now) or _waits_for_limit(
+        row, None, integration, now, lark_limits.allow_send(integration.app_id, row.receive_id)
+    ):
+        return
+    sent = _client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
+    row.attempts += 1
+    row.message_id = sent.message_id
+    end(row, DeliveryStatus.DELIVERED, None, now)
+
+
 def _escalate(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     dispatch.escalate(row, now)
 
@@ -165,6 +182,7 @@ HANDLERS: dict[str, Handler] = {
     DeliveryKind.SEND_CARD: _send_card,
     DeliveryKind.UPDATE_CARD: _update_card,
     DeliveryKind.NOTICE: _notice,
+    DeliveryKind.DIGEST: _digest,
     DeliveryKind.ESCALATE: _escalate,
     DeliveryKind.WAR_ROOM: _war_room,
 }

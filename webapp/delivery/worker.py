@@ -43,6 +43,7 @@ BACKOFF_CAP = 60.0  # ... up to a minute, so a recovered Lark is used again with
 # Lark drops a repeated `uuid` for one hour; past that a retried send could post twice, so
 # a send still failing after 55 minutes of retries ends as failed (with its reason).
 RETRY_WINDOW = timedelta(minutes=55)
+PERIODIC_EVERY = timedelta(minutes=5)  # how often each loop runs the periodic jobs
 
 _claim_lock = threading.Lock()  # SQLite has no SKIP LOCKED: threads of one process take turns
 
@@ -58,9 +59,25 @@ def run_once(now: datetime | None = None, batch: int = BATCH) -> int:
     return len(leases)
 
 
+def run_periodic(now: datetime) -> None:
+    """The jobs the composition root hands the worker (app.extensions["outbox_periodic"],
+    e.g. the weekly digest): each only writes outbox rows, idempotently, in its own
+    transaction; one failing is logged and leaves the others and the loop running."""
+    for job in current_app.extensions.get("outbox_periodic", []):
+        try:
+            job(now)
+        except Exception:
+            log.exception("periodic outbox job %s failed", getattr(job, "__name__", job))
+            db.session.rollback()
+
+
 def work(interval: float, stop: threading.Event | None = None) -> None:
     """Deliver until stopped: when nothing is due, sleep until the next row is (≤ interval)."""
+    periodic_at = utcnow()
     while stop is None or not stop.is_set():
+        if utcnow() >= periodic_at:
+            run_periodic(utcnow())
+            periodic_at = utcnow() + PERIODIC_EVERY
         try:
             schedule_kinds.queue_reminders(utcnow())
             handled = run_once()

@@ -240,3 +240,82 @@ def _parse_nightingale(body: dict[str, Any], errors: dict[str, str]) -> Any:
         labels=labels,
         annotations=annotations,
     )
+
+
+class UnknownKind(ValueError):
+    """A kind of source this intake cannot read."""
+
+
+def choose_kind(source: Any, kind: str) -> None:
+    """Set which tool posts to a source's intake URL; it decides how bodies are read."""
+    from webapp.extensions import db
+
+    if kind not in KINDS:
+        raise UnknownKind(kind)
+    source.kind = kind
+    db.session.commit()
+
+
+# A small body of each tool's shape, for the test command an admin runs against the intake.
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "alertmanager": {
+        "version": "4",
+        "status": "firing",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": "DiskFull", "severity": "critical", "instance": "db-01"},
+                "annotations": {"summary": "Disk almost full on db-01"},
+                "startsAt": "2026-06-15T02:00:00Z",
+                "fingerprint": "oncall-test-1",
+            }
+        ],
+    },
+    "grafana": {
+        "receiver": "OnCall",
+        "status": "firing",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": "High memory usage", "severity": "warning"},
+                "annotations": {"summary": "Memory above 90% on web-01"},
+                "startsAt": "2026-06-15T02:00:00Z",
+                "fingerprint": "oncall-test-2",
+                "values": {"B": 93.5},
+            }
+        ],
+    },
+    "zabbix": {
+        "event_id": "1001",
+        "event_value": "1",
+        "event_name": "High CPU utilization on web-01",
+        "severity": "High",
+        "host": "web-01",
+        "message": "CPU above 90% for 5 minutes",
+    },
+    "nightingale": {
+        "hash": "oncall-test-4",
+        "rule_name": "Disk usage above 90%",
+        "severity": 2,
+        "is_recovered": False,
+        "tags": ["ident=db-01", "service=mysql"],
+        "trigger_value": "93.1",
+    },
+    "generic": {
+        "title": "Disk almost full on db-01",
+        "severity": "critical",
+        "labels": {"host": "db-01"},
+    },
+}
+
+
+def test_command(kind: str, url: str) -> str:
+    """A curl command posting the kind's example body to the intake URL."""
+    body = json.dumps(EXAMPLES[kind], ensure_ascii=False).replace("'", "'\\''")
+    return f"curl -sS -X POST -H 'Content-Type: application/json' -d '{body}' {url}"
+
+
+def intake_url(source: Any) -> str:
+    from flask import current_app
+
+    return f"{current_app.config['PUBLIC_BASE_URL']}/api/v1/alerts/{source.key}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 640, 260
-LEFT, BOTTOM, TOP = 44, 36, 14
+LEFT, BOTTOM, TOP = 60, 40, 18  # room for the larger labels a phone draws
 COLOURS = ("#b42318", "#b54708", "#175cd3", "#067647", "#5f6670")
 
 
@@ -79,7 +79,7 @@ def horizontal_bars(
     row = 44
     height = max(len(items), 1) * row + 8
     top = max([n for _, n in items] + [1])
-    label_w, plot_w = 150, WIDTH - 150 - 70
+    label_w, plot_w = 180, WIDTH - 180 - 70
     body: list[str] = []
     for i, ((label, n), colour) in enumerate(zip(items, COLOURS[2:] + COLOURS, strict=False)):
         y = 8 + i * row

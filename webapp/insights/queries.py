@@ -65,7 +65,8 @@ def _postgres() -> bool:
 
 def _seconds(later: Any, earlier: Any) -> ColumnElement[Any]:
     if _postgres():
-        return func.round(func.extract("epoch", later - earlier))
+        # date_part is double precision: cheaper to sort than EXTRACT's numeric.
+        return func.round(func.date_part("epoch", later - earlier))
     return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0)
 
 
@@ -193,14 +194,42 @@ class ResponseTimes:
     previous_resolve: Quantiles
 
 
+def _together(where: list[Any], values: dict[str, Any]) -> dict[str, Quantiles]:
+    """Median and p90 of several values over the same rows: one scan on PostgreSQL, where
+    an ordered-set aggregate leaves out nulls and the two percentiles share one sort."""
+    if not _postgres():
+        found = {k: _quantiles(Incident.account_id, v, where) for k, v in values.items()}
+        return {k: next(iter(q.values()), Quantiles()) for k, q in found.items()}
+    columns = []
+    for value in values.values():
+        columns += [
+            func.count(value),
+            func.percentile_disc(0.5).within_group(value),
+            func.percentile_disc(0.9).within_group(value),
+        ]
+    row = db.session.execute(select(*columns).where(*where)).one()
+    return {
+        k: Quantiles(int(row[3 * i]), _int(row[3 * i + 1]), _int(row[3 * i + 2]))
+        if row[3 * i]
+        else Quantiles()
+        for i, k in enumerate(values)
+    }
+
+
 def response_times(scope: Scope) -> ResponseTimes:
-    current = Incident.created_at >= scope.period.start
-    bucket = case((current, 1), else_=0)
-    where = scope.where(start=scope.period.previous_start)
-    ack = _quantiles(bucket, _seconds(Incident.acknowledged_at, Incident.created_at), where)
-    res = _quantiles(bucket, _seconds(Incident.closed_at, Incident.created_at), where)
-    empty = Quantiles()
-    return ResponseTimes(ack.get(1, empty), res.get(1, empty), ack.get(0, empty), res.get(0, empty))
+    values = {
+        "ack": _seconds(Incident.acknowledged_at, Incident.created_at),
+        "res": _seconds(Incident.closed_at, Incident.created_at),
+    }
+    now = _together(scope.where(), values)
+    before = _together(scope.where(scope.period.previous_start, scope.period.start), values)
+    return ResponseTimes(now["ack"], now["res"], before["ack"], before["res"])
+
+
+def _events_since(scope: Scope, kind: str) -> list[ColumnElement[bool]]:
+    """Events of one kind that can belong to the period's incidents: an incident's events are
+    never older than it, so the scan starts at the period (ix_incident_event_kind_created)."""
+    return [IncidentEvent.kind == kind, IncidentEvent.created_at >= scope.period.start]
 
 
 def acknowledgement_sources(scope: Scope) -> dict[str, int]:
@@ -208,7 +237,7 @@ def acknowledgement_sources(scope: Scope) -> dict[str, int]:
     rows = db.session.execute(
         select(IncidentEvent.source, func.count())
         .join(Incident, Incident.id == IncidentEvent.incident_id)
-        .where(*scope.where(), IncidentEvent.kind == EventKind.ACKNOWLEDGED)
+        .where(*scope.where(), *_events_since(scope, EventKind.ACKNOWLEDGED))
         .group_by(IncidentEvent.source)
     )
     found = {"card": 0, "web": 0, "api": 0}
@@ -231,6 +260,8 @@ class NoisyRule:
 
 
 def _nobody_acted() -> ColumnElement[bool]:
+    # A probe per incident into the events people made (ix_incident_event_by_person, index
+    # only); joining the distinct set of acted-on incidents measured twice as slow.
     by_person = exists().where(
         IncidentEvent.incident_id == Incident.id, IncidentEvent.actor_id.is_not(None)
     )
@@ -294,7 +325,7 @@ def escalations(scope: Scope, limit: int = 10) -> tuple[int, list[Escalation]]:
     base = (
         select(Incident.number, Incident.title, told)
         .join(IncidentEvent, IncidentEvent.incident_id == Incident.id)
-        .where(*scope.where(), IncidentEvent.kind == EventKind.ESCALATED)
+        .where(*scope.where(), *_events_since(scope, EventKind.ESCALATED))
         .group_by(Incident.id, Incident.number, Incident.title)
     )
     total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()

@@ -54,6 +54,7 @@ class DeliveryKind(enum.StrEnum):
     COVER_UPDATE = "cover_update"  # a copy of it redrawn after someone took it
     SHIFT_REMINDER = "shift_reminder"  # "your shift starts in N minutes", to one person
     HANDOFF_POST = "handoff_post"  # "on call this week", to the schedule's group chat
+    DIGEST = "digest"  # the weekly figures, to a channel's chats (webapp/insights/digest.py)
 
 
 class FailureReason(enum.StrEnum):

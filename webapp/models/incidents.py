@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -158,6 +159,18 @@ class IncidentEvent(db.Model):  # type: ignore[name-defined]
     """One line of an incident's timeline."""
 
     __tablename__ = "incident_event"
+    __table_args__ = (
+        # Insights: a period's acknowledgements and escalations, read from the index alone
+        # (an incident's events are never older than the incident).
+        Index("ix_incident_event_kind_created", "kind", "created_at", "incident_id", "source"),
+        # Insights: "did any person act on this incident?" probes only the events people made.
+        Index(
+            "ix_incident_event_by_person",
+            "incident_id",
+            postgresql_where=text("actor_id IS NOT NULL"),
+            sqlite_where=text("actor_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(

@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from webapp.extensions import db
 from webapp.insights import charts, queries
+from webapp.insights.words import duration
 from webapp.models import Channel, Member, Severity, utcnow
 from webapp.views.dispatch import signed_in_admin
 
@@ -30,18 +31,6 @@ def _admin_shell() -> dict[str, Any]:
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {"duration": duration, "my_week": _my_week}
-
-
-def duration(seconds: int | None) -> str:
-    """ "45 s", "12 min", "1 h 5 min"; a dash when there is nothing to measure."""
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return _("%(n)d s", n=seconds)
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return _("%(n)d min", n=minutes)
-    return _("%(h)d h %(m)d min", h=minutes // 60, m=minutes % 60)
 
 
 def _my_week() -> queries.MyWeek | None:
