@@ -12,6 +12,7 @@ from webapp.lark.client import LarkClient
 from webapp.lark.errors import LarkError
 from webapp.lark.errors import fix as lark_fix
 from webapp.models import (
+    ChatStatus,
     DispatchRule,
     LarkIntegration,
 )
@@ -42,11 +43,48 @@ def _live_chats(integration: LarkIntegration) -> set[str] | tuple[str, str]:
         return lark_error_words(error), lark_fix(error.reason)
 
 
+def _gone(integration: LarkIntegration) -> Check | None:
+    """What Lark's chat events said: the bot removed from, or a dissolved, policy chat."""
+    from webapp.dispatch import rules as dispatch_rules
+
+    rules = db.session.scalars(
+        select(DispatchRule).where(
+            DispatchRule.integration_id == integration.id, DispatchRule.enabled.is_(True)
+        )
+    )
+    gone = dispatch_rules.gone_targets(list(rules))
+    if not gone:
+        return None
+    items = [
+        _("%(chat)s (rule %(rule)s): dissolved", chat=g.name, rule=g.rule.name)
+        if g.status is ChatStatus.DISBANDED
+        else _("%(chat)s (rule %(rule)s): the bot was removed", chat=g.name, rule=g.rule.name)
+        for g in gone
+    ]
+    return Check(
+        "chats",
+        _("The bot is in the dispatch policies' group chats"),
+        Level.FAILING,
+        _(
+            "Lark said %(count)s chat(s) a dispatch policy sends to can no longer receive cards.",
+            count=len(gone),
+        ),
+        _(
+            "Add the bot back in the chat's settings (Group bots → Add bot), or edit the "
+            "channel's dispatch policy and choose another chat."
+        ),
+        items,
+    )
+
+
 def chats_check(integration: LarkIntegration) -> Check:
     wanted = dispatch_chat_ids(integration)
     title = _("The bot is in the dispatch policies' group chats")
     if not wanted:
         return Check("chats", title, Level.OK, _("No dispatch policy sends to a group chat."))
+    gone = _gone(integration)
+    if gone:
+        return gone
     key = ("chats", integration.id, integration.app_id, integration.api_base_url)
     seen = cached(key, lambda: _live_chats(integration))
     if isinstance(seen, tuple):

@@ -113,12 +113,13 @@ def sandbox_base() -> str:
 
 
 def urls(integration: LarkIntegration) -> dict[str, str]:
-    """The three URLs the admin pastes into the Lark developer console."""
+    """The URLs the admin pastes into the Lark developer console."""
     base = f"{current_app.config['PUBLIC_BASE_URL']}/lark/{integration.key}"
     return {
         "web": f"{base}/",
         "redirect": f"{base}/oauth/callback",
         "card": f"{base}/card",
+        "events": f"{base}/events",
     }
 
 

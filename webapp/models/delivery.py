@@ -65,7 +65,7 @@ class Delivery(db.Model):  # type: ignore[name-defined]
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incident.id", ondelete="CASCADE"), index=True
     )
-    # send_card | update_card | notice | war_room | escalate
+    # send_card | update_card | notice | reply | war_room | escalate
     kind: Mapped[str] = mapped_column(String(16))
     receive_id_type: Mapped[str | None] = mapped_column(String(16))
     receive_id: Mapped[str | None] = mapped_column(String(128))
@@ -114,6 +114,8 @@ class WarRoom(db.Model):  # type: ignore[name-defined]
     # Members Lark could not find, with the reason: [{"member_id":1,"name":"..","reason":".."}]
     missing: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when Lark said the chat was dissolved (im.chat.disbanded_v1).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiUsage(db.Model):  # type: ignore[name-defined]
