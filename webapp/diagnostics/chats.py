@@ -1,6 +1,9 @@
-"""The check that the bot is in every group chat the dispatch policies name (FAQ 3)."""
+"""The checks that the bot is in every group chat the dispatch policies name (FAQ 3), and
+that war rooms hold all their people."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -15,6 +18,8 @@ from webapp.models import (
     ChatStatus,
     DispatchRule,
     LarkIntegration,
+    WarRoom,
+    utcnow,
 )
 
 
@@ -123,4 +128,48 @@ def chats_check(integration: LarkIntegration) -> Check:
         title,
         Level.OK,
         _("The bot is in all %(count)s chat(s) the dispatch policies use.", count=len(wanted)),
+    )
+
+
+WAR_ROOMS_WINDOW = timedelta(days=7)
+
+
+def war_rooms_check(integration: LarkIntegration) -> Check:
+    """War rooms of the last 7 days that Lark made without some of their people."""
+    title = _("War rooms have all their people")
+    rooms = db.session.scalars(
+        select(WarRoom)
+        .where(
+            WarRoom.integration_id == integration.id,
+            WarRoom.created_at >= utcnow() - WAR_ROOMS_WINDOW,
+        )
+        .order_by(WarRoom.created_at.desc())
+    )
+    short = [r for r in rooms if r.missing]
+    if not short:
+        return Check(
+            "war_rooms", title, Level.OK, _("No war room of the last 7 days left anyone out.")
+        )
+    items = [
+        _(
+            "%(room)s: %(people)s",
+            room=r.name,
+            people="; ".join(f"{m.get('name')} ({m.get('reason')})" for m in r.missing),
+        )
+        for r in short
+    ]
+    return Check(
+        "war_rooms",
+        title,
+        Level.WARNING,
+        _(
+            "%(count)s war room(s) of the last 7 days were made without some people.",
+            count=len(short),
+        ),
+        _(
+            "Check each person's e-mail and mobile here against Lark, and that they are inside "
+            "the app's availability range and still employed; then add them from the chat's "
+            "settings."
+        ),
+        items,
     )

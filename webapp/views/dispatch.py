@@ -329,12 +329,8 @@ def open_war_room(key: str, number: int) -> ResponseReturnValue:
     room: WarRoom | None
     try:
         room = war_rooms.open_war_room(incident, Actor(g.lark.member, Source.WEB))
-        message, kind = (
-            _("War room %(name)s is ready.", name=room.name)
-            if room.chat_id
-            else _("The war room is being created in Lark."),
-            "success",
-        )
+        message = war_rooms.status_words(room)
+        kind = "warning" if room.missing or room.closed_at else "success"
     except IncidentError as exc:
         room, message, kind = war_rooms.room_of(incident), str(exc), "error"
     if request.headers.get("HX-Request") != "true":
