@@ -90,9 +90,9 @@ def _first_time(integration: LarkIntegration, event_id: str, event_type: str) ->
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["integration_id", "dedupe_key"])
+        .returning(CallbackReceipt.id)
     )
-    result: Any = db.session.execute(stmt)
-    return bool(result.rowcount)
+    return db.session.execute(stmt).scalar_one_or_none() is not None
 
 
 def _evidence(integration: LarkIntegration, **values: Any) -> None:
