@@ -146,3 +146,22 @@ def test_a_chat_no_policy_sends_to_is_told_so(
         m for m in lark.messages_to(seed.PAYMENTS_CHAT.chat_id) if m.app_id == seed.DEMO_APP_ID
     ]
     assert "No channel's dispatch policy sends to this chat" in answer.content
+
+
+def test_a_person_asks_from_the_sandbox_client_and_reads_the_answer_there(
+    owner: Persona, member: Persona, lark: LarkSandbox, live_server: str
+) -> None:
+    _setup(owner, member, lark, live_server)
+    session = lark.client_session(LI)
+
+    sent = session.post(
+        f"{lark.base_url}/chats/{CHAT}/messages",
+        data={"text": "oncall", "at": seed.DEMO_APP_ID},
+        timeout=10,
+    )
+    outbox.run_once()
+    page = session.get(f"{lark.base_url}/messenger/{CHAT}", timeout=10).text
+
+    assert sent.status_code == 200  # the chat again, after the redirect
+    assert f"@{seed.DEMO_APP_NAME} oncall" in page  # the question, as the chat shows it
+    assert "Who is on call now" in page and owner.member.name in page

@@ -132,7 +132,7 @@ def test_removing_the_bot_marks_the_policy_target_on_the_page_and_in_diagnostics
 ) -> None:
     integration, path = _setup(owner, lark, live_server)
     chat = seed.ONCALL_CHAT
-    _rule(integration, path, chat.chat_id, chat.name)
+    rule = _rule(integration, path, chat.chat_id, chat.name)
     sign_in(client, owner)
 
     sent = lark.remove_bot(chat.chat_id, by=LI)
@@ -148,6 +148,8 @@ def test_removing_the_bot_marks_the_policy_target_on_the_page_and_in_diagnostics
         .split("Group chats the bot is in")[1]
         .split("</fieldset>")[0]
     )
+    edit = client.get(f"{path}/{rule.id}").get_data(as_text=True)
+    assert f'{chat.name} <span class="muted">(the bot was removed from it)</span>' in edit
     report = client.get("/admin/diagnostics").get_data(as_text=True)
     assert "can no longer receive cards" in report
     assert f"{chat.name} (rule Everything): the bot was removed" in report
@@ -258,3 +260,33 @@ def test_the_integration_page_shows_the_event_url_with_the_events_to_subscribe(
         "im.message.receive_v1",
     ):
         assert event in page
+
+
+def test_the_owner_dissolves_a_group_from_the_sandbox_client_and_the_policy_is_marked(
+    client: FlaskClient, owner: Persona, lark: LarkSandbox, live_server: str
+) -> None:
+    integration, path = _setup(owner, lark, live_server)
+    chat = seed.ONCALL_CHAT
+    _rule(integration, path, chat.chat_id, chat.name)
+    session = lark.client_session(LI)  # Li Lei owns the group
+
+    answer = session.post(f"{lark.base_url}/chats/{chat.chat_id}/dissolve", timeout=10)
+
+    assert answer.status_code == 200
+    assert lark.sandbox.chats[chat.chat_id].status == "dissolved"
+    [sent] = lark.events_sent("im.chat.disbanded_v1")
+    assert sent.status == 200
+    sign_in(client, owner)
+    page = client.get(path).get_data(as_text=True)
+    assert "was dissolved on" in page and "dissolved: nothing is sent there" in page
+
+
+def test_a_member_who_does_not_own_the_group_cannot_dissolve_it(
+    lark: LarkSandbox, live_server: str
+) -> None:
+    session = lark.client_session(seed.HAN_MEIMEI.open_id)
+
+    answer = session.post(f"{lark.base_url}/chats/{seed.ONCALL_CHAT.chat_id}/dissolve", timeout=10)
+
+    assert answer.status_code == 403
+    assert lark.sandbox.chats[seed.ONCALL_CHAT.chat_id].status == "normal"

@@ -136,7 +136,7 @@ def create_lark_app(tour: Tour, console: Page) -> dict[str, str]:
 
 
 def create_integration(tour: Tour, admin: Page, creds: dict[str, str]) -> dict[str, str]:
-    """In our integration center: the guide's form, then the three URLs to paste into Lark."""
+    """In our integration center: the guide's form, then the four URLs to paste into Lark."""
     admin.goto(f"{tour.base}/admin/integrations/new")
     admin.get_by_label(re.compile("^" + re.escape(tour.t("Name")))).fill("Lark")
     admin.get_by_label(re.compile("^App ID")).fill(creds["app_id"])

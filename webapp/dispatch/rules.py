@@ -71,6 +71,8 @@ class RuleInvalid(Exception):
 class ChatList:
     chats: list[Chat]
     error: str | None = None  # why the list could not be read, in words
+    # chat_id -> "removed" / "disbanded": what Lark's events said of chats no longer listed
+    gone: dict[str, str] = field(default_factory=dict)
 
 
 # -- the bot's chats -------------------------------------------------------------------------
@@ -89,16 +91,21 @@ def bot_chats(
     with _cache_lock:
         hit = _cache.get(integration.id)
     if hit and not refresh and (stale_ok or hit[0] > time.monotonic()):
-        return ChatList(_with_events(integration, hit[1], hit[2]))
+        return ChatList(_with_events(integration, hit[1], hit[2]), gone=_gone_of(integration))
     read_at = utcnow()
     try:
         chats = LarkClient.for_integration(integration).list_all_chats()
     except LarkError as exc:
         held = _with_events(integration, hit[1], hit[2]) if hit else []
-        return ChatList(held, _("Lark did not list the chats: %(fix)s", fix=fix(exc.reason)))
+        words = _("Lark did not list the chats: %(fix)s", fix=fix(exc.reason))
+        return ChatList(held, words, _gone_of(integration))
     with _cache_lock:
         _cache[integration.id] = (time.monotonic() + CHATS_TTL, chats, read_at)
-    return ChatList(_with_events(integration, chats, read_at))
+    return ChatList(_with_events(integration, chats, read_at), gone=_gone_of(integration))
+
+
+def _gone_of(integration: LarkIntegration) -> dict[str, str]:
+    return {c: row.status.value for c, row in chat_events.gone([integration.id]).items()}
 
 
 def _with_events(integration: LarkIntegration, chats: list[Chat], read_at: datetime) -> list[Chat]:
