@@ -50,7 +50,8 @@ def test_a_war_room_is_created_with_the_responders_and_the_card(
     assert [m["name"] for m in room.missing] == [stranger.name]
     card, note = lark.messages_to(room.chat_id)  # the incident card, then who is missing
     assert "db-01 is down" in card.title
-    assert "Not in this war room" in note.content and stranger.name in note.content
+    # In the presser's language, else the platform's (Feishu: Chinese).
+    assert note.title == "未加入本作战室的成员" and stranger.name in note.content
     [created] = [e for e in events(incident, "war_room") if e.details["status"] == "created"]
     assert created.details["missing"] == [stranger.name]
     assert created.details["chat_id"] == room.chat_id
@@ -151,7 +152,7 @@ def test_the_people_left_out_of_a_war_room_are_named_to_the_presser_the_room_and
     outbox.run_once()
     db.session.refresh(room)
 
-    notes = [m for m in lark.messages_to(room.chat_id) if "Not in this war room" in m.content]
+    notes = [m for m in lark.messages_to(room.chat_id) if m.title == "未加入本作战室的成员"]
     assert len(notes) == 1 and member.member.name in notes[0].content
     [card] = [
         m for m in lark.messages_to(room.chat_id) if m.msg_type == "interactive" and m not in notes

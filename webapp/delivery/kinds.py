@@ -152,7 +152,12 @@ def reply_card(title: str, lines: list[str]) -> dict[str, Any]:
         "schema": "2.0",
         "config": {"update_multi": True},
         "header": {"title": {"tag": "plain_text", "content": title}, "template": "blue"},
-        "body": {"elements": [{"tag": "markdown", "content": "\n".join(lines)}]},
+        # plain_text, never markdown: the lines carry people's and channels' names.
+        "body": {
+            "elements": [
+                {"tag": "div", "text": {"tag": "plain_text", "content": line}} for line in lines
+            ]
+        },
     }
 
 

@@ -2,9 +2,10 @@
 
 Lark delivers `im.message.receive_v1` for group messages that @mention the bot (scope
 im:message.group_at_msg:readonly) and for direct messages to it (im:message.p2p_msg:readonly).
-The answer is a small card in the same chat, through the outbox (kind `reply`, non-incident
-traffic under the free edition's quota rules). The chat's channels are those whose dispatch
-rules send to that chat; their schedules are those the rules' layers page.
+The answer is a small card in the same chat, through the outbox (kind `reply`: non-incident
+traffic under the free edition's quota rules), in plain text: names never go into markdown,
+so none can smuggle an @all or a link into the chat. The chat's channels are those whose
+dispatch rules send to that chat; their schedules are those the rules' layers page.
 """
 
 from __future__ import annotations
@@ -94,10 +95,10 @@ def answer(integration: LarkIntegration, event: dict[str, Any]) -> Delivery | No
 def help_lines() -> list[str]:
     return [
         _(
-            "**@bot oncall** (or **@bot 值班**): who is on call now for this chat's "
+            "@bot oncall (or @bot 值班): who is on call now for this chat's "
             "channels, and until when."
         ),
-        _("**@bot help**: this list."),
+        _("@bot help: this list."),
     ]
 
 
@@ -109,7 +110,7 @@ def on_call_lines(integration: LarkIntegration, chat_id: str, now: datetime) -> 
     for channel, schedules in channels:
         if not schedules:
             lines.append(
-                _("**%(channel)s**: its dispatch policy pages no schedule.", channel=channel.name)
+                _("%(channel)s: its dispatch policy pages no schedule.", channel=channel.name)
             )
         for schedule in schedules:
             lines.append(_line(channel, schedule, now))
@@ -121,14 +122,14 @@ def _line(channel: Channel, schedule: Schedule, now: datetime) -> str:
     member = db.session.get(Member, shift.member_id) if shift else None
     if shift is None or member is None:
         return _(
-            "**%(channel)s** · %(schedule)s: nobody is on call now.",
+            "%(channel)s · %(schedule)s: nobody is on call now.",
             channel=channel.name,
             schedule=schedule.name,
         )
     zone = ZoneInfo(schedule.timezone)
     until = shift.end.astimezone(zone)
     return _(
-        "**%(channel)s** · %(schedule)s: %(name)s, until %(until)s (%(zone)s)",
+        "%(channel)s · %(schedule)s: %(name)s, until %(until)s (%(zone)s)",
         channel=channel.name,
         schedule=schedule.name,
         name=member.name,
