@@ -17,8 +17,12 @@ calls(path_glob, method), fail(path_glob, status= | hang= | code=, times= | seco
 clear_faults(), limits(on), set_quota(edition=, monthly_quota=, usage=), usage(),
 oauth_code(open_id, redirect_uri, code_challenge=), client_session(open_id),
 open_workbench(open_id), add_user(...), create_chat(...), set_bot_in_chat(...),
-dissolve_chat(...), advance(seconds). `lark_receiver` is a tiny HTTP server that records
-what the sandbox sends (callbacks, url_verification) and answers with `receiver.answer`.
+dissolve_chat(...) (state only, no events), advance(seconds); people acting in groups, with
+Lark's events sent to the app's event request URL: add_bot(chat_id, by=open_id),
+remove_bot(...), disband(chat_id, by=owner), say(chat_id, open_id, text, at=(app_id,)),
+events_sent(event_type), redeliver(sent) (Lark's retry: the same event_id). `lark_receiver`
+is a tiny HTTP server that records what the sandbox sends (callbacks, events,
+url_verification) and answers with `receiver.answer`.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def test_the_create_form_asks_for_the_guides_fields(
     assert "/_lark" in page
 
 
-def test_creating_an_integration_shows_the_three_urls_to_paste_into_lark(
+def test_creating_an_integration_shows_the_four_urls_to_paste_into_lark(
     app: Flask, client: FlaskClient, owner: factories.Persona
 ) -> None:
     sign_in(client, owner)
@@ -131,7 +131,8 @@ def test_creating_an_integration_shows_the_three_urls_to_paste_into_lark(
     assert f'value="{base}/lark/{integration.key}/"' in page
     assert f'value="{base}/lark/{integration.key}/oauth/callback"' in page
     assert f'value="{base}/lark/{integration.key}/card"' in page
-    assert page.count("data-copy=") == 3
+    assert f'value="{base}/lark/{integration.key}/events"' in page
+    assert page.count("data-copy=") == 4
     assert "网页配置" in page and "重定向 URL" in page and "消息卡片请求网址" in page
 
 

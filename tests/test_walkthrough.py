@@ -136,7 +136,7 @@ def create_lark_app(tour: Tour, console: Page) -> dict[str, str]:
 
 
 def create_integration(tour: Tour, admin: Page, creds: dict[str, str]) -> dict[str, str]:
-    """In our integration center: the guide's form, then the three URLs to paste into Lark."""
+    """In our integration center: the guide's form, then the four URLs to paste into Lark."""
     admin.goto(f"{tour.base}/admin/integrations/new")
     admin.get_by_label(re.compile("^" + re.escape(tour.t("Name")))).fill("Lark")
     admin.get_by_label(re.compile("^App ID")).fill(creds["app_id"])
@@ -146,13 +146,16 @@ def create_integration(tour: Tour, admin: Page, creds: dict[str, str]) -> dict[s
     tour.shot(admin, "integration-form")
     admin.get_by_role("button", name=tour.t("Save")).click()
     admin.wait_for_url(re.compile(r"/admin/integrations/\d+$"))
-    urls = {key: admin.locator(f"#url-{key}").input_value() for key in ("web", "redirect", "card")}
+    urls = {
+        key: admin.locator(f"#url-{key}").input_value()
+        for key in ("web", "redirect", "card", "events")
+    }
     tour.shot(admin, "integration-urls")
     return urls
 
 
 def configure_lark_app(tour: Tour, console: Page, app_id: str, urls: dict[str, str]) -> None:
-    """Back in Lark: homepage and redirect URLs, the card request URL (verified), the bot."""
+    """Back in Lark: homepage and redirect URLs, the card and event request URLs (verified)."""
     console.goto(f"{tour.base}/_lark/console/apps/{app_id}")
     console.locator("#homepage_url").fill(urls["web"])
     console.locator("#redirect_urls").fill(urls["redirect"])
@@ -160,8 +163,13 @@ def configure_lark_app(tour: Tour, console: Page, app_id: str, urls: dict[str, s
         "button", name=tour.t("Save")
     ).click()
     console.locator("#card_request_url").fill(urls["card"])
-    console.get_by_role("button", name=tour.t("Save and verify")).click()
+    console.locator("#callbacks").get_by_role("button", name=tour.t("Save and verify")).click()
     tour.shot(console, "lark-console-url-verified", check=False)
+    console.locator("#event_request_url").fill(urls["events"])
+    console.locator("#events").get_by_role("button", name=tour.t("Save and verify")).click()
+    for box in console.locator("#events input[name=event]").all():
+        box.check()
+    console.locator("#events").get_by_role("button", name=tour.t("Save subscriptions")).click()
 
 
 def add_bot_to_chats(tour: Tour, lark: Page, app_id: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -46,8 +48,10 @@ def test_a_war_room_is_created_with_the_responders_and_the_card(
     assert chat.name == f"[#{incident.number}] db-01 is down"
     assert set(chat.members) >= {seed.LI_LEI.open_id, seed.HAN_MEIMEI.open_id}
     assert [m["name"] for m in room.missing] == [stranger.name]
-    [card] = lark.messages_to(room.chat_id)
+    card, note = lark.messages_to(room.chat_id)  # the incident card, then who is missing
     assert "db-01 is down" in card.title
+    # In the presser's language, else the platform's (Feishu: Chinese).
+    assert note.title == "未加入本作战室的成员" and stranger.name in note.content
     [created] = [e for e in events(incident, "war_room") if e.details["status"] == "created"]
     assert created.details["missing"] == [stranger.name]
     assert created.details["chat_id"] == room.chat_id
@@ -131,3 +135,43 @@ def test_a_war_room_with_a_resigned_responder_is_created_with_the_others_and_nam
     assert seed.HAN_MEIMEI.open_id not in chat.members
     assert [m["name"] for m in room.missing] == [member.member.name]
     assert "refused" in room.missing[0]["reason"]
+
+
+def test_the_people_left_out_of_a_war_room_are_named_to_the_presser_the_room_and_the_admin(
+    client: FlaskClient, owner: Persona, member: Persona, lark: LarkSandbox
+) -> None:
+    integration = factories.lark_integration(owner.account)
+    _as(owner.member, seed.LI_LEI.email, "+8600000000000")
+    _as(member.member, seed.HAN_MEIMEI.email, "+8600000000001")
+    binding = bind(integration, owner.member, seed.LI_LEI.open_id)
+    bind(integration, member.member, seed.HAN_MEIMEI.open_id)
+    lark.sandbox.users[seed.HAN_MEIMEI.open_id].resigned = True
+    incident = factories.incident(owner.account, title="db-01 is down", assignees=[member.member])
+    room = war_rooms.open_war_room(incident, Actor(owner.member, Source.WEB))
+    outbox.run_once()  # the room, its card and the note about who is missing
+    outbox.run_once()
+    db.session.refresh(room)
+
+    notes = [m for m in lark.messages_to(room.chat_id) if m.title == "未加入本作战室的成员"]
+    assert len(notes) == 1 and member.member.name in notes[0].content
+    [card] = [
+        m for m in lark.messages_to(room.chat_id) if m.msg_type == "interactive" and m not in notes
+    ]
+    pressed = lark.click(card.message_id, seed.LI_LEI.open_id, button="作战室")
+    assert pressed.ok and pressed.toast is not None
+    assert member.member.name in pressed.toast["content"]
+    sign_in(client, owner)
+    with client.session_transaction() as session:
+        session[SESSION_KEY] = {"key": integration.key, "binding": binding.id}
+    again = client.post(
+        f"/lark/{integration.key}/incidents/{incident.number}/war-room",
+        headers={"HX-Request": "true", "X-CSRFToken": csrf_token(client, "/admin/channels")},
+    )
+    toast = json.loads(again.headers["HX-Trigger"])["toast"]
+    assert toast["kind"] == "warning"
+    assert f"Lark did not add: {member.member.name}." in toast["message"]
+    page = client.get(f"/lark/{integration.key}/incidents/{incident.number}")
+    assert f"left out: {member.member.name}" in page.get_data(as_text=True)
+    report = client.get("/admin/diagnostics").get_data(as_text=True)
+    assert "were made without some people" in report
+    assert f"{room.name}: {member.member.name}" in report

@@ -78,12 +78,23 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webapp.diagnostics import report as diagnostics
-    from webapp.views import admin, api, auth, card, errors, health, insights, lark_home, sources
+    from webapp.views import (
+        admin,
+        api,
+        auth,
+        card,
+        errors,
+        events,
+        health,
+        insights,
+        lark_home,
+        sources,
+    )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
     from webapp.views import schedules as schedules_views
 
-    for module in (health, auth, api, lark_home, admin, card, insights, sources):
+    for module in (health, auth, api, lark_home, admin, card, events, insights, sources):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)
     incidents_web.init_app(app)

@@ -22,7 +22,7 @@ from webapp.cards.actions import CardAction, Click
 from webapp.extensions import db
 from webapp.identity.bindings import live_binding
 from webapp.incidents import service as incidents
-from webapp.incidents import wording
+from webapp.incidents import war_rooms, wording
 from webapp.incidents.service import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
 from webapp.lark import applink
 from webapp.models import (
@@ -152,7 +152,7 @@ def _act(press: Press, incident: Incident) -> Answer:
         outcome = "closed" if current.status is Status.CLOSED else "stale"
         text = lambda: _changed(current, click)  # noqa: E731
         return _with_card(press, current, "warning", outcome, text)
-    return _with_card(press, done, "success", "ok", lambda: _done(click))
+    return _with_card(press, done, "success", "ok", lambda: _done(click, done))
 
 
 def error_answer(integration: LarkIntegration | None, request_id: str) -> Answer:
@@ -259,7 +259,7 @@ def _render(press: Press, incident: Incident, notice: cards.Notice | None = None
     )
 
 
-def _done(click: Click) -> str:
+def _done(click: Click, incident: Incident | None = None) -> str:
     if click.action is CardAction.SNOOZE:
         minutes = click.minutes or 0
         hours = minutes // 60
@@ -271,8 +271,9 @@ def _done(click: Click) -> str:
         CardAction.RESOLVE: _("Resolved."),
         CardAction.REOPEN: _("Reopened."),
         CardAction.UNSNOOZE: _("Unsnoozed."),
-        CardAction.WAR_ROOM: _("The war room is being created in Lark; you will be added."),
     }
+    if click.action is CardAction.WAR_ROOM:
+        return war_rooms.status_words(war_rooms.room_of(incident) if incident else None)
     return texts.get(click.action, _("Done."))
 
 

@@ -1,6 +1,6 @@
 """The work of each outbox row kind, between "this row is ours" and "record the outcome".
 
-send_card, update_card and notice call Lark once each (after the free-quota rule and our
+send_card, update_card, notice and reply call Lark once each (after the free-quota rule and our
 rate limits); escalate tells the next layer (webapp/dispatch/policy.py); war_room builds the chat
 (webapp/incidents/war_rooms.py). A LarkError escapes to the worker, which records it.
 """
@@ -161,6 +161,37 @@ def _digest(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     end(row, DeliveryStatus.DELIVERED, None, now)
 
 
+def _reply(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
+    """The bot's answer to a message in a chat (webapp/schedules/ask.py wrote its words)."""
+    if not row.receive_id or not row.receive_id_type:
+        end(row, DeliveryStatus.CANCELLED, "invalid_request", now)
+        return
+    if _waits_for_quota(row, integration, now) or _waits_for_limit(
+        row, None, integration, now, lark_limits.allow_send(integration.app_id, row.receive_id)
+    ):
+        return
+    payload = row.payload or {}
+    card = reply_card(str(payload.get("title", "")), [str(x) for x in payload.get("lines") or []])
+    sent = _client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
+    row.attempts += 1
+    row.message_id = sent.message_id
+    end(row, DeliveryStatus.DELIVERED, None, now)
+
+
+def reply_card(title: str, lines: list[str]) -> dict[str, Any]:
+    return {
+        "schema": "2.0",
+        "config": {"update_multi": True},
+        "header": {"title": {"tag": "plain_text", "content": title}, "template": "blue"},
+        # plain_text, never markdown: the lines carry people's and channels' names.
+        "body": {
+            "elements": [
+                {"tag": "div", "text": {"tag": "plain_text", "content": line}} for line in lines
+            ]
+        },
+    }
+
+
 def _escalate(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     dispatch.escalate(row, now)
 
@@ -183,6 +214,7 @@ HANDLERS: dict[str, Handler] = {
     DeliveryKind.UPDATE_CARD: _update_card,
     DeliveryKind.NOTICE: _notice,
     DeliveryKind.DIGEST: _digest,
+    DeliveryKind.REPLY: _reply,
     DeliveryKind.ESCALATE: _escalate,
     DeliveryKind.WAR_ROOM: _war_room,
 }

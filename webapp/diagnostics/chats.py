@@ -1,6 +1,9 @@
-"""The check that the bot is in every group chat the dispatch policies name (FAQ 3)."""
+"""The checks that the bot is in every group chat the dispatch policies name (FAQ 3), and
+that war rooms hold all their people."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -12,8 +15,11 @@ from webapp.lark.client import LarkClient
 from webapp.lark.errors import LarkError
 from webapp.lark.errors import fix as lark_fix
 from webapp.models import (
+    ChatStatus,
     DispatchRule,
     LarkIntegration,
+    WarRoom,
+    utcnow,
 )
 
 
@@ -42,11 +48,48 @@ def _live_chats(integration: LarkIntegration) -> set[str] | tuple[str, str]:
         return lark_error_words(error), lark_fix(error.reason)
 
 
+def _gone(integration: LarkIntegration) -> Check | None:
+    """What Lark's chat events said: the bot removed from, or a dissolved, policy chat."""
+    from webapp.dispatch import rules as dispatch_rules
+
+    rules = db.session.scalars(
+        select(DispatchRule).where(
+            DispatchRule.integration_id == integration.id, DispatchRule.enabled.is_(True)
+        )
+    )
+    gone = dispatch_rules.gone_targets(list(rules))
+    if not gone:
+        return None
+    items = [
+        _("%(chat)s (rule %(rule)s): dissolved", chat=g.name, rule=g.rule.name)
+        if g.status is ChatStatus.DISBANDED
+        else _("%(chat)s (rule %(rule)s): the bot was removed", chat=g.name, rule=g.rule.name)
+        for g in gone
+    ]
+    return Check(
+        "chats",
+        _("The bot is in the dispatch policies' group chats"),
+        Level.FAILING,
+        _(
+            "Lark said %(count)s chat(s) a dispatch policy sends to can no longer receive cards.",
+            count=len(gone),
+        ),
+        _(
+            "Add the bot back in the chat's settings (Group bots → Add bot), or edit the "
+            "channel's dispatch policy and choose another chat."
+        ),
+        items,
+    )
+
+
 def chats_check(integration: LarkIntegration) -> Check:
     wanted = dispatch_chat_ids(integration)
     title = _("The bot is in the dispatch policies' group chats")
     if not wanted:
         return Check("chats", title, Level.OK, _("No dispatch policy sends to a group chat."))
+    gone = _gone(integration)
+    if gone:
+        return gone
     key = ("chats", integration.id, integration.app_id, integration.api_base_url)
     seen = cached(key, lambda: _live_chats(integration))
     if isinstance(seen, tuple):
@@ -85,4 +128,48 @@ def chats_check(integration: LarkIntegration) -> Check:
         title,
         Level.OK,
         _("The bot is in all %(count)s chat(s) the dispatch policies use.", count=len(wanted)),
+    )
+
+
+WAR_ROOMS_WINDOW = timedelta(days=7)
+
+
+def war_rooms_check(integration: LarkIntegration) -> Check:
+    """War rooms of the last 7 days that Lark made without some of their people."""
+    title = _("War rooms have all their people")
+    rooms = db.session.scalars(
+        select(WarRoom)
+        .where(
+            WarRoom.integration_id == integration.id,
+            WarRoom.created_at >= utcnow() - WAR_ROOMS_WINDOW,
+        )
+        .order_by(WarRoom.created_at.desc())
+    )
+    short = [r for r in rooms if r.missing]
+    if not short:
+        return Check(
+            "war_rooms", title, Level.OK, _("No war room of the last 7 days left anyone out.")
+        )
+    items = [
+        _(
+            "%(room)s: %(people)s",
+            room=r.name,
+            people="; ".join(f"{m.get('name')} ({m.get('reason')})" for m in r.missing),
+        )
+        for r in short
+    ]
+    return Check(
+        "war_rooms",
+        title,
+        Level.WARNING,
+        _(
+            "%(count)s war room(s) of the last 7 days were made without some people.",
+            count=len(short),
+        ),
+        _(
+            "Check each person's e-mail and mobile here against Lark, and that they are inside "
+            "the app's availability range and still employed; then add them from the chat's "
+            "settings."
+        ),
+        items,
     )

@@ -55,6 +55,8 @@ class Evidence:
     last_callback_at: datetime | None
     last_send_ok_at: datetime | None
     chats_listed_at: datetime | None
+    events_verified_at: datetime | None
+    last_event_at: datetime | None
     has_encrypt_key: bool
     oauth_logins: int
     bulk_links: int
@@ -88,6 +90,8 @@ def gather(integration: LarkIntegration) -> Evidence:
         last_callback_at=integration.last_callback_at,
         last_send_ok_at=integration.last_send_ok_at,
         chats_listed_at=integration.chats_listed_at,
+        events_verified_at=integration.events_verified_at,
+        last_event_at=integration.last_event_at,
         has_encrypt_key=bool(integration.encrypt_key_sealed),
         oauth_logins=bindings("oauth"),
         bulk_links=bindings("bulk"),
@@ -105,6 +109,7 @@ def steps(integration: LarkIntegration) -> list[Step]:
         _capabilities(ev),
         _homepage(ev),
         _card_callback(ev),
+        _chat_events(ev),
         _redirect_url(ev),
         _permissions(ev),
         _publish(ev),
@@ -201,6 +206,34 @@ def _card_callback(ev: Evidence) -> Step:
         return Step("card_callback", title, where, StepStatus.WAITING, text)
     text = _("Lark has not verified the card request URL yet: paste it and save.")
     return Step("card_callback", title, where, StepStatus.WAITING, text)
+
+
+def _chat_events(ev: Evidence) -> Step:
+    title = _(
+        "Subscribe the bot's events at the event request URL: im.chat.member.bot.added_v1, "
+        "im.chat.member.bot.deleted_v1, im.chat.disbanded_v1 and im.message.receive_v1"
+    )
+    where = _("Events and callbacks → Event configuration (事件配置) → Add events")
+    if ev.events_verified_at and ev.last_event_at:
+        text = _(
+            "URL verified %(verified)s; the last event arrived %(arrived)s.",
+            verified=ago(ev.events_verified_at),
+            arrived=ago(ev.last_event_at),
+        )
+        return Step("chat_events", title, where, StepStatus.DONE, text)
+    if ev.events_verified_at:
+        text = _(
+            "URL verified %(verified)s. The subscription is confirmed by the first event, "
+            "e.g. adding the bot to a group chat.",
+            verified=ago(ev.events_verified_at),
+        )
+        return Step("chat_events", title, where, StepStatus.WAITING, text)
+    text = _(
+        "Lark has not verified the event request URL yet: paste it and save. Without it, "
+        "a chat the bot joins appears in the dispatch form only after “Refresh the list of "
+        "chats”."
+    )
+    return Step("chat_events", title, where, StepStatus.WAITING, text)
 
 
 def _redirect_url(ev: Evidence) -> Step:

@@ -14,7 +14,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp.diagnostics.chats import chats_check
+from webapp.diagnostics.chats import chats_check, war_rooms_check
 from webapp.diagnostics.checks import (
     Check,
     Level,
@@ -122,6 +122,7 @@ def report(integration: LarkIntegration) -> Report:
         not_linked_deliveries_check(integration),
         card_operators_check(integration),
         chats_check(integration),
+        war_rooms_check(integration),
         permissions_check(integration),
         rate_limit_check(integration),
         quota_check(integration),

@@ -7,19 +7,31 @@ DispatchRule row. Refusals raise `RuleInvalid` with a message per form field.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from webapp.dispatch import chat_events
 from webapp.extensions import db
 from webapp.lark.client import Chat, LarkClient
 from webapp.lark.errors import LarkError, fix
-from webapp.models import Channel, DispatchRule, LarkIntegration, Member, Severity, Team
+from webapp.models import (
+    Channel,
+    ChatStatus,
+    DispatchRule,
+    LarkIntegration,
+    Member,
+    Severity,
+    Team,
+    utcnow,
+)
 
 MAX_LAYERS = 3
 MAX_DELAY_MINUTES = 24 * 60
@@ -59,34 +71,95 @@ class RuleInvalid(Exception):
 class ChatList:
     chats: list[Chat]
     error: str | None = None  # why the list could not be read, in words
+    # chat_id -> "removed" / "disbanded": what Lark's events said of chats no longer listed
+    gone: dict[str, str] = field(default_factory=dict)
 
 
 # -- the bot's chats -------------------------------------------------------------------------
 
-_cache: dict[int, tuple[float, list[Chat]]] = {}
+_cache: dict[int, tuple[float, list[Chat], datetime]] = {}  # expiry, chats, when read
 _cache_lock = threading.Lock()
 
 
-def bot_chats(integration: LarkIntegration, refresh: bool = False) -> ChatList:
-    """The group chats the bot is in (im/v1/chats, every page), kept for a minute."""
+def bot_chats(
+    integration: LarkIntegration, refresh: bool = False, stale_ok: bool = False
+) -> ChatList:
+    """The group chats the bot is in (im/v1/chats, every page), kept for a minute, with
+    what Lark's chat events said since the list was read. `stale_ok` (the form's polling)
+    never calls Lark when a list is held: the events keep it current, and each call counts
+    against the free edition's monthly quota."""
     with _cache_lock:
         hit = _cache.get(integration.id)
-    if hit and not refresh and hit[0] > time.monotonic():
-        return ChatList(hit[1])
+    if hit and not refresh and (stale_ok or hit[0] > time.monotonic()):
+        return ChatList(_with_events(integration, hit[1], hit[2]), gone=_gone_of(integration))
+    read_at = utcnow()
     try:
         chats = LarkClient.for_integration(integration).list_all_chats()
     except LarkError as exc:
-        return ChatList(
-            hit[1] if hit else [], _("Lark did not list the chats: %(fix)s", fix=fix(exc.reason))
-        )
+        held = _with_events(integration, hit[1], hit[2]) if hit else []
+        words = _("Lark did not list the chats: %(fix)s", fix=fix(exc.reason))
+        return ChatList(held, words, _gone_of(integration))
     with _cache_lock:
-        _cache[integration.id] = (time.monotonic() + CHATS_TTL, chats)
-    return ChatList(chats)
+        _cache[integration.id] = (time.monotonic() + CHATS_TTL, chats, read_at)
+    return ChatList(_with_events(integration, chats, read_at), gone=_gone_of(integration))
 
 
-def forget_chats() -> None:
+def _gone_of(integration: LarkIntegration) -> dict[str, str]:
+    return {c: row.status.value for c, row in chat_events.gone([integration.id]).items()}
+
+
+def _with_events(integration: LarkIntegration, chats: list[Chat], read_at: datetime) -> list[Chat]:
+    """Lark's list as read at `read_at`, changed by every chat event since."""
+    changed = chat_events.overrides(integration.id, read_at)
+    listed = {c.chat_id for c in chats}
+    kept = [
+        Chat(c.chat_id, changed[c.chat_id].name) if c.chat_id in changed else c
+        for c in chats
+        if c.chat_id not in changed or changed[c.chat_id].status is ChatStatus.MEMBER
+    ]
+    added = [
+        Chat(row.chat_id, row.name)
+        for row in sorted(changed.values(), key=lambda r: r.changed_at)
+        if row.status is ChatStatus.MEMBER and row.chat_id not in listed
+    ]
+    return kept + added
+
+
+@dataclass(frozen=True)
+class GoneTarget:
+    """A chat a rule sends to that the bot left, or that was dissolved (Lark's events)."""
+
+    rule: DispatchRule
+    chat_id: str
+    name: str
+    status: ChatStatus
+    changed_at: datetime
+
+
+def gone_targets(rules: list[DispatchRule]) -> list[GoneTarget]:
+    gone = chat_events.gone(sorted({r.integration_id for r in rules}))
+    found: list[GoneTarget] = []
+    for rule in rules:
+        named = {c for layer in rule.layers or [] for c in layer.get("chat_ids") or []}
+        for chat_id in sorted(named):
+            row = gone.get(chat_id)
+            if row is not None and row.integration_id == rule.integration_id:
+                found.append(GoneTarget(rule, chat_id, row.name, row.status, row.changed_at))
+    return found
+
+
+def version_of(chats: ChatList) -> str:
+    """A short fingerprint of the list: the form's polling gets 204 while it holds."""
+    text = "|".join(f"{c.chat_id}:{c.name}" for c in chats.chats)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def forget_chats(integration_id: int | None = None) -> None:
     with _cache_lock:
-        _cache.clear()
+        if integration_id is None:
+            _cache.clear()
+        else:
+            _cache.pop(integration_id, None)
 
 
 def init_app(app: Flask) -> None:

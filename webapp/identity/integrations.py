@@ -1,7 +1,7 @@
 """The integration center's service: create, change, test and remove Lark integrations.
 
 An admin pastes what the Lark developer console shows (App ID, App Secret, Verification
-Token, Encrypt Key) and copies back the three URLs built from the integration's key.
+Token, Encrypt Key) and copies back the four URLs built from the integration's key.
 Secrets are sealed by the `LarkIntegration` properties (webapp/vault.py) and are never
 shown again in full: pages show `mask(...)`, and a blank field on the edit form keeps
 the stored value.
@@ -113,12 +113,13 @@ def sandbox_base() -> str:
 
 
 def urls(integration: LarkIntegration) -> dict[str, str]:
-    """The three URLs the admin pastes into the Lark developer console."""
+    """The URLs the admin pastes into the Lark developer console."""
     base = f"{current_app.config['PUBLIC_BASE_URL']}/lark/{integration.key}"
     return {
         "web": f"{base}/",
         "redirect": f"{base}/oauth/callback",
         "card": f"{base}/card",
+        "events": f"{base}/events",
     }
 
 

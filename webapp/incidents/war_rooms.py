@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -134,6 +135,46 @@ def build(row: Delivery, integration: LarkIntegration, client: LarkClient, now: 
     )
     card_row = dispatch.send_row(incident, integration, "chat_id", chat_id, room.name, 0, None)
     card_row.payload = {"target": room.name, "purpose": "war_room"}
+    if missing:
+        _tell_the_room(row, integration, room, chat_id)
+
+
+def _tell_the_room(
+    row: Delivery, integration: LarkIntegration, room: WarRoom, chat_id: str
+) -> None:
+    """A message in the room naming who is not in it and why, so those in it can add them."""
+    locale = row.member.locale if row.member and row.member.locale else None
+    with force_locale(locale or ("zh" if integration.platform.value == "feishu" else "en")):
+        title = _("Not in this war room")
+        lines = [f"{m['name']} — {m['reason']}" for m in room.missing]
+        lines.append(_("Add them from the chat's settings if they should be here."))
+    db.session.add(
+        Delivery(
+            integration_id=integration.id,
+            incident_id=room.incident_id,
+            kind=DeliveryKind.REPLY,
+            receive_id_type="chat_id",
+            receive_id=chat_id,
+            uuid=f"war-room-missing-{room.id}",
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=utcnow(),
+            member_id=row.member_id,
+            payload={"target": room.name, "title": title, "lines": lines},
+        )
+    )
+
+
+def status_words(room: WarRoom | None) -> str:
+    """What the presser is told about the room: on its way, open (and who Lark left out)."""
+    if room is None or not room.chat_id:
+        return _("The war room is being created in Lark; you will be added.")
+    if room.closed_at is not None:
+        return _("The war room %(name)s was dissolved in Lark.", name=room.name)
+    text = _("The war room %(name)s is open in Lark.", name=room.name)
+    if room.missing:
+        names = ", ".join(str(m.get("name", "")) for m in room.missing)
+        text += " " + _("Lark did not add: %(names)s.", names=names)
+    return text
 
 
 def responders(incident: Incident, asked_by: Member | None) -> list[Member]:

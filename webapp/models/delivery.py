@@ -54,6 +54,7 @@ class DeliveryKind(enum.StrEnum):
     COVER_UPDATE = "cover_update"  # a copy of it redrawn after someone took it
     SHIFT_REMINDER = "shift_reminder"  # "your shift starts in N minutes", to one person
     HANDOFF_POST = "handoff_post"  # "on call this week", to the schedule's group chat
+    REPLY = "reply"  # the bot's answer to a message in a chat (webapp/schedules/ask.py)
     DIGEST = "digest"  # the weekly figures, to a channel's chats (webapp/insights/digest.py)
 
 
@@ -153,6 +154,8 @@ class WarRoom(db.Model):  # type: ignore[name-defined]
     # Members Lark could not find, with the reason: [{"member_id":1,"name":"..","reason":".."}]
     missing: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when Lark said the chat was dissolved (im.chat.disbanded_v1).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiUsage(db.Model):  # type: ignore[name-defined]

@@ -62,6 +62,9 @@ class LarkIntegration(db.Model):  # type: ignore[name-defined]
     last_send_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     chats_listed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     chats_seen: Mapped[int | None] = mapped_column(Integer)
+    # The event request URL: its url_verification, and the last event Lark sent to it.
+    events_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account: Mapped[Account] = relationship()
 
@@ -156,6 +159,37 @@ class CardMessage(db.Model):  # type: ignore[name-defined]
     rendered_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ChatStatus(enum.StrEnum):
+    MEMBER = "member"  # the bot is in the chat
+    REMOVED = "removed"  # im.chat.member.bot.deleted_v1
+    DISBANDED = "disbanded"  # im.chat.disbanded_v1
+
+
+class LarkChat(db.Model):  # type: ignore[name-defined]
+    """What Lark's chat events said last about one group chat of the bot.
+
+    Lark's chat list (im/v1/chats) stays the source of the form's chat list; a row newer
+    than the list read overrides it, so an event shows in every web worker at once.
+    """
+
+    __tablename__ = "lark_chat"
+    __table_args__ = (UniqueConstraint("integration_id", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("lark_integration.id", ondelete="CASCADE")
+    )
+    chat_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[ChatStatus] = mapped_column(
+        Enum(
+            ChatStatus, native_enum=False, length=12, values_callable=lambda e: [m.value for m in e]
+        ),
+        default=ChatStatus.MEMBER,
+    )
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CallbackReceipt(db.Model):  # type: ignore[name-defined]

@@ -14,9 +14,20 @@ from webapp.extensions import csrf
 
 def init_app(app: Flask) -> None:
     """Mount the Open API, OAuth, client, console and control endpoints; reset per test."""
-    from webapp.sandbox import chats, client, console, control, im, inbox, oauth, openapi, state
+    from webapp.sandbox import (
+        chats,
+        client,
+        console,
+        control,
+        im,
+        inbox,
+        oauth,
+        openapi,
+        state,
+        talk,
+    )
 
-    del chats, im, oauth  # imported for the routes they add to openapi.bp
+    del chats, im, oauth, talk  # imported for the routes they add to openapi.bp and client.bp
     for blueprint in (openapi.bp, control.bp, client.bp, console.bp, inbox.bp):
         # The sandbox stands in for an external system (Lark's servers and client): its
         # endpoints are called by the product's HTTP client or by the person playing a Lark

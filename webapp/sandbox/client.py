@@ -169,9 +169,28 @@ def _conversation_context(sandbox: Sandbox, user: User, chat_id: str) -> dict[st
         "chat_title": _title(sandbox, chat),
         "items": items,
         "bots": [sandbox.apps[b].name for b in chat.bots if b in sandbox.apps],
+        "chat_bots": sorted(
+            (sandbox.apps[b] for b in chat.bots if b in sandbox.apps), key=lambda a: a.name
+        ),
+        "is_owner": chat.owner_id == user.open_id or not chat.owner_id,
         "tenant_apps": [a for a in sandbox.apps.values() if a.tenant_key == chat.tenant_key],
         "fingerprint": hashlib.sha256(stamp.encode()).hexdigest()[:16],
     }
+
+
+def _author(sandbox: Sandbox, message: Message, app: Any) -> str:
+    if message.sender_id:
+        person = sandbox.users.get(message.sender_id)
+        return person.name if person else message.sender_id
+    return str(app.name) if app else message.app_id
+
+
+def _shown_text(sandbox: Sandbox, message: Message, text: str) -> str:
+    """A person's message shows its @_user_N placeholders as the bots' names."""
+    for index, app_id in enumerate(message.mentions, start=1):
+        app = sandbox.apps.get(app_id)
+        text = text.replace(f"@_user_{index}", f"@{app.name if app else app_id}")
+    return text
 
 
 def _item(sandbox: Sandbox, message: Message, user: User) -> MessageItem:
@@ -193,9 +212,10 @@ def _item(sandbox: Sandbox, message: Message, user: User) -> MessageItem:
             if isinstance(content, dict)
             else message.content
         )
+        text = _shown_text(sandbox, message, text)
     return MessageItem(
         message,
-        app.name if app else message.app_id,
+        _author(sandbox, message, app),
         sent.strftime("%m-%d %H:%M UTC"),
         sent.isoformat(),
         card_view,
@@ -270,24 +290,19 @@ def _toast_event(result: ClickResult) -> dict[str, str] | None:
 
 @bp.post("/chats/<chat_id>/bot")
 def group_bot(chat_id: str) -> BaseResponse:
-    """Add or remove an app's bot in a group, as a group member does in its settings."""
+    """Add or remove an app's bot in a group, as a group member does in its settings; the
+    app hears im.chat.member.bot.added_v1 / deleted_v1 at its event request URL."""
+    from webapp.sandbox import talk
+
     sandbox = state.get()
     user = lark_session.current_user(sandbox)
-    with sandbox.lock:
-        chat_ = sandbox.chats.get(chat_id)
-        app = sandbox.apps.get(request.form.get("app_id", ""))
-        if (
-            user is None
-            or chat_ is None
-            or app is None
-            or user.open_id not in chat_.members
-            or chat_.p2p
-        ):
-            abort(404)
-        if request.form.get("present") == "1":
-            chat_.bots.add(app.app_id)
-        else:
-            chat_.bots.discard(app.app_id)
+    if user is None:
+        abort(404)
+    present = request.form.get("present") == "1"
+    try:
+        talk.set_bot(sandbox, chat_id, request.form.get("app_id", ""), user.open_id, present)
+    except talk.NotAllowed:
+        abort(404)
     return redirect(url_for(".chat", chat_id=chat_id), 303)
 
 

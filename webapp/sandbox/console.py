@@ -10,7 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.sandbox import lark_session, limits, seed, state, url_check
-from webapp.sandbox.state import CARD_CALLBACKS, App, Sandbox
+from webapp.sandbox.state import CARD_CALLBACKS, CHAT_EVENTS, App, Sandbox
 
 bp = Blueprint("lark_sandbox_console", __name__, url_prefix="/_lark/console")
 
@@ -62,6 +62,7 @@ def app(app_id: str) -> str:
         usage=usage,
         people=people,
         callbacks=CARD_CALLBACKS,
+        chat_events=CHAT_EVENTS,
         saved=request.args.get("saved", ""),
         lark_user=lark_session.current_user(sandbox),
     )
@@ -131,6 +132,27 @@ def card_url(app_id: str) -> BaseResponse:
     if url:
         url_check.verify_url(sandbox, app_id, url)
     return _saved(app_id, "callbacks")
+
+
+@bp.post("/apps/<app_id>/events")
+def event_subscriptions(app_id: str) -> BaseResponse:
+    sandbox = state.get()
+    with sandbox.lock:
+        found = _app(sandbox, app_id)
+        found.events = {e for e in request.form.getlist("event") if e in CHAT_EVENTS}
+    return _saved(app_id, "events")
+
+
+@bp.post("/apps/<app_id>/event-url")
+def event_url(app_id: str) -> BaseResponse:
+    """Save the event request URL: Lark first runs url_verification (1 s) against it."""
+    sandbox = state.get()
+    with sandbox.lock:
+        _app(sandbox, app_id)
+    url = request.form.get("event_request_url", "").strip()
+    if url:
+        url_check.verify_url(sandbox, app_id, url, events=True)
+    return _saved(app_id, "events")
 
 
 @bp.post("/apps/<app_id>/edition")

@@ -88,6 +88,27 @@ CARD_UPDATE_DAYS = 14
 # release-notes, section 卡片交互有效期变更).
 CARD_V2_INTERACTION_DAYS = 14
 
+# --- Events (webapp/sandbox/events.py) ---------------------------------------------------
+# Events go to the app's one event request URL (事件配置 → 请求地址), schema 2.0 only, and
+# only the event types the app subscribed. Encryption, signature and the url_verification
+# handshake are those of the new card channel: Lark's event guide uses one Encrypt Key and
+# Verification Token pair for events and callbacks (callbacks-and-login.md 1.1, D6, D7).
+# Lark wants a 200 within 3 s (event guide, 接收事件); we wait that long. Lark re-sends a
+# failed event with the same event_id (retries after 15 s, 5 min, 1 h, 6 h on the guide's
+# page); the sandbox re-sends only when asked (handle.redeliver), to keep tests in time.
+EVENT_TIMEOUT_S = 3.0
+# header.create_time is milliseconds as a string (the event pages' samples: "1608725989000");
+# the card channel's callbacks keep their own format.
+# im.message.receive_v1 reaches a bot for its direct chat and, in a group, only for messages
+# that @mention it: the default scope im:message.group_at_msg:readonly (the receive_v1 page:
+# 获取用户在群组中@机器人的消息); the all-messages scope is not simulated. Mentions carry
+# mentioned_type "bot" (lark-oapi MentionEvent has the field; the page's sample predates it).
+MESSAGE_EVENT_ONLY_WHEN_MENTIONED = True
+# A group is dissolved by its owner only (Lark client: 群设置 → 解散群组 is the owner's);
+# im.chat.disbanded_v1 then goes to every bot that was in it. Adding or removing a bot in
+# the client sends im.chat.member.bot.added_v1 / deleted_v1 to that bot's app only.
+# The operator_id of the chat events carries open_id, user_id and union_id (the SDK's UserId).
+
 # --- Card validation (webapp/sandbox/card_rules.py) -------------------------------------
 # A card that breaks a JSON 2.0 rule (unknown property, bad enum, removed 1.0 tag, over
 # 30 KB) on send or PATCH: 230099 "Failed to create card content" with the rule in ext

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from flask import Flask
 
-from webapp.sandbox import callbacks, cards, limits, oauth, seed, state, url_check
+from webapp.sandbox import callbacks, cards, events, limits, oauth, seed, state, talk, url_check
 from webapp.sandbox.state import App, Call, Chat, Sandbox, User
 
 
@@ -85,6 +85,10 @@ class AppHandle:
         """Save the card request URL as the console does (url_verification, 1 s)."""
         return url_check.verify_url(self._handle.sandbox, self.app_id, url)
 
+    def verify_event_url(self, url: str) -> tuple[bool, str]:
+        """Save the event request URL as the console does (url_verification, 1 s)."""
+        return url_check.verify_url(self._handle.sandbox, self.app_id, url, events=True)
+
 
 class LarkSandbox:
     def __init__(self, flask_app: Flask) -> None:
@@ -152,6 +156,34 @@ class LarkSandbox:
     def dissolve_chat(self, chat_id: str) -> None:
         with self.sandbox.lock:
             self.sandbox.chats[chat_id].status = "dissolved"
+
+    # --- people acting in groups: Lark sends the events (webapp/sandbox/talk.py) ----------
+    def add_bot(self, chat_id: str, by: str, app_id: str = seed.DEMO_APP_ID) -> events.Sent | None:
+        return talk.set_bot(self.sandbox, chat_id, app_id, by, True)
+
+    def remove_bot(
+        self, chat_id: str, by: str, app_id: str = seed.DEMO_APP_ID
+    ) -> events.Sent | None:
+        return talk.set_bot(self.sandbox, chat_id, app_id, by, False)
+
+    def disband(self, chat_id: str, by: str) -> list[events.Sent]:
+        return talk.dissolve(self.sandbox, chat_id, by)
+
+    def say(
+        self, chat_id: str, by: str, text: str, *, at: tuple[str, ...] = (seed.DEMO_APP_ID,)
+    ) -> tuple[ReceivedMessage, list[events.Sent]]:
+        """`by` writes `text` in the chat, @mentioning the bots of `at`."""
+        message, sent = talk.say(self.sandbox, chat_id, by, text, list(at))
+        return self.message(message.message_id), sent
+
+    def events_sent(self, event_type: str | None = None) -> list[events.Sent]:
+        with self.sandbox.lock:
+            sent = list(self.sandbox.events_sent)
+        return [s for s in sent if event_type is None or s.event_type == event_type]
+
+    def redeliver(self, sent: events.Sent) -> events.Sent:
+        """Lark's retry: the same event (same event_id) again."""
+        return events.redeliver(self.sandbox, sent)
 
     # --- what the product sent ----------------------------------------------------------
     def messages_to(self, receiver: str, app_id: str | None = None) -> list[ReceivedMessage]:

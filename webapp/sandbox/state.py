@@ -22,6 +22,13 @@ from webapp.sandbox.faults import Faults
 from webapp.sandbox.limits import RateLimits
 
 CARD_CALLBACKS = ("card.action.trigger", "card.action.trigger_v1")
+# The events the sandbox can send (schema 2.0) to an app's event request URL.
+CHAT_EVENTS = (
+    "im.chat.member.bot.added_v1",
+    "im.chat.member.bot.deleted_v1",
+    "im.chat.disbanded_v1",
+    "im.message.receive_v1",
+)
 
 
 @dataclass
@@ -62,6 +69,14 @@ class App:
     visibility: set[str] | None = None  # open_ids; None = everyone in the tenant
     url_check: str = ""  # the last url_verification outcome, in words
     url_verified: bool = False
+    event_request_url: str = ""
+    events: set[str] = field(default_factory=set)  # subscribed CHAT_EVENTS
+    event_url_check: str = ""
+
+    @property
+    def bot_open_id(self) -> str:
+        """The bot's own open_id, as mentions of it carry."""
+        return "ou_" + seed._digest("bot", self.app_id, 32)
 
 
 @dataclass
@@ -87,6 +102,8 @@ class Message:
     created_at: float
     updated_at: float
     uuid: str = ""
+    sender_id: str = ""  # a person's open_id when a person wrote it (app_id is then "")
+    mentions: list[str] = field(default_factory=list)  # app_ids of the bots @mentioned
     history: list[str] = field(default_factory=list)  # earlier contents, oldest first
     # The last press's answer, shown to the person who pressed only (by open_id).
     toasts: dict[str, dict[str, Any] | None] = field(default_factory=dict)
@@ -136,6 +153,7 @@ class Sandbox:
         self.used_refresh: set[str] = set()
         self.current_tenant_token: dict[str, tuple[str, float]] = {}
         self.calls: deque[Call] = deque(maxlen=20_000)
+        self.events_sent: deque[Any] = deque(maxlen=2_000)  # webapp/sandbox/events.py
         self.limits = RateLimits()
         self.faults = Faults()
         _seed(self)
@@ -239,6 +257,8 @@ def _demo_app(base_url: str) -> App:
         encrypt_key=seed.DEMO_ENCRYPT_KEY,
         homepage_url=f"{product}/",
         card_request_url=f"{product}/card",
+        event_request_url=f"{product}/events",
+        events=set(CHAT_EVENTS),
         redirect_urls=[f"{product}/", f"{product}/oauth/callback"],
         visibility=in_range - {seed.OUT_OF_RANGE_USER.open_id},
     )

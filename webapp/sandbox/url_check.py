@@ -1,4 +1,4 @@
-"""Lark's url_verification handshake, run when a card request URL is saved in the console.
+"""Lark's url_verification handshake, run when a card or event request URL is saved.
 
 Lark POSTs {"challenge", "token", "type": "url_verification"} (encrypted when the app has
 an Encrypt Key) and wants the challenge echoed within 1 second (callbacks-and-login.md 1.2).
@@ -16,8 +16,11 @@ from webapp.sandbox.callbacks import seal
 from webapp.sandbox.state import Sandbox
 
 
-def verify_url(sandbox: Sandbox, app_id: str, url: str) -> tuple[bool, str]:
-    """Lark's url_verification on saving the card request URL: 1 s, echo the challenge."""
+def verify_url(
+    sandbox: Sandbox, app_id: str, url: str, *, events: bool = False
+) -> tuple[bool, str]:
+    """Lark's url_verification on saving the card (or, with `events`, the event) request
+    URL: 1 s, echo the challenge; the URL is kept only when it passes."""
     with sandbox.lock:
         app = sandbox.apps[app_id]
         challenge = str(uuid.uuid4())
@@ -29,6 +32,11 @@ def verify_url(sandbox: Sandbox, app_id: str, url: str) -> tuple[bool, str]:
         body = seal(app, payload)
     passed, words = _handshake(url, body, challenge)
     with sandbox.lock:
+        if events:
+            app.event_url_check = words
+            if passed:
+                app.event_request_url = url
+            return passed, words
         app.url_check, app.url_verified = words, passed
         if passed:
             app.card_request_url = url

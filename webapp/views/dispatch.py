@@ -24,6 +24,7 @@ from webapp.incidents.service import Actor, IncidentError
 from webapp.lark import applink
 from webapp.models import (
     Channel,
+    ChatStatus,
     DispatchRule,
     LarkIntegration,
     Member,
@@ -101,13 +102,16 @@ def policy(channel_id: int) -> ResponseReturnValue:
     )
     integrations = _integrations()
     chat_lists = {i.id: dispatch_rules.bot_chats(i) for i in integrations if i.enabled}
+    listed = list(rules)
+    gone = dispatch_rules.gone_targets(listed)
     return render_template(
         "dispatch/policy.html",
         channel=channel,
-        rules=list(rules),
+        rules=listed,
         integrations=integrations,
         chat_lists=chat_lists,
-        describe=_describer(),
+        gone=gone,
+        describe=_describer({g.chat_id: g for g in gone}),
     )
 
 
@@ -121,6 +125,42 @@ def refresh_chats(channel_id: int) -> ResponseReturnValue:
     if not back.startswith(f"/admin/channels/{channel.id}/"):
         back = url_for("dispatch.policy", channel_id=channel.id)
     return redirect(back, 303)
+
+
+@bp.get("/<int:channel_id>/dispatch/chats")
+def layer_chats(channel_id: int) -> ResponseReturnValue:
+    """One layer's chat choices, polled by the rule form (204 while the list is unchanged)."""
+    channel = _channel(channel_id)
+    integration = next(
+        (i for i in _integrations() if i.id == request.args.get("integration_id", type=int)),
+        None,
+    )
+    index = request.args.get("layer", type=int)
+    if integration is None or index is None or not 0 <= index < dispatch_rules.MAX_LAYERS:
+        abort(404)
+    rule_id = request.args.get("rule_id", type=int)
+    rule = _rule(channel, rule_id) if rule_id else None
+    chats = dispatch_rules.bot_chats(integration, stale_ok=True)
+    version = dispatch_rules.version_of(chats)
+    if request.args.get("v") == version:
+        return "", 204
+    prefix = f"layer{index}-"
+    names = (
+        (rule.layers[index].get("chat_names") or {}) if rule and index < len(rule.layers) else {}
+    )
+    html = render_template(
+        "dispatch/_layer_chats.html",
+        channel=channel,
+        integration=integration,
+        rule=rule,
+        index=index,
+        prefix=prefix,
+        chats=chats,
+        chats_version=version,
+        chosen=[c for c in request.args.getlist(prefix + "chat") if c],
+        chat_names=names,
+    )
+    return html, 200, {"Vary": "HX-Request"}
 
 
 @bp.route("/<int:channel_id>/dispatch/new", methods=["GET", "POST"])
@@ -170,6 +210,7 @@ def _edit(channel: Channel, rule: DispatchRule | None) -> ResponseReturnValue:
             integrations=integrations,
             integration=integration,
             chats=chats,
+            chats_version=dispatch_rules.version_of(chats),
             severities=[s.value for s in Severity],
             teams=_teams(),
             members=_members(),
@@ -245,8 +286,9 @@ def _members() -> list[Member]:
     )
 
 
-def _describer() -> Any:
-    """Words for one escalation layer: "the assignees, team SRE, Li Lei, chat On-call"."""
+def _describer(gone: dict[str, Any] | None = None) -> Any:
+    """Words for one escalation layer: "the assignees, team SRE, Li Lei, chat On-call";
+    a chat the bot left or that was dissolved says so."""
     teams = {t.id: t.name for t in _teams()}
     members = {m.id: m.name for m in _members()}
 
@@ -257,10 +299,20 @@ def _describer() -> Any:
         ]
         parts += [members.get(int(m), "?") for m in layer.get("member_ids") or []]
         names = layer.get("chat_names") or {}
-        parts += [_("chat %(name)s", name=names.get(c, c)) for c in layer.get("chat_ids") or []]
+        parts += [
+            _chat_words(names.get(c, c), (gone or {}).get(c)) for c in layer.get("chat_ids") or []
+        ]
         return ", ".join(parts)
 
     return describe
+
+
+def _chat_words(name: str, gone: Any) -> str:
+    if gone is None:
+        return _("chat %(name)s", name=name)
+    if gone.status is ChatStatus.DISBANDED:
+        return _("chat %(name)s (dissolved: nothing is sent there)", name=name)
+    return _("chat %(name)s (the bot was removed: nothing is sent there)", name=name)
 
 
 # -- the war room button on the incident page (and the card's action code "war_room") --------
@@ -277,12 +329,8 @@ def open_war_room(key: str, number: int) -> ResponseReturnValue:
     room: WarRoom | None
     try:
         room = war_rooms.open_war_room(incident, Actor(g.lark.member, Source.WEB))
-        message, kind = (
-            _("War room %(name)s is ready.", name=room.name)
-            if room.chat_id
-            else _("The war room is being created in Lark."),
-            "success",
-        )
+        message = war_rooms.status_words(room)
+        kind = "warning" if room.missing or room.closed_at else "success"
     except IncidentError as exc:
         room, message, kind = war_rooms.room_of(incident), str(exc), "error"
     if request.headers.get("HX-Request") != "true":

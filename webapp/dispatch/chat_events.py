@@ -1,0 +1,99 @@
+"""What Lark's chat events change: the bot's chats, the policies' targets, dissolved war rooms.
+
+Events (webapp/views/events.py) call `bot_added`, `bot_removed` and `chat_disbanded`; the
+dispatch form and page read `overrides` and `gone`. The caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
+from webapp.models import (
+    ChatStatus,
+    EventKind,
+    Incident,
+    LarkChat,
+    LarkIntegration,
+    WarRoom,
+    utcnow,
+)
+
+
+def _row(integration: LarkIntegration, chat_id: str) -> LarkChat:
+    row = db.session.scalars(
+        select(LarkChat).where(
+            LarkChat.integration_id == integration.id, LarkChat.chat_id == chat_id
+        )
+    ).first()
+    if row is None:
+        row = LarkChat(integration_id=integration.id, chat_id=chat_id)
+        db.session.add(row)
+    return row
+
+
+def _mark(integration: LarkIntegration, chat_id: str, name: str, status: ChatStatus) -> LarkChat:
+    row = _row(integration, chat_id)
+    row.name = name or row.name or chat_id
+    row.status = status
+    row.changed_at = utcnow()
+    return row
+
+
+def bot_added(integration: LarkIntegration, chat_id: str, name: str) -> None:
+    """im.chat.member.bot.added_v1: the chat can be chosen in a policy at once."""
+    _mark(integration, chat_id, name, ChatStatus.MEMBER)
+
+
+def bot_removed(integration: LarkIntegration, chat_id: str, name: str) -> None:
+    """im.chat.member.bot.deleted_v1: policies sending there are marked."""
+    _mark(integration, chat_id, name, ChatStatus.REMOVED)
+
+
+def chat_disbanded(integration: LarkIntegration, chat_id: str, name: str) -> None:
+    """im.chat.disbanded_v1: policies sending there are marked; a war room there is closed."""
+    _mark(integration, chat_id, name, ChatStatus.DISBANDED)
+    rooms = db.session.scalars(
+        select(WarRoom).where(
+            WarRoom.integration_id == integration.id,
+            WarRoom.chat_id == chat_id,
+            WarRoom.closed_at.is_(None),
+        )
+    )
+    for room in rooms:
+        room.closed_at = utcnow()
+        incident = db.session.get(Incident, room.incident_id)
+        if incident is not None:
+            incidents.record(
+                incident,
+                Actor.system(),
+                EventKind.WAR_ROOM,
+                {"name": room.name, "chat_id": chat_id, "status": "closed"},
+            )
+
+
+def overrides(integration_id: int, since: datetime) -> dict[str, LarkChat]:
+    """Chats an event changed at or after `since` (when Lark's chat list was read)."""
+    rows = db.session.scalars(
+        select(LarkChat).where(
+            LarkChat.integration_id == integration_id, LarkChat.changed_at >= since
+        )
+    )
+    return {row.chat_id: row for row in rows}
+
+
+def gone(integration_ids: list[int]) -> dict[str, LarkChat]:
+    """chat_id -> the event that took the bot out of it (removed, or the chat dissolved)."""
+    if not integration_ids:
+        return {}
+    rows = db.session.scalars(
+        select(LarkChat).where(
+            LarkChat.integration_id.in_(integration_ids),
+            LarkChat.status != ChatStatus.MEMBER,
+        )
+    )
+    return {row.chat_id: row for row in rows}
