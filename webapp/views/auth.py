@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
-from webapp.identity import sessions, sign_in
+from webapp.identity import integrations, sessions, sign_in
 from webapp.identity.login import safe_next
 from webapp.models import Member
 
@@ -65,4 +65,5 @@ def signed_in() -> ResponseReturnValue:
     member: Member = current_user
     if member.is_anonymous:
         abort(401)
-    return render_template("auth/signed_in.html", member=member)
+    items = integrations.of_account(member.account_id) if member.is_admin else []
+    return render_template("auth/signed_in.html", member=member, integrations=items)
