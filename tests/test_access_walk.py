@@ -118,6 +118,7 @@ def test_a_plain_member_is_refused_every_admin_route_and_learns_nothing(
         "rule_id": policy.id,
         "integration_id": integration.id,
         "number": hidden.number,
+        "member_id": owner.member.id,
     }
 
     walked = 0
