@@ -76,12 +76,23 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webapp.diagnostics import report as diagnostics
-    from webapp.views import admin, api, auth, card, errors, health, insights, lark_home, members
+    from webapp.views import (
+        admin,
+        api,
+        auth,
+        card,
+        errors,
+        health,
+        insights,
+        lark_home,
+        lark_pages,
+        members,
+    )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
     from webapp.views import schedules as schedules_views
 
-    for module in (health, auth, api, lark_home, admin, members, card, insights):
+    for module in (health, auth, api, lark_home, lark_pages, admin, members, card, insights):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)
     incidents_web.init_app(app)

@@ -87,8 +87,8 @@ def url_for_if(endpoint: str, **values: Any) -> str | None:
 _NAV: tuple[tuple[Any, str, dict[str, str], str | None], ...] = (
     (_l("My incidents"), "incidents_web.list", {}, "lark.home"),
     (_l("All incidents"), "incidents_web.list", {"scope": "all"}, None),
-    (_l("License"), "admin.license_page", {}, None),
-    (_l("Diagnostics"), "admin.diagnostics_page", {}, None),
+    (_l("License"), "lark_pages.license", {}, None),
+    (_l("Diagnostics"), "lark_pages.diagnostics_page", {}, None),
 )
 
 
