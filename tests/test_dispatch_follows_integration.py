@@ -42,7 +42,7 @@ def chat_boxes(page: str) -> set[str]:
 def test_choosing_another_integration_reloads_its_bots_chats_and_keeps_what_was_typed(
     client: FlaskClient, owner: Persona, two: tuple[LarkIntegration, LarkIntegration, str]
 ) -> None:
-    first, second, path = two
+    _first, second, path = two
     sign_in(client, owner)
     page = client.get(f"{path}/new").get_data(as_text=True)
     assert chat_boxes(page) == {CORE.chat_id}
