@@ -180,3 +180,12 @@ def test_an_admin_adds_a_lark_user_as_a_member_who_then_links(
 def test_a_plain_member_may_not_open_the_members_page(client: FlaskClient, member: Persona) -> None:
     sign_in(client, member)
     assert client.get("/admin/members").status_code == 403
+
+
+def test_reset_links_to_one_member_are_limited_so_nobody_floods_their_inbox(
+    client: FlaskClient, member: Persona, smtp: Inbox
+) -> None:
+    token = csrf_token(client, "/login/forgot")
+    for _ in range(12):
+        client.post("/login/forgot", data={"email": member.member.email, "csrf_token": token})
+    assert len(smtp.to(member.member.email)) == 10

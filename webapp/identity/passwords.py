@@ -19,6 +19,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from webapp.delivery import mail, ratelimit
 from webapp.extensions import db
@@ -70,8 +71,11 @@ def send_reset_link(email: str, client: str) -> None:
     """E-mail a reset link when `email` is a member's; the same silence when it is not, so
     the form tells nobody which e-mails exist. Limited per client like sign-in."""
     email = email.strip().lower()
-    if not ratelimit.limiter().hit(ratelimit.LOGIN_PER_ADDRESS, "reset-ip", client):
+    limiter = ratelimit.limiter()
+    if not limiter.hit(ratelimit.LOGIN_PER_ADDRESS, "reset-ip", client):
         return
+    if not limiter.hit(ratelimit.LOGIN_PER_ACCOUNT, "reset-email", email):
+        return  # ten links per 15 minutes are plenty; more would flood the member's inbox
     member = db.session.execute(
         select(Member).where(func.lower(Member.email) == email)
     ).scalar_one_or_none()
@@ -136,7 +140,11 @@ def add_member(account: Account, name: str, email: str) -> tuple[Member, str]:
         raise PasswordRefused(_("%(email)s is already a member.", email=email))
     member = Member(account=account, name=name, email=email, role=Role.MEMBER, has_seat=False)
     db.session.add(member)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same e-mail added by another admin a moment ago
+        db.session.rollback()
+        raise PasswordRefused(_("%(email)s is already a member.", email=email)) from None
     return member, temporary(member)
 
 
