@@ -119,6 +119,7 @@ def test_a_plain_member_is_refused_every_admin_route_and_learns_nothing(
         "integration_id": integration.id,
         "number": hidden.number,
         "source_id": factories.alert_source(owner.account, others).id,
+        "member_id": owner.member.id,
     }
 
     walked = 0

@@ -145,7 +145,7 @@ def test_removing_the_bot_marks_the_policy_target_on_the_page_and_in_diagnostics
         chat.name
         not in client.get(f"{path}/new")
         .get_data(as_text=True)
-        .split("Group chats the bot is in")[1]
+        .split("Group chats the bot of")[1]
         .split("</fieldset>")[0]
     )
     edit = client.get(f"{path}/{rule.id}").get_data(as_text=True)

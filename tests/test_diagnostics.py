@@ -171,7 +171,8 @@ def test_a_click_from_an_unlinked_lark_user_fails_the_card_buttons_check(
     lark.click(card.message_id, seed.WANG_FANG.open_id, button=card.buttons[0])
     status, text = check(client, "card_operators")
     assert status == "failing"
-    assert seed.WANG_FANG.open_id in text
+    assert seed.WANG_FANG.name in text  # her Lark name, asked of Lark's contacts
+    assert seed.WANG_FANG.open_id not in text
     assert "Switch account" in text
 
 

@@ -99,7 +99,7 @@ def test_a_chat_the_bot_is_not_in_is_refused(
     )
 
     assert response.status_code == 422
-    assert "Choose chats the bot is in." in response.get_data(as_text=True)
+    assert "The bot of Lark is not in every chat chosen here." in response.get_data(as_text=True)
     assert db.session.scalars(select(DispatchRule)).all() == []
 
 

@@ -88,13 +88,27 @@ def register_blueprints(app: Flask) -> None:
         health,
         insights,
         lark_home,
+        lark_pages,
+        members,
         sources,
     )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
     from webapp.views import schedules as schedules_views
 
-    for module in (health, auth, api, lark_home, admin, card, events, insights, sources):
+    for module in (
+        health,
+        auth,
+        api,
+        lark_home,
+        lark_pages,
+        admin,
+        members,
+        card,
+        events,
+        insights,
+        sources,
+    ):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)
     incidents_web.init_app(app)

@@ -219,3 +219,15 @@ def _incidents(account: Account, channel: Channel, members: list[Member]) -> Non
             incidents.resolve(incident, person)
         if step == 4:
             incidents.snooze(incident, person, 240)
+
+
+def verify_card_url() -> tuple[bool, str]:
+    """Lark verifies a card request URL when it is saved in the developer console (the
+    url_verification handshake). The sandbox's seeded app starts with ours filled in, as if
+    pasted, so the running demo saves it once: the sandbox posts a real challenge to our card
+    URL and our answer records the evidence the diagnostics read. Needs the server up."""
+    from webapp.sandbox import seed, state, url_check
+
+    sandbox = state.get()
+    url = sandbox.apps[seed.DEMO_APP_ID].card_request_url
+    return url_check.verify_url(sandbox, seed.DEMO_APP_ID, url)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
+
+from flask import Flask
 
 from webapp import create_app
 
@@ -31,6 +36,10 @@ def main() -> None:
         worker = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "app", "lark", "worker"], env=env
         )
+    if app.config["LARK_SANDBOX"]:
+        threading.Thread(
+            target=_verify_when_up, args=(app, args.host, args.port), daemon=True
+        ).start()
     try:
         app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
     finally:
@@ -39,6 +48,22 @@ def main() -> None:
             worker.wait(timeout=10)
         if mail_server is not None:
             mail_server.stop()
+
+
+def _verify_when_up(app: Flask, host: str, port: int) -> None:
+    """Once the server answers, save the seeded card request URL in the sandbox's console
+    (webapp/demo.py: verify_card_url), as an admin following the guide would."""
+    from webapp import demo
+
+    for _attempt in range(100):
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    with app.app_context():
+        passed, words = demo.verify_card_url()
+    print(f"sandbox: card request URL {'verified' if passed else 'not verified'}: {words}")
 
 
 if __name__ == "__main__":

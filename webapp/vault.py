@@ -37,6 +37,14 @@ def unseal(token: str, data_key: str | None = None) -> str:
         raise VaultError("a stored secret cannot be decrypted with DATA_KEY") from exc
 
 
+def unseal_fresh(token: str, max_age: int) -> str:
+    """Like unseal, but only for a token sealed in the last `max_age` seconds."""
+    try:
+        return _fernet().decrypt(token.encode(), ttl=max_age).decode()
+    except InvalidToken as exc:
+        raise VaultError("the sealed value is too old or not ours") from exc
+
+
 def reseal(token: str, data_key: str | None = None) -> str:
     """Re-encrypt under the newest key (for rotation)."""
     return _fernet(data_key).rotate(token.encode()).decode()

@@ -17,8 +17,9 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from webapp.diagnostics import people
 from webapp.extensions import db
 from webapp.i18n import ago
 from webapp.identity import licensing
@@ -288,12 +289,21 @@ def not_linked_deliveries_check(integration: LarkIntegration) -> Check:
 
 
 def card_operators_check(integration: LarkIntegration) -> Check:
-    stmt = select(CallbackReceipt).where(
+    """Presses refused because the presser was not linked, counting only people still
+    unlinked now (one who linked since is fine), named by their Lark name."""
+    linked = select(LarkBinding.open_id).where(
+        LarkBinding.integration_id == integration.id, LarkBinding.ended_at.is_(None)
+    )
+    stmt = select(CallbackReceipt.operator_open_id).where(
         CallbackReceipt.integration_id == integration.id,
         CallbackReceipt.outcome == "not_linked",
         CallbackReceipt.created_at >= utcnow() - RECENT,
+        or_(
+            CallbackReceipt.operator_open_id.is_(None),
+            CallbackReceipt.operator_open_id.not_in(linked),
+        ),
     )
-    refused = list(db.session.scalars(stmt))
+    refused = [open_id or "?" for open_id in db.session.scalars(stmt)]
     title = _("Card buttons work for everyone who clicks")
     if not refused:
         return Check(
@@ -302,20 +312,24 @@ def card_operators_check(integration: LarkIntegration) -> Check:
             Level.OK,
             _("No click from an unlinked Lark user in the last 7 days."),
         )
-    operators = sorted({r.operator_open_id or "?" for r in refused})
+    operators = sorted(set(refused))
+    names = people.lark_names(integration, operators)
     return Check(
         "card_operators",
         title,
         Level.FAILING,
         _(
-            "%(count)s click(s) in the last 7 days came from Lark users not linked to a member.",
+            "%(count)s click(s) in the last 7 days came from %(people)s Lark user(s) not "
+            "linked to a member yet.",
             count=len(refused),
+            people=len(operators),
         ),
         _(
             "Ask them to open the app from the workbench and sign in once. If they already did, "
-            "open the menu at the top right, choose Switch account and sign in again."
+            "open the menu at the top right, choose Switch account and sign in again. Someone "
+            "who is not a member yet is added by an admin on the Members page."
         ),
-        operators,
+        sorted(names[o] for o in operators),
     )
 
 

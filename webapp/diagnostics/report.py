@@ -14,6 +14,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp.diagnostics import people
 from webapp.diagnostics.chats import chats_check, war_rooms_check
 from webapp.diagnostics.checks import (
     Check,
@@ -64,6 +65,7 @@ class Report:
 
 def init_app(app: Flask) -> None:
     app.extensions.setdefault("test_resets", []).append(clear_cache)
+    people.init_app(app)
     # Any page may show a member's line: {% include "admin/_member_status.html" %} with
     # `status = member_status(integration, member)` (the Lark homepage, for one).
     app.add_template_global(member_status, "member_status")

@@ -184,12 +184,15 @@ def save_rule(
         errors["severities"] = _("Choose severities from the list.")
     labels = parse_labels(data.labels_text, errors)
     known_chats = {c.chat_id: c.name for c in chats.chats}
-    if rule is not None:  # chats chosen earlier stay valid while Lark's list is unavailable
+    # Chats chosen earlier stay valid while Lark's list is unavailable, but only for the
+    # bot they were chosen for: another integration's bot is not in them.
+    if rule is not None and rule.integration_id == data.integration_id:
         for layer in rule.layers or []:
             known_chats.update(
                 {c: n for c, n in (layer.get("chat_names") or {}).items() if c not in known_chats}
             )
-    layers = _layers(channel, data.layers, known_chats, errors)
+    bot = integration.name if integration is not None else "?"
+    layers = _layers(channel, data.layers, known_chats, errors, bot)
     if errors:
         raise RuleInvalid(errors)
     if rule is None:
@@ -203,6 +206,20 @@ def save_rule(
     rule.layers = layers
     db.session.commit()
     return rule
+
+
+def keep_chats_of(data: RuleInput, chats: ChatList) -> int:
+    """Untick the chats `chats` (the chosen bot's) does not hold, after the admin switched
+    the rule to another integration; returns how many were unticked."""
+    if chats.error:  # Lark's list is unavailable: keep the choice, the save checks it
+        return 0
+    known = {c.chat_id for c in chats.chats}
+    dropped = 0
+    for layer in data.layers:
+        kept = [c for c in layer.chat_ids if c in known]
+        dropped += len(layer.chat_ids) - len(kept)
+        layer.chat_ids = kept
+    return dropped
 
 
 def delete_rule(rule: DispatchRule) -> None:
@@ -229,6 +246,7 @@ def _layers(
     given: list[LayerInput],
     known_chats: dict[str, str],
     errors: dict[str, str],
+    bot: str,
 ) -> list[dict[str, Any]]:
     layers: list[dict[str, Any]] = []
     team_ids = _ids(select(Team.id).where(Team.account_id == channel.account_id))
@@ -239,7 +257,12 @@ def _layers(
         if not set(layer.team_ids) <= team_ids or not set(layer.member_ids) <= member_ids:
             errors[f"layer{index}"] = _("Choose teams and people of this account.")
         if not set(layer.chat_ids) <= set(known_chats):
-            errors[f"layer{index}"] = _("Choose chats the bot is in.")
+            errors[f"layer{index}"] = _(
+                "The bot of %(integration)s is not in every chat chosen here. Untick them, "
+                "or add the bot to the chat in Lark (chat settings → Group bots → Add bot) "
+                "and refresh the list of chats.",
+                integration=bot,
+            )
         delay = 0 if not layers else layer.delay_minutes
         if layers and not 1 <= delay <= MAX_DELAY_MINUTES:
             errors[f"layer{index}"] = _("Wait between 1 minute and 24 hours before escalating.")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from flask import current_app
@@ -258,6 +259,18 @@ class LarkClient:
             if address in found:
                 found[address] = entry.get("user_id") or None
         return found
+
+    def user_name(self, open_id: str) -> str | None:
+        """A Lark user's display name (contact/v3/users/:user_id, scope
+        contact:user.base:readonly); None when the answer carries none."""
+        body = self._call(
+            "GET",
+            f"/open-apis/contact/v3/users/{quote(open_id, safe='')}",
+            params={"user_id_type": "open_id"},
+        )
+        user = _data(body).get("user") or {}
+        name = user.get("name") if isinstance(user, dict) else None
+        return str(name) if name else None
 
     # -- the seam --------------------------------------------------------------------
 

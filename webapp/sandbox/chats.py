@@ -206,6 +206,28 @@ def batch_get_id(app: App) -> Response:
     return ok({"user_list": entries})
 
 
+@bp.get("/contact/v3/users/<user_id>")
+@lark_api("GET /contact/v3/users/:user_id")
+def get_user(app: App, user_id: str) -> Response:
+    """One person's profile. Someone outside the app's range (or unknown) answers 41050,
+    "no user authority" (the code for the range; for an unknown id UNCONFIRMED)."""
+    sandbox: Sandbox = g.lark_sandbox
+    id_type = request.args.get("user_id_type", "open_id")
+    if id_type not in ID_TYPES:
+        raise invalid("user_id_type is invalid", 99992402)
+    with sandbox.lock:
+        user = sandbox.find_user(id_type, user_id)
+        if user is None or not sandbox.visible(app, user):
+            raise LarkApiError(400, 41050, "no user authority error")
+        profile = {
+            "open_id": user.open_id,
+            "union_id": user.union_id,
+            "name": user.name,
+            "en_name": user.en_name,
+        }
+    return ok({"user": profile})
+
+
 def _lookup(sandbox: Sandbox, app: App, field: str, value: str, id_type: str) -> dict[str, Any]:
     """Unknown, or outside the app's range: the entry comes back without user_id."""
     entry: dict[str, Any] = {field: value}

@@ -33,7 +33,7 @@ from webapp.diagnostics import checklist
 from webapp.diagnostics import report as diagnostics
 from webapp.extensions import db, login_manager
 from webapp.i18n import ago
-from webapp.identity import bindings, integrations, licensing
+from webapp.identity import bindings, credentials, integrations, licensing
 from webapp.identity.integrations import IntegrationInput, IntegrationInvalid
 from webapp.incidents import queries as incident_queries
 from webapp.lark.errors import LarkError
@@ -124,14 +124,19 @@ def integrations_list() -> ResponseReturnValue:
     return _page("admin/integrations.html", items=integrations.of_account(admin.account_id))
 
 
-def _form_input() -> IntegrationInput:
+def _form_input(integration_id: int | None = None) -> IntegrationInput:
     form = request.form
+
+    def secret(name: str) -> str:  # typed now, else kept from the last try (credentials.py)
+        typed = form.get(name, "")
+        return typed or credentials.kept(name, form.get(f"kept_{name}", ""), integration_id)
+
     return IntegrationInput(
         name=form.get("name", ""),
         app_id=form.get("app_id", ""),
-        app_secret=form.get("app_secret", ""),
-        verification_token=form.get("verification_token", ""),
-        encrypt_key=form.get("encrypt_key", ""),
+        app_secret=secret("app_secret"),
+        verification_token=secret("verification_token"),
+        encrypt_key=secret("encrypt_key"),
         platform=form.get("platform", Platform.FEISHU.value),
         edition=form.get("edition", Edition.PAID.value),
         api_base_url=form.get("api_base_url", ""),
@@ -142,12 +147,17 @@ def _form_input() -> IntegrationInput:
 def _form_page(
     integration: LarkIntegration | None, data: IntegrationInput, errors: dict[str, str], status: int
 ) -> ResponseReturnValue:
+    typed = {name: getattr(data, name) for name in credentials.SECRET_FIELDS}
+    kept = credentials.keep_valid(typed, errors, integration.id if integration else None)
+    for name in credentials.SECRET_FIELDS:
+        setattr(data, name, "")  # never echo a secret into the page
     return _page(
         "admin/integration_form.html",
         status,
         integration=integration,
         data=data,
         errors=errors,
+        kept=kept,
         platforms=list(Platform),
         editions=list(Edition),
         defaults={p.value: integrations.default_bases(p)[0] for p in Platform},
@@ -189,14 +199,12 @@ def integration_edit(integration_id: int) -> ResponseReturnValue:
     integration = _integration(integration_id)
     if request.method == "GET":
         return _form_page(integration, _edit_input(integration), {}, 200)
-    data = _form_input()
+    data = _form_input(integration.id)
     try:
         warnings = integrations.update(integration, data)
     except IntegrationInvalid as invalid:
         db.session.rollback()
-        kept = data.cleaned()
-        kept.app_secret = kept.verification_token = kept.encrypt_key = ""  # never echo secrets
-        return _form_page(integration, kept, invalid.errors, 422)
+        return _form_page(integration, data.cleaned(), invalid.errors, 422)
     flash(_("Changes saved."))
     for warning in warnings:
         flash(warning, "warning")

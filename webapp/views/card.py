@@ -86,7 +86,7 @@ def fix(key: str, reason: str) -> ResponseReturnValue:
     """The page that fixes a refused press; resolved at click time to whichever page exists."""
     number = request.args.get("n", type=int)
     if reason == "no_seat":
-        for endpoint in ("lark_license.page", "admin.license"):
+        for endpoint in ("lark_pages.license", "lark_license.page", "admin.license"):
             if endpoint in current_app.view_functions:
                 values: dict[str, Any] = {}
                 if current_app.url_map.is_endpoint_expecting(endpoint, "key"):

@@ -8,7 +8,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -193,10 +203,16 @@ def _edit(channel: Channel, rule: DispatchRule | None) -> ResponseReturnValue:
     integration = next((i for i in integrations if i.id == chosen_id), integrations[0])
     chats = dispatch_rules.bot_chats(integration)
     errors: dict[str, str] = {}
+    notice = None
     data = _input_of(request.form) if request.method == "POST" else _input_from(rule, integration)
-    if request.method == "POST":
+    if request.method == "POST" and request.form.get("reload"):
+        # The integration select changed: show its bot's chats, keep everything typed.
+        if dispatch_rules.keep_chats_of(data, chats):
+            notice = _("Chats the bot of %(name)s is not in were unticked.", name=integration.name)
+    elif request.method == "POST":
         try:
-            dispatch_rules.save_rule(channel, rule, data, chats)
+            saved = dispatch_rules.save_rule(channel, rule, data, chats)
+            flash(_("Rule “%(name)s” saved.", name=saved.name), "success")
             return redirect(url_for("dispatch.policy", channel_id=channel.id), 303)
         except RuleInvalid as exc:
             errors = exc.errors
@@ -211,6 +227,7 @@ def _edit(channel: Channel, rule: DispatchRule | None) -> ResponseReturnValue:
             integration=integration,
             chats=chats,
             chats_version=dispatch_rules.version_of(chats),
+            notice=notice,
             severities=[s.value for s in Severity],
             teams=_teams(),
             members=_members(),
@@ -218,6 +235,7 @@ def _edit(channel: Channel, rule: DispatchRule | None) -> ResponseReturnValue:
         ),
         422 if errors else 200,
     )
+    response.headers["Vary"] = "HX-Request"
     return response
 
 

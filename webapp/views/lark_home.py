@@ -31,7 +31,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from webapp.i18n import LOCALES
-from webapp.identity import bindings, sessions
+from webapp.identity import bindings, licensing, sessions
 from webapp.identity.login import safe_next
 from webapp.lark import oauth
 from webapp.lark.oauth import Failure, LarkUser, LoginError
@@ -87,8 +87,8 @@ def url_for_if(endpoint: str, **values: Any) -> str | None:
 _NAV: tuple[tuple[Any, str, dict[str, str], str | None], ...] = (
     (_l("My incidents"), "incidents_web.list", {}, "lark.home"),
     (_l("All incidents"), "incidents_web.list", {"scope": "all"}, None),
-    (_l("License"), "admin.license_page", {}, None),
-    (_l("Diagnostics"), "admin.diagnostics_page", {}, None),
+    (_l("License"), "lark_pages.license", {}, None),
+    (_l("Diagnostics"), "lark_pages.diagnostics_page", {}, None),
 )
 
 
@@ -266,7 +266,12 @@ def bind(key: str) -> ResponseReturnValue:
                 return redirect(target, 303)
     status = 422 if (form.errors or refusal) else 200
     page = render_template(
-        "lark/bind.html", form=form, lark_user=user, integration=integration, refusal=refusal
+        "lark/bind.html",
+        form=form,
+        lark_user=user,
+        integration=integration,
+        refusal=refusal,
+        admins=licensing.admins_of(integration.account),
     )
     return page, status
 
