@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import force_locale, format_timedelta
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -22,24 +21,21 @@ from webapp.cards import render as cards
 from webapp.cards.actions import CardAction, Click
 from webapp.extensions import db
 from webapp.identity.bindings import live_binding
-from webapp.incidents import events
+from webapp.incidents import offers, wording
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
 from webapp.lark import applink
 from webapp.models import (
     CardMessage,
     Incident,
-    IncidentEvent,
     LarkIntegration,
     Member,
     Platform,
     Source,
     Status,
-    utcnow,
 )
 
 # Refusals that changed nothing and that the person can fix; pressing again is a new try.
-_JUST_BEFORE = timedelta(microseconds=-1)
 RETRYABLE_OUTCOMES = frozenset({"not_linked", "no_seat", "forbidden", "bad_request", "error"})
 
 Text = Callable[[], str]
@@ -155,7 +151,7 @@ def _act(press: Press, incident: Incident) -> Answer:
         outcome = "closed" if current.status is Status.CLOSED else "stale"
         text = lambda: _changed(current, click)  # noqa: E731
         return _with_card(press, current, "warning", outcome, text)
-    return _with_card(press, done, "success", "ok", lambda: _done(click))
+    return _with_card(press, done, "success", "ok", lambda: _done(click, done.number))
 
 
 def error_answer(integration: LarkIntegration | None, request_id: str) -> Answer:
@@ -262,55 +258,16 @@ def _render(press: Press, incident: Incident, notice: cards.Notice | None = None
     )
 
 
-def _done(click: Click) -> str:
-    if click.action is CardAction.SNOOZE:
-        minutes = click.minutes or 0
-        hours = minutes // 60
-        span = _("%(n)s min", n=minutes) if minutes < 60 else _("%(n)s h", n=hours)
-        return _("Snoozed for %(span)s.", span=span)
-    texts = {
-        CardAction.ACKNOWLEDGE: _("Acknowledged."),
-        CardAction.UNACKNOWLEDGE: _("Unacknowledged."),
-        CardAction.RESOLVE: _("Resolved."),
-        CardAction.REOPEN: _("Reopened."),
-        CardAction.UNSNOOZE: _("Unsnoozed."),
-        CardAction.WAR_ROOM: _("The war room is being created in Lark; you will be added."),
-    }
-    return texts.get(click.action, _("Done."))
+def _done(click: Click, number: int) -> str:
+    if click.action is CardAction.WAR_ROOM:
+        return _("The war room is being created in Lark; you will be added.")
+    return offers.done_text(card_actions.VERB_OF[click.action], number, click.minutes)
 
 
 def _changed(incident: Incident, click: Click) -> str:
     """Why a press did nothing: "Already acknowledged by Li Lei 2 minutes ago." and the like."""
     if incident.status is Status.CLOSED:
-        name = incident.closed_by.name if incident.closed_by else _("the system")
-        return _("Already resolved by %(name)s %(ago)s.", name=name, ago=_ago(incident.closed_at))
+        return wording.already("resolved", incident.closed_by, incident.closed_at)
     if incident.status is Status.PROCESSING and click.action is CardAction.ACKNOWLEDGE:
-        who = incident.acknowledged_by
-        name = who.name if who else _("the system")
-        return _(
-            "Already acknowledged by %(name)s %(ago)s.",
-            name=name,
-            ago=_ago(incident.acknowledged_at),
-        )
-    last = db.session.execute(
-        select(IncidentEvent)
-        .where(IncidentEvent.incident_id == incident.id)
-        .order_by(IncidentEvent.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if last is None:
-        return _("The incident changed since you loaded it.")
-    return _(
-        "The incident changed since you loaded it: %(kind)s by %(name)s %(ago)s.",
-        kind=events.event_label(last.kind),
-        name=last.actor.name if last.actor else _("the system"),
-        ago=_ago(last.created_at),
-    )
-
-
-def _ago(when: datetime | None) -> str:
-    if when is None:
-        return ""
-    # Negative is the past ("2 minutes ago", "2分钟前"); zero would read as the future
-    # ("in 0 seconds", "0秒钟后"), so a just-now moment is nudged a microsecond back.
-    return format_timedelta(min(when - utcnow(), _JUST_BEFORE), add_direction=True)
+        return wording.already("acknowledged", incident.acknowledged_by, incident.acknowledged_at)
+    return wording.stale_message(incident)

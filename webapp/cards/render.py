@@ -17,8 +17,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp.cards.actions import CARD_SNOOZE_MINUTES, CardAction, button_value
+from webapp.cards.actions import ACTION_OF, CARD_SNOOZE_MINUTES, CardAction, button_value
 from webapp.extensions import db
+from webapp.incidents import offers
+from webapp.incidents.offers import Verb
 from webapp.models import Alert, Incident, Severity, Status, utcnow
 
 # Lark's limit is 30 KB for the whole request body; leave room for the envelope.
@@ -212,8 +214,20 @@ def _alert_extras(incident: Incident) -> list[dict[str, Any]]:
 
 
 def _buttons(incident: Incident, web_url: str, now: datetime) -> list[dict[str, Any]]:
-    rows = [_row(_state_buttons(incident, now))]
-    if incident.status is not Status.CLOSED and not incident.is_snoozed(now):
+    """The buttons the state offers (the same rule as the web app), then the links."""
+    offered = offers.offers(incident, now)
+    verbs = offered.verbs
+    state = [
+        _button(
+            offers.label(verb),
+            "primary_filled" if verb is offered.main else "default",
+            button_value(ACTION_OF[verb], incident),
+        )
+        for verb in verbs
+        if verb is not Verb.SNOOZE
+    ]
+    rows = [_row(state)]
+    if Verb.SNOOZE in verbs:
         rows.append(_row([_label(_("Snooze:")), *_snooze_buttons(incident)]))
     last = [
         _button(_("Refresh"), "default", button_value(CardAction.REFRESH, incident)),
@@ -227,27 +241,9 @@ def _buttons(incident: Incident, web_url: str, now: datetime) -> list[dict[str, 
     return rows
 
 
-def _state_buttons(incident: Incident, now: datetime) -> list[dict[str, Any]]:
-    """The buttons that fit the state: closed -> Reopen only; snoozed -> Unsnooze."""
-    if incident.status is Status.CLOSED:
-        return [_button(_("Reopen"), "primary", button_value(CardAction.REOPEN, incident))]
-    if incident.is_snoozed(now):
-        return [_button(_("Unsnooze"), "primary", button_value(CardAction.UNSNOOZE, incident))]
-    first = (
-        _button(_("Acknowledge"), "primary", button_value(CardAction.ACKNOWLEDGE, incident))
-        if incident.status is Status.TRIGGERED
-        else _button(
-            _("Unacknowledge"), "default", button_value(CardAction.UNACKNOWLEDGE, incident)
-        )
-    )
-    resolve = _button(_("Resolve"), "primary_filled", button_value(CardAction.RESOLVE, incident))
-    return [first, resolve]
-
-
 def _snooze_buttons(incident: Incident) -> list[dict[str, Any]]:
-    labels = {30: _("30 min"), 60: _("1 h"), 240: _("4 h"), 1440: _("24 h")}
     return [
-        _button(labels[m], "default", button_value(CardAction.SNOOZE, incident, m))
+        _button(offers.span(m), "default", button_value(CardAction.SNOOZE, incident, m))
         for m in CARD_SNOOZE_MINUTES
     ]
 

@@ -8,7 +8,6 @@ its partial endpoint returns. htmx requests get the fragment, others the page (b
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -31,8 +30,9 @@ from webapp.delivery import mail
 from webapp.delivery import outcomes as outbox_outcomes
 from webapp.extensions import db
 from webapp.identity.login import safe_next
-from webapp.incidents import events, queries, war_rooms
+from webapp.incidents import events, offers, queries, war_rooms
 from webapp.incidents import service as incidents
+from webapp.incidents.offers import Verb
 from webapp.incidents.service import (
     SNOOZE_MINUTES,
     Actor,
@@ -46,8 +46,9 @@ from webapp.views.lark_context import lark_member_required
 
 bp = Blueprint("incidents_web", __name__, url_prefix="/lark/<key>/incidents")
 
-VERBS = ("acknowledge", "resolve", "reopen", "snooze", "unsnooze", "reassign", "comment")
-BULK_VERBS = ("acknowledge", "resolve")
+# The state verbs (webapp/incidents/offers.py), then the two that only the web app has.
+VERBS = (*(verb.value for verb in Verb), "reassign", "comment")
+BULK_VERBS = tuple(verb.value for verb in offers.BULK)
 
 
 def init_app(app: Any) -> None:
@@ -58,6 +59,8 @@ def init_app(app: Any) -> None:
     globals_.setdefault("format_datetime", format_datetime)
     globals_.setdefault("format_timedelta", format_timedelta)
     globals_["inc_labels"] = labels
+    globals_["inc_offers"] = row_offers
+    globals_["inc_bulk_offers"] = lambda: offers.bulk_offers(_member())
     globals_["inc_event_label"] = events.event_label
     globals_["inc_lark_fix"] = lark_errors.fix
     globals_["inc_waiting_words"] = outbox_outcomes.waiting_words
@@ -77,8 +80,14 @@ def labels() -> dict[str, Any]:
     return cached
 
 
+def row_offers(incident: Incident) -> offers.Offers:
+    """What the signed-in member may do on an incident the page already found visible."""
+    return offers.offers(incident, utcnow(), _member(), visible=True)
+
+
 def _labels() -> dict[str, Any]:
     return {
+        **{str(verb): text for verb, text in offers.labels().items()},
         "Critical": _("Critical"),
         "Warning": _("Warning"),
         "Info": _("Info"),
@@ -87,15 +96,8 @@ def _labels() -> dict[str, Any]:
         "Closed": _("Closed"),
         "Snoozed": _("Snoozed"),
         "until": _("until"),
-        "acknowledge": _("Acknowledge"),
-        "resolve": _("Resolve"),
-        "reopen": _("Reopen"),
-        "unsnooze": _("Unsnooze"),
-        "snooze": _("Snooze"),
         "snooze_for": _("Snooze for"),
-        "durations": [
-            (m, _("%(n)s min", n=m) if m < 60 else _("%(n)s h", n=m // 60)) for m in SNOOZE_MINUTES
-        ],
+        "durations": [(m, offers.span(m)) for m in SNOOZE_MINUTES],
         "select": _("Select"),
         "unassigned": _("Unassigned"),
         "more": _("More"),
@@ -238,30 +240,15 @@ def _minutes() -> int:
 
 def perform(verb: str, incident: Incident, actor: Actor, version: int | None) -> str:
     """Call the one service verb the form asked for; returns the success message."""
-    actions: dict[str, Callable[[], Any]] = {
-        "acknowledge": lambda: incidents.acknowledge(incident, actor, version),
-        "resolve": lambda: incidents.resolve(incident, actor, version),
-        "reopen": lambda: incidents.reopen(incident, actor, version),
-        "snooze": lambda: incidents.snooze(incident, actor, _minutes(), version),
-        "unsnooze": lambda: incidents.unsnooze(incident, actor, version),
-        "reassign": lambda: incidents.reassign(incident, actor, _chosen_members(), version),
-        "comment": lambda: incidents.comment(incident, actor, request.form.get("text", "")),
-    }
-    actions[verb]()
-    return done_message(verb, incident.number)
-
-
-def done_message(verb: str, number: int) -> str:
-    messages = {
-        "acknowledge": _("Incident #%(n)s acknowledged.", n=number),
-        "resolve": _("Incident #%(n)s resolved.", n=number),
-        "reopen": _("Incident #%(n)s reopened.", n=number),
-        "snooze": _("Incident #%(n)s snoozed.", n=number),
-        "unsnooze": _("Incident #%(n)s is no longer snoozed.", n=number),
-        "reassign": _("Incident #%(n)s reassigned.", n=number),
-        "comment": _("Comment added to #%(n)s.", n=number),
-    }
-    return messages[verb]
+    if verb == "reassign":
+        incidents.reassign(incident, actor, _chosen_members(), version)
+        return _("Incident #%(n)s reassigned.", n=incident.number)
+    if verb == "comment":
+        incidents.comment(incident, actor, request.form.get("text", ""))
+        return _("Comment added to #%(n)s.", n=incident.number)
+    state_verb, minutes = Verb(verb), _minutes()
+    offers.perform(state_verb, incident, actor, version, minutes)
+    return offers.done_text(state_verb, incident.number, minutes)
 
 
 def refusal_status(error: IncidentError) -> int:
