@@ -726,21 +726,27 @@ def _card_message(integration: LarkIntegration, incident: Incident, receive_id_t
     db.session.commit()
 
 
-@pytest.mark.parametrize(("receive_id_type", "china_time"), [("open_id", False), ("chat_id", True)])
-def test_a_direct_card_keeps_its_reader_s_language_and_a_group_card_the_platform_s(
+@pytest.mark.parametrize(
+    ("receive_id_type", "started"),
+    [
+        ("open_id", "Started: 2026-06-15 04:00 UTC+2"),
+        ("chat_id", "开始时间：2026-06-15 10:00 UTC+8"),
+    ],
+)
+def test_a_direct_card_keeps_its_reader_s_language_and_zone_and_a_group_card_the_platform_s(
     client: FlaskClient,
     integration: LarkIntegration,
     bound: Persona,
     incident: Incident,
     receive_id_type: str,
-    china_time: bool,
+    started: str,
 ) -> None:
-    bound.member.locale = "en"  # on Feishu, whose cards are Chinese by default
+    bound.member.locale = "en"  # on Feishu, whose cards are Chinese (and UTC+8) by default
+    bound.member.timezone = "Europe/Berlin"  # summer time on the clock's 15 June: UTC+2
     _card_message(integration, incident, receive_id_type)
     answer = post(client, integration, signed_v2(v2_payload(value(CardAction.REFRESH, incident))))
-    drawn = json.dumps(answer.get_json()["card"]["data"])
-    assert ("UTC+8" in drawn) is china_time
-    assert " UTC" in drawn
+    drawn = json.dumps(answer.get_json()["card"]["data"], ensure_ascii=False)
+    assert started in drawn
 
 
 def test_a_failure_before_verification_still_answers_200_with_a_reason(

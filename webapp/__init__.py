@@ -65,7 +65,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     htmx.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     login.init_app(app, login_manager)
     i18n.init_app(app)
     ratelimit.init_app(app)
@@ -76,12 +76,22 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webapp.diagnostics import report as diagnostics
-    from webapp.views import admin, api, auth, card, errors, health, insights, lark_home
+    from webapp.views import (
+        admin,
+        api,
+        auth,
+        card,
+        errors,
+        health,
+        insights,
+        lark_home,
+        lark_settings,
+    )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
     from webapp.views import schedules as schedules_views
 
-    for module in (health, auth, api, lark_home, admin, card, insights):
+    for module in (health, auth, api, lark_home, lark_settings, admin, card, insights):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)
     incidents_web.init_app(app)

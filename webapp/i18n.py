@@ -24,6 +24,22 @@ def select_locale() -> str | None:
     return request.accept_languages.best_match(LOCALES)
 
 
+def select_timezone() -> str | None:
+    """The signed-in member's zone (webapp/identity/timezones.py); None is UTC."""
+    if not has_request_context():
+        return None
+    from flask import g
+
+    from webapp.identity import timezones
+
+    lark = g.get("lark")
+    if lark is not None:
+        return timezones.name_for(lark.member, lark.integration)
+    if current_user and current_user.is_authenticated:
+        return timezones.name_for(current_user, None)
+    return None
+
+
 def lark_locale(user_agent: str) -> str | None:
     """`LarkLocale/zh_CN` in the Lark client user agent (undocumented; a hint only)."""
     match = _LARK_LOCALE.search(user_agent)
@@ -40,3 +56,14 @@ def current_locale() -> str:
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path + "/translations"))
     app.jinja_env.globals["current_locale"] = current_locale
+    app.jinja_env.globals["current_zone"] = current_zone
+
+
+def current_zone() -> str:
+    """ "UTC+8": the offset the page's times are written in."""
+    from flask_babel import get_timezone
+
+    from webapp.identity import timezones
+    from webapp.models import utcnow
+
+    return timezones.offset_label(utcnow(), get_timezone())

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from webapp.cards.actions import ACTION_OF, CARD_SNOOZE_MINUTES, CardAction, button_value
 from webapp.extensions import db
+from webapp.identity import timezones
 from webapp.incidents import offers
 from webapp.incidents.offers import Verb
 from webapp.models import Alert, Incident, Severity, Status, utcnow
@@ -29,9 +31,10 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 600
 MAX_LABELS = 12
 
-# Times on a card are text, read by people in one place: China time for Chinese cards,
-# UTC for English ones (Lark gives no viewer time zone to a shared card).
-_ZONES = {"zh": (timezone(timedelta(hours=8)), "UTC+8"), "en": (UTC, "UTC")}
+# Times on a card are text with their offset. A card in someone's direct chat uses their
+# zone (webapp/identity/timezones.py); a group's card the integration's (Lark gives no
+# viewer time zone to a shared card). Without one: China time in Chinese, else UTC.
+_ZONES: dict[str, tzinfo] = {"zh": ZoneInfo("Asia/Shanghai"), "en": UTC}
 
 # Header colour (Lark's header `template`) by state; the state is also written as text.
 _TRIGGERED_COLOURS = {Severity.CRITICAL: "red", Severity.WARNING: "orange", Severity.INFO: "yellow"}
@@ -47,19 +50,25 @@ class Notice:
 
 
 def incident_card(
-    incident: Incident, *, locale: str, web_url: str, notice: Notice | None = None
+    incident: Incident,
+    *,
+    locale: str,
+    web_url: str,
+    notice: Notice | None = None,
+    zone: tzinfo | None = None,
 ) -> dict[str, Any]:
+    zone = zone or _ZONES.get(locale, UTC)
     with force_locale(locale):
         now = utcnow()
-        card = _card(incident, locale, web_url, notice, now, full=True)
+        card = _card(incident, zone, web_url, notice, now, full=True)
         if len(json.dumps(card, ensure_ascii=False).encode()) > MAX_CARD_BYTES:
-            card = _card(incident, locale, web_url, notice, now, full=False)
+            card = _card(incident, zone, web_url, notice, now, full=False)
     return card
 
 
 def _card(
     incident: Incident,
-    locale: str,
+    zone: tzinfo,
     web_url: str,
     notice: Notice | None,
     now: datetime,
@@ -67,7 +76,7 @@ def _card(
     full: bool,
 ) -> dict[str, Any]:
     title = f"#{incident.number} {_clip(incident.title, MAX_TITLE)}"
-    elements = [_text("\n".join(_facts(incident, locale, full)))]
+    elements = [_text("\n".join(_facts(incident, zone, full)))]
     if full and incident.description:
         elements.append(_text(_clip(incident.description, MAX_DESCRIPTION), grey=True))
     latest = _latest_alert(incident)
@@ -126,7 +135,7 @@ def _severity_label(severity: Severity) -> str:
 # -- body ------------------------------------------------------------------------------
 
 
-def _facts(incident: Incident, locale: str, full: bool) -> list[str]:
+def _facts(incident: Incident, zone: tzinfo, full: bool) -> list[str]:
     lines = [
         _("Channel: %(name)s", name=incident.channel.name if incident.channel else _("none")),
         _("Assignees: %(names)s", names=", ".join(m.name for m in incident.assignees) or _("none")),
@@ -135,24 +144,24 @@ def _facts(incident: Incident, locale: str, full: bool) -> list[str]:
     if full and incident.labels:
         pairs = sorted(incident.labels.items())[:MAX_LABELS]
         lines.append(_("Labels: %(labels)s", labels=", ".join(f"{k}={v}"[:80] for k, v in pairs)))
-    lines.append(_("Started: %(when)s", when=_when(incident.created_at, locale)))
+    lines.append(_("Started: %(when)s", when=_when(incident.created_at, zone)))
     if incident.acknowledged_at is not None:
         who = incident.acknowledged_by.name if incident.acknowledged_by else _("the system")
         lines.append(
             _(
                 "Acknowledged by %(name)s at %(when)s",
                 name=who,
-                when=_when(incident.acknowledged_at, locale),
+                when=_when(incident.acknowledged_at, zone),
             )
         )
     if incident.status is Status.CLOSED and incident.closed_at is not None:
         who = incident.closed_by.name if incident.closed_by else _("the system")
         lines.append(
-            _("Resolved by %(name)s at %(when)s", name=who, when=_when(incident.closed_at, locale))
+            _("Resolved by %(name)s at %(when)s", name=who, when=_when(incident.closed_at, zone))
         )
     if incident.status is not Status.CLOSED and incident.is_snoozed(utcnow()):
         assert incident.snoozed_until is not None
-        lines.append(_("Snoozed until %(when)s", when=_when(incident.snoozed_until, locale)))
+        lines.append(_("Snoozed until %(when)s", when=_when(incident.snoozed_until, zone)))
     return lines
 
 
@@ -304,9 +313,8 @@ def _row(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _when(moment: datetime, locale: str) -> str:
-    zone, name = _ZONES.get(locale, _ZONES["en"])
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {name}"
+def _when(moment: datetime, zone: tzinfo) -> str:
+    return timezones.stamp(moment, zone)
 
 
 def _clip(text: str, limit: int) -> str:

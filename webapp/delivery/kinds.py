@@ -21,6 +21,7 @@ from webapp.delivery import lark_limits
 from webapp.delivery.outcomes import NOTIFY_PURPOSE, end, note_waiting, stats, target
 from webapp.dispatch import policy as dispatch
 from webapp.extensions import db
+from webapp.identity import timezones
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
 from webapp.lark import usage
@@ -308,7 +309,10 @@ def render(incident: Incident, integration: LarkIntegration, row: Delivery) -> d
     from webapp.lark import applink
 
     web_url = applink.incident_url(integration, incident.number)
-    return cards.incident_card(incident, locale=locale_for(integration, row), web_url=web_url)
+    zone = timezones.zone_for(row.member, integration)  # no member: the integration's
+    return cards.incident_card(
+        incident, locale=locale_for(integration, row), web_url=web_url, zone=zone
+    )
 
 
 def notice_card(locale: str) -> dict[str, Any]:

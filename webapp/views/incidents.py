@@ -29,8 +29,9 @@ from sqlalchemy import select
 from webapp.delivery import mail
 from webapp.delivery import outcomes as outbox_outcomes
 from webapp.extensions import db
+from webapp.i18n import current_zone
 from webapp.identity.login import safe_next
-from webapp.incidents import events, offers, queries, war_rooms
+from webapp.incidents import events, offers, queries, war_rooms, wording
 from webapp.incidents import service as incidents
 from webapp.incidents.offers import Verb
 from webapp.incidents.service import (
@@ -60,6 +61,7 @@ def init_app(app: Any) -> None:
     globals_.setdefault("format_timedelta", format_timedelta)
     globals_["inc_labels"] = labels
     globals_["inc_offers"] = row_offers
+    globals_["inc_ago"] = wording.ago
     globals_["inc_bulk_offers"] = lambda: offers.bulk_offers(_member())
     globals_["inc_event_label"] = events.event_label
     globals_["inc_lark_fix"] = lark_errors.fix
@@ -99,6 +101,7 @@ def _labels() -> dict[str, Any]:
         "snooze_for": _("Snooze for"),
         "durations": [(m, offers.span(m)) for m in SNOOZE_MINUTES],
         "select": _("Select"),
+        "zone": current_zone(),
         "unassigned": _("Unassigned"),
         "more": _("More"),
         "more_on_detail": _("Snooze or reassign on the detail page"),
@@ -120,7 +123,8 @@ def _render(
 ) -> ResponseReturnValue:
     headers = {"Vary": "HX-Request"}
     if toast:
-        headers["HX-Trigger"] = _toast_header(toast, template == "incidents/_row.html")
+        inline = context.get("refusal") is not None
+        headers["HX-Trigger"] = _toast_header(toast, template == "incidents/_row.html", inline)
     return render_template(template, **context), status, headers
 
 
@@ -289,11 +293,13 @@ def _region_after_action(
         incident = queries.row(_member(), number)
         if incident is None:  # no longer visible to the member: the row goes away
             return "", status, {"Vary": "HX-Request", "HX-Trigger": _toast_header(toast, True)}
+        # A refusal is written inside the row it concerns (a floating toast would cover it).
         return _render(
             "incidents/_row.html",
             status,
             toast,
             incident=incident,
+            refusal=toast if status != 200 else None,
             next_url=safe_next(request.form.get("next"), url_for(".list")),
         )
     incident = _detail_or_404(number)
@@ -302,10 +308,14 @@ def _region_after_action(
     )
 
 
-def _toast_header(toast: tuple[str, str], list_changed: bool = False) -> str:
+def _toast_header(toast: tuple[str, str], list_changed: bool = False, inline: bool = False) -> str:
     """The toast, and for a row action `incidents-changed`, which makes the list refresh
-    at once so its counts follow. json.dumps escapes non-ASCII (latin-1 header)."""
-    events: dict[str, Any] = {"toast": {"message": toast[0], "kind": toast[1]}}
+    at once so its counts follow. `inline`: the swapped region shows the message itself,
+    so static/app.js draws no floating toast. json.dumps escapes non-ASCII (latin-1 header)."""
+    message: dict[str, Any] = {"message": toast[0], "kind": toast[1]}
+    if inline:
+        message["inline"] = True
+    events: dict[str, Any] = {"toast": message}
     if list_changed:
         events["incidents-changed"] = True
     return json.dumps(events)
