@@ -8,6 +8,7 @@ the others in tests/artifacts/.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from tests.test_incident_pages_browser import open_as
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
-from webapp.models import LarkIntegration, Source
+from webapp.models import LarkBinding, LarkIntegration, Source
 
 pytestmark = pytest.mark.browser
 
@@ -137,3 +138,94 @@ def test_more_opens_as_a_popover_and_leaves_the_row_as_it_was(
         assert abs(box["y"] + box["height"] - viewport["height"]) < 2
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
+
+
+BANNER = {"en": "You have no license seat.", "zh": "您没有 License 席位。"}
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+@pytest.mark.parametrize("viewport", SIZES)
+def test_a_member_without_a_seat_sees_the_banner_and_disabled_buttons(
+    page_at: PageAt,
+    app: Flask,
+    live_server: str,
+    lark: LarkIntegration,
+    owner: factories.Persona,
+    viewport: dict[str, int],
+    locale: str,
+) -> None:
+    seatless = factories.persona("member", account=owner.account, seat=False)
+    made = many(owner.account, 3, [seatless.member])
+    page = _in(open_as(page_at, viewport, app, live_server, seatless, lark), seatless, locale)
+    banner = page.locator("#no-seat-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text(BANNER[locale])
+    expect(banner).to_contain_text(owner.member.name)
+    link = banner.get_by_role("link")
+    expect(link).to_have_attribute("href", re.compile(r"/license$"))
+    row = page.locator(f"#incident-{made[-1].number}")
+    main = row.locator(".inc-row-verbs .btn-primary")
+    expect(main).to_be_disabled()
+    expect(main).to_have_attribute("title", re.compile(r"\S"))
+    expect(row.locator("details.inc-menu")).to_have_count(0)
+    screenshot(page, f"actions-no-seat-{_size(viewport)}-{locale}", full_page=False)
+    assert horizontal_overflow(page) == 0
+    box = banner.bounding_box()
+    assert box and box["y"] + box["height"] <= viewport["height"]  # seen without scrolling
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+@pytest.mark.parametrize("viewport", SIZES)
+def test_a_member_chooses_a_time_zone_and_the_pages_follow(
+    page_at: PageAt,
+    app: Flask,
+    live_server: str,
+    lark: LarkIntegration,
+    owner: factories.Persona,
+    viewport: dict[str, int],
+    locale: str,
+) -> None:
+    incident = factories.incident(owner.account, "Disk full on db-01", assignees=[owner.member])
+    page = _in(open_as(page_at, viewport, app, live_server, owner, lark), owner, locale)
+    page.locator("summary.lk-me").click()
+    page.locator(".lk-menu-panel a[href$='/settings']").click()
+    page.locator("#lk-timezone").select_option("Asia/Tokyo")
+    page.locator(".lk-settings-form button[type=submit]").click()
+    expect(page.locator(".flash-success")).to_contain_text("Asia/Tokyo")
+    screenshot(page, f"actions-settings-{_size(viewport)}-{locale}", full_page=False)
+    page.goto(f"{live_server}/lark/{lark.key}/incidents/{incident.number}")
+    # Started and the timeline's "triggered": the same words, the same zone with its offset.
+    started = page.locator(".inc-facts > div").nth(3)
+    expect(started.locator(".inc-stamp")).to_contain_text("UTC+9")
+    expect(page.locator(".inc-event-triggered .inc-stamp")).to_contain_text("UTC+9")
+    assert (
+        started.locator("time").inner_text()
+        == page.locator(".inc-event-triggered time").inner_text()
+    )
+    screenshot(page, f"actions-detail-zone-{_size(viewport)}-{locale}", full_page=False)
+    assert horizontal_overflow(page) == 0
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+@pytest.mark.parametrize("viewport", SIZES)
+def test_switch_account_asks_before_it_unlinks(
+    page_at: PageAt,
+    app: Flask,
+    live_server: str,
+    lark: LarkIntegration,
+    owner: factories.Persona,
+    viewport: dict[str, int],
+    locale: str,
+) -> None:
+    page = _in(open_as(page_at, viewport, app, live_server, owner, lark), owner, locale)
+    page.locator("summary.lk-me").click()
+    page.locator("#lk-switch > summary").click()
+    question = page.locator("#lk-switch .lk-confirm-panel")
+    expect(question).to_be_visible()
+    expect(question).to_contain_text(owner.member.name)
+    screenshot(page, f"actions-switch-asks-{_size(viewport)}-{locale}", full_page=False)
+    assert "/bind" not in page.url
+    db.session.expire_all()
+    assert db.session.query(LarkBinding).filter_by(member_id=owner.member.id).one().ended_at is None
+    question.get_by_role("button", name=WORDS[locale]["yes"]).click()
+    page.wait_for_url(re.compile("/bind"))

@@ -161,3 +161,58 @@ def test_acknowledging_an_assigned_incident_keeps_its_assignees(
     assert [m.name for m in incident.assignees] == [owner.member.name]
     english = str(incident_card(incident, locale="en", web_url="https://example.test/"))
     assert f"Acknowledged by {member.member.name} at" in english
+
+
+def test_the_list_carries_one_csrf_field_whatever_the_number_of_rows(
+    client: FlaskClient, owner: factories.Persona, lark: LarkIntegration
+) -> None:
+    enter(client, owner, lark)
+    factories.incident(owner.account, "First", assignees=[owner.member])
+    few = (
+        client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True).count('name="csrf_token"')
+    )
+    for n in range(20):
+        factories.incident(owner.account, f"More {n}", assignees=[owner.member])
+    page = client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True)
+    assert page.count('class="inc-row') == 21
+    assert page.count('name="csrf_token"') == few
+    rows = page[page.index('id="incident-rows"') :]
+    assert 'name="csrf_token"' not in rows  # the rows' buttons belong to #inc-act-row
+
+
+def test_a_row_button_works_without_javascript_through_the_shared_form(
+    client: FlaskClient, owner: factories.Persona, lark: LarkIntegration
+) -> None:
+    enter(client, owner, lark)
+    incident = factories.incident(owner.account, "Disk full", assignees=[owner.member])
+    page = client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True)
+    shared = page[page.index('<form id="inc-act-row"') :]
+    shared = shared[: shared.index("</form>")]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', shared))
+    button = re.search(
+        rf'<button form="inc-act-row" formaction="([^"]+/{incident.number}/acknowledge)" '
+        r'hx-post="[^"]+" name="version" value="(\d+)"',
+        page,
+    )
+    assert button and set(fields) == {"csrf_token", "region", "next"}
+    response = client.post(button.group(1), data={**fields, "version": button.group(2)})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Incident, incident.id).status.value == "Processing"  # type: ignore[union-attr]
+
+
+def test_htmx_needs_only_the_page_s_token_header_and_nothing_passes_without_it(
+    client: FlaskClient, owner: factories.Persona, lark: LarkIntegration
+) -> None:
+    enter(client, owner, lark)
+    incident = factories.incident(owner.account, "Disk full", assignees=[owner.member])
+    page = client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    assert token
+    url = f"/lark/{lark.key}/incidents/{incident.number}/resolve"
+    form = {"version": str(incident.version), "region": "row"}
+    refused = client.post(url, data=form, headers=HX)
+    assert refused.status_code == 400
+    done = client.post(url, data=form, headers={**HX, "X-CSRFToken": token.group(1)})
+    assert done.status_code == 200
+    assert f"Incident #{incident.number} resolved." in done.headers["HX-Trigger"]
