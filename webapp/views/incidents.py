@@ -8,6 +8,7 @@ its partial endpoint returns. htmx requests get the fragment, others the page (b
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 
 from flask import (
@@ -22,7 +23,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, format_timedelta, ngettext
+from flask_babel import format_datetime, format_timedelta, get_timezone, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -101,7 +102,8 @@ def _labels() -> dict[str, Any]:
         "snooze_for": _("Snooze for"),
         "durations": [(m, offers.span(m)) for m in SNOOZE_MINUTES],
         "select": _("Select"),
-        "zone": current_zone(),
+        "zone": current_zone(),  # "UTC+8", and the zone itself for strftime in rows
+        "tz": get_timezone() or UTC,
         "unassigned": _("Unassigned"),
         "more": _("More"),
         "more_on_detail": _("Snooze or reassign on the detail page"),
