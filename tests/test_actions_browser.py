@@ -2,12 +2,14 @@
 the phone list's first screen, the "More" popover, the seatless banner, the time zone
 setting, Switch account's question, and a snoozed card in the sandbox offering Resolve.
 
-Screenshots of the phone list and the snoozed card land in docs/tour/ (the product tour);
-the others in tests/artifacts/.
+Screenshots land in tests/artifacts/; the phone list's (and the snoozed card's, in
+tests/test_actions_card_browser.py) also in tests/artifacts/tour/, and with TOUR_DIR set
+(TOUR_DIR=docs/tour) in the product tour.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -26,17 +28,15 @@ from webapp.models import LarkBinding, LarkIntegration, Source
 
 pytestmark = pytest.mark.browser
 
-TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour"
+# tests/artifacts/tour/ on every run; with TOUR_DIR set (docs/tour), there as well.
+TOUR_DIRS = [Path(__file__).resolve().parent / "artifacts" / "tour"] + (
+    [Path(os.environ["TOUR_DIR"])] if os.environ.get("TOUR_DIR") else []
+)
 SIZES = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone")]
 LANGUAGES = [pytest.param("en", id="en"), pytest.param("zh", id="zh")]
 WORDS = {
-    "en": {
-        "ack": "Acknowledge",
-        "more": "More",
-        "switch": "Switch account",
-        "yes": "Yes, switch account",
-    },
-    "zh": {"ack": "认领", "more": "更多", "switch": "切换账户", "yes": "是的，切换账户"},
+    "en": {"ack": "Acknowledge", "resolve": "Resolve", "yes": "Yes, switch account"},
+    "zh": {"ack": "认领", "resolve": "关闭", "yes": "是的，切换账户"},
 }
 
 
@@ -59,8 +59,9 @@ def _in(page: Page, persona: factories.Persona, locale: str) -> Page:
 
 
 def tour_shot(page: Page, name: str) -> None:
-    TOUR.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(TOUR / f"{name}.png"))
+    for folder in TOUR_DIRS:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"))
 
 
 def fully_visible(page: Page, selector: str) -> int:
@@ -133,9 +134,16 @@ def test_more_opens_as_a_popover_and_leaves_the_row_as_it_was(
     assert row.locator(".inc-action").first.bounding_box() == buttons_before  # nothing moved
     box = panel.bounding_box()
     assert box and box["y"] + box["height"] <= viewport["height"] + 1  # on screen
-    if viewport is PHONE:  # a sheet along the bottom of the screen
+    resolve = panel.get_by_role("button", name=WORDS[locale]["resolve"], exact=True)
+    if viewport is PHONE:  # a sheet along the bottom, with the verbs the short row leaves out
         assert box["width"] >= viewport["width"] - 2
         assert abs(box["y"] + box["height"] - viewport["height"]) < 2
+        expect(resolve).to_be_visible()
+    else:  # the row shows every verb itself
+        expect(resolve).to_be_hidden()
+        expect(
+            row.locator(".inc-row-verbs").get_by_role("button", name=WORDS[locale]["resolve"])
+        ).to_be_visible()
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
 

@@ -3,6 +3,7 @@ the press resolves it, and the message header and the card body give times in on
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from pathlib import Path
@@ -23,7 +24,10 @@ from webapp.sandbox.handle import LarkSandbox
 
 pytestmark = pytest.mark.browser
 
-TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour"
+# tests/artifacts/tour/ on every run; with TOUR_DIR set (docs/tour), there as well.
+TOUR_DIRS = [Path(__file__).resolve().parent / "artifacts" / "tour"] + (
+    [Path(os.environ["TOUR_DIR"])] if os.environ.get("TOUR_DIR") else []
+)
 RUNS = {
     # language: platform, who reads the card, the device's zone, the words
     "en": (Platform.LARK, seed.WANG_FANG, "UTC", ("Unsnooze", "Resolve", "Resolved", "Reopen")),
@@ -88,8 +92,9 @@ def test_a_snoozed_card_offers_resolve_and_resolving_from_it_works(
         expect(shown).to_contain_text(re.compile(rf"\d\d:\d\d {re.escape(offset)}(?![+\-\d])"))
         size = "desktop" if viewport is DESKTOP else "phone"
         screenshot(page, f"actions-snoozed-card-{size}-{locale}", full_page=False)
-        TOUR.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(TOUR / f"snoozed-card-resolve-{size}-{locale}.png"))
+        for folder in TOUR_DIRS:
+            folder.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(folder / f"snoozed-card-resolve-{size}-{locale}.png"))
         assert horizontal_overflow(page) == 0
 
         shown.get_by_role("button", name=resolve, exact=True).click()
