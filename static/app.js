@@ -23,6 +23,7 @@
   // The server sends HX-Trigger: {"toast": {"message": "...", "kind": "success"}}
   document.body.addEventListener("toast", function (event) {
     var detail = event.detail || {};
+    if (detail.inline) return;  // the swapped row says it, where it happened
     showToast(detail.message, detail.kind);
   });
   // A refused htmx request still swaps its body (the current state); say so.

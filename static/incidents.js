@@ -66,3 +66,23 @@
     });
   });
 })();
+
+// "More" closes like Lark's own menus: a tap outside it (on the dimmed page) or Escape.
+(function () {
+  "use strict";
+  function openMenus() { return document.querySelectorAll("details.inc-menu[open]"); }
+  document.addEventListener("click", function (event) {
+    openMenus().forEach(function (menu) {
+      var panel = menu.querySelector(".inc-menu-panel");
+      var summary = menu.querySelector("summary");
+      if (!panel.contains(event.target) && !summary.contains(event.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    openMenus().forEach(function (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    });
+  });
+})();

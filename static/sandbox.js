@@ -29,3 +29,26 @@ document.body.classList.add("lk-body");
     follow = null;
   });
 })();
+
+// Like Lark, a message's time shows in the device's time zone, with its offset.
+(function () {
+  "use strict";
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function offset(date) {
+    var minutes = -date.getTimezoneOffset();
+    if (minutes === 0) return "UTC";
+    var sign = minutes > 0 ? "+" : "-";
+    var abs = Math.abs(minutes);
+    return "UTC" + sign + Math.floor(abs / 60) + (abs % 60 ? ":" + pad(abs % 60) : "");
+  }
+  function localise(root) {
+    root.querySelectorAll("time[data-local]").forEach(function (el) {
+      var date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date.getTime())) return;
+      el.textContent = pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + " " +
+        pad(date.getHours()) + ":" + pad(date.getMinutes()) + " " + offset(date);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { localise(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { localise(event.target); });
+})();

@@ -250,7 +250,7 @@ def test_a_new_channel_press_acknowledges_and_answers_with_the_redrawn_card(
     answer = response.get_json()
     assert response.status_code == 200
     assert answer["toast"]["type"] == "success"
-    assert answer["toast"]["i18n"]["en_us"] == "Acknowledged."
+    assert answer["toast"]["i18n"]["en_us"] == f"Incident #{incident.number} acknowledged."
     assert answer["card"]["type"] == "raw"
     card = answer["card"]["data"]
     assert card["config"]["update_multi"] is True
@@ -282,7 +282,7 @@ def test_a_snooze_press_snoozes_and_the_card_then_offers_unsnooze(
     db.session.refresh(incident)
     assert incident.snoozed_until is not None
     assert '"a": "uns"' in json.dumps(answer["card"]["data"])
-    assert answer["toast"]["i18n"]["en_us"] == "Snoozed for 1 h."
+    assert answer["toast"]["i18n"]["en_us"] == f"Incident #{incident.number} snoozed for 1 h."
 
 
 def test_refresh_redraws_the_card_and_changes_nothing(
@@ -614,7 +614,7 @@ def test_a_press_in_lark_acts_and_lark_shows_the_new_card(
     message_id = send_card(demo, incident, seed.WANG_FANG.open_id)
     result = lark.click(message_id, seed.WANG_FANG.open_id, button="Acknowledge")
     assert result.ok, result.error
-    assert result.toast and result.toast["content"] == "Acknowledged."
+    assert result.toast and result.toast["content"] == f"Incident #{incident.number} acknowledged."
     assert lark.message(message_id).buttons[:2] == ["Unacknowledge", "Resolve"]
     [event] = events(incident, "acknowledged")
     assert event.details["message_id"] == message_id
@@ -706,7 +706,7 @@ def test_one_press_on_both_channels_at_the_same_moment_acts_once(
         thread.join()
     assert [a.status_code for a in answers] == [200, 200]
     toasts = {a.json()["toast"]["i18n"]["en_us"] for a in answers}
-    assert toasts == {"Acknowledged."}
+    assert toasts == {f"Incident #{incident.number} acknowledged."}
     assert len(events(incident, "acknowledged")) == 1
 
 
@@ -726,21 +726,27 @@ def _card_message(integration: LarkIntegration, incident: Incident, receive_id_t
     db.session.commit()
 
 
-@pytest.mark.parametrize(("receive_id_type", "china_time"), [("open_id", False), ("chat_id", True)])
-def test_a_direct_card_keeps_its_reader_s_language_and_a_group_card_the_platform_s(
+@pytest.mark.parametrize(
+    ("receive_id_type", "started"),
+    [
+        ("open_id", "Started: 2026-06-15 04:00 UTC+2"),
+        ("chat_id", "开始时间：2026-06-15 10:00 UTC+8"),
+    ],
+)
+def test_a_direct_card_keeps_its_reader_s_language_and_zone_and_a_group_card_the_platform_s(
     client: FlaskClient,
     integration: LarkIntegration,
     bound: Persona,
     incident: Incident,
     receive_id_type: str,
-    china_time: bool,
+    started: str,
 ) -> None:
-    bound.member.locale = "en"  # on Feishu, whose cards are Chinese by default
+    bound.member.locale = "en"  # on Feishu, whose cards are Chinese (and UTC+8) by default
+    bound.member.timezone = "Europe/Berlin"  # summer time on the clock's 15 June: UTC+2
     _card_message(integration, incident, receive_id_type)
     answer = post(client, integration, signed_v2(v2_payload(value(CardAction.REFRESH, incident))))
-    drawn = json.dumps(answer.get_json()["card"]["data"])
-    assert ("UTC+8" in drawn) is china_time
-    assert " UTC" in drawn
+    drawn = json.dumps(answer.get_json()["card"]["data"], ensure_ascii=False)
+    assert started in drawn
 
 
 def test_a_failure_before_verification_still_answers_200_with_a_reason(

@@ -98,11 +98,11 @@ def test_an_acknowledged_incident_offers_unacknowledge_resolve_and_snooze_and_sa
     assert f"Acknowledged by {member.member.name} at " in text(card)
 
 
-def test_a_snoozed_incident_offers_unsnooze_only(incident: Incident, owner: Persona) -> None:
+def test_a_snoozed_incident_offers_unsnooze_and_resolve(incident: Incident, owner: Persona) -> None:
     incidents.snooze(incident, Actor(owner.member, Source.WEB), 60)
     card = card_of(incident)
     assert card["header"]["template"] == "grey"
-    assert labels(card) == ["Unsnooze", "Refresh", "War room", "Open in web app"]
+    assert labels(card) == ["Unsnooze", "Resolve", "Refresh", "War room", "Open in web app"]
     assert "Snoozed until" in text(card)
 
 

@@ -297,7 +297,9 @@ def test_the_product_tour(
     # 8. Switch account: the Lark user is linked to another member.
     lark.goto(urls["web"])
     lark.locator("summary.lk-me").click()
-    lark.get_by_role("button", name=tour.t("Switch account")).click()
+    lark.locator("#lk-switch > summary").click()  # asks before it unlinks
+    expect(lark.locator("#lk-switch")).to_contain_text(member.member.name)
+    lark.get_by_role("button", name=tour.t("Yes, switch account")).click()
     lark.wait_for_url(re.compile("/bind"))
     sign_in(tour, lark, owner, button="Sign in and link")
     lark.wait_for_url(lambda url: "/bind" not in url)

@@ -66,7 +66,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     htmx.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     login.init_app(app, login_manager)
     i18n.init_app(app)
     ratelimit.init_app(app)
@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
         insights,
         lark_home,
         lark_pages,
+        lark_settings,
         members,
         sources,
     )
@@ -102,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
         api,
         lark_home,
         lark_pages,
+        lark_settings,
         admin,
         members,
         card,

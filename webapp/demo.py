@@ -208,6 +208,8 @@ def _incidents(account: Account, channel: Channel, members: list[Member]) -> Non
             assignees=[members[i % 2]],
         )
         incident.created_at = utcnow() - timedelta(hours=rng.randint(1, 160))
+        for event in incident.events:  # the timeline's "triggered" is the same moment
+            event.created_at = incident.created_at
         db.session.commit()
         person = Actor(members[(i + 1) % 2], Source.WEB if i % 2 else Source.CARD)
         step = i % 5

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 
 from flask import Flask, has_request_context, request
-from flask_babel import format_timedelta, get_locale
+from flask_babel import format_timedelta, get_locale, get_timezone
 from flask_login import current_user
 
 from webapp.models import utcnow
@@ -27,6 +27,22 @@ def select_locale() -> str | None:
     return request.accept_languages.best_match(LOCALES)
 
 
+def select_timezone() -> str | None:
+    """The signed-in member's zone (webapp/identity/timezones.py); None is UTC."""
+    if not has_request_context():
+        return None
+    from flask import g
+
+    from webapp.identity import timezones
+
+    lark = g.get("lark")
+    if lark is not None:
+        return timezones.name_for(lark.member, lark.integration)
+    if current_user and current_user.is_authenticated:
+        return timezones.name_for(current_user, None)
+    return None
+
+
 def lark_locale(user_agent: str) -> str | None:
     """`LarkLocale/zh_CN` in the Lark client user agent (undocumented; a hint only)."""
     match = _LARK_LOCALE.search(user_agent)
@@ -43,6 +59,7 @@ def current_locale() -> str:
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path + "/translations"))
     app.jinja_env.globals["current_locale"] = current_locale
+    app.jinja_env.globals["current_zone"] = current_zone
 
 
 def ago(when: datetime | None) -> str:
@@ -53,3 +70,10 @@ def ago(when: datetime | None) -> str:
     if when is None:
         return ""
     return format_timedelta(min(when - utcnow(), timedelta(microseconds=-1)), add_direction=True)
+
+
+def current_zone() -> str:
+    """ "UTC+8": the offset the page's times are written in."""
+    from webapp.identity import timezones  # here: identity imports this module at its top
+
+    return timezones.offset_label(utcnow(), get_timezone())

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.incidents import service as incidents
-from webapp.incidents import war_rooms
+from webapp.incidents import offers, war_rooms
+from webapp.incidents.offers import Verb
 from webapp.incidents.service import Actor
 from webapp.models import Incident
 
@@ -48,20 +47,17 @@ class Click:
         return out
 
 
-Verb = Callable[[Incident, Actor, Click], Incident]
-
-# The one table: action -> the incident service verb the web page calls too.
-VERBS: dict[CardAction, Verb] = {
-    CardAction.ACKNOWLEDGE: lambda inc, actor, c: incidents.acknowledge(inc, actor, c.version),
-    CardAction.UNACKNOWLEDGE: lambda inc, actor, c: incidents.unacknowledge(inc, actor, c.version),
-    CardAction.RESOLVE: lambda inc, actor, c: incidents.resolve(inc, actor, c.version),
-    CardAction.REOPEN: lambda inc, actor, c: incidents.reopen(inc, actor, c.version),
-    CardAction.SNOOZE: lambda inc, actor, c: incidents.snooze(
-        inc, actor, c.minutes or 0, c.version
-    ),
-    CardAction.UNSNOOZE: lambda inc, actor, c: incidents.unsnooze(inc, actor, c.version),
-    CardAction.WAR_ROOM: lambda inc, actor, c: war_rooms.open_from_card(inc, actor),
+# Card codes are the wire format; the verbs and their service calls live in one table
+# (webapp/incidents/offers.py), shared with the web app.
+VERB_OF: dict[CardAction, Verb] = {
+    CardAction.ACKNOWLEDGE: Verb.ACKNOWLEDGE,
+    CardAction.UNACKNOWLEDGE: Verb.UNACKNOWLEDGE,
+    CardAction.RESOLVE: Verb.RESOLVE,
+    CardAction.REOPEN: Verb.REOPEN,
+    CardAction.SNOOZE: Verb.SNOOZE,
+    CardAction.UNSNOOZE: Verb.UNSNOOZE,
 }
+ACTION_OF: dict[Verb, CardAction] = {verb: action for action, verb in VERB_OF.items()}
 
 
 def button_value(
@@ -94,4 +90,7 @@ def perform(incident: Incident, actor: Actor, click: Click) -> Incident:
     """Run the click's verb; raises the service's IncidentError subclasses on refusal."""
     if click.action is CardAction.REFRESH:
         return incident
-    return VERBS[click.action](incident, actor, click)
+    if click.action is CardAction.WAR_ROOM:
+        return war_rooms.open_from_card(incident, actor)
+    verb = VERB_OF[click.action]
+    return offers.perform(verb, incident, actor, click.version, click.minutes or 0)

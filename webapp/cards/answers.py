@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from flask_babel import force_locale
@@ -20,9 +21,10 @@ from webapp.cards import actions as card_actions
 from webapp.cards import render as cards
 from webapp.cards.actions import CardAction, Click
 from webapp.extensions import db
+from webapp.identity import timezones
 from webapp.identity.bindings import live_binding
+from webapp.incidents import offers, war_rooms, wording
 from webapp.incidents import service as incidents
-from webapp.incidents import war_rooms, wording
 from webapp.incidents.service import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
 from webapp.lark import applink
 from webapp.models import (
@@ -71,6 +73,7 @@ class Press:
     click: Click
     locale: str  # the toast's: the member's choice, else the platform's
     card_locale: str  # the card's: as the outbox drew this message (see card_locale())
+    card_zone: tzinfo  # the card's times: the member's in their direct chat, else the app's
 
 
 def answer(
@@ -95,6 +98,9 @@ def answer(
         click,
         locale=member.locale if member.locale in ("zh", "en") else locale,
         card_locale=card_locale(integration, member, message_id),
+        card_zone=timezones.zone_for(
+            member if is_direct(integration, message_id) else None, integration
+        ),
     )
     return _act(press, incident)
 
@@ -123,6 +129,15 @@ def card_locale(integration: LarkIntegration, member: Member, message_id: str | 
     (the outbox draws them the same way, so the answer does not flip the language)."""
     if member.locale not in ("zh", "en") or message_id is None:
         return platform_locale(integration)
+    return (
+        str(member.locale) if is_direct(integration, message_id) else platform_locale(integration)
+    )
+
+
+def is_direct(integration: LarkIntegration, message_id: str | None) -> bool:
+    """Whether the message is a card in one person's direct chat (not a group's)."""
+    if message_id is None:
+        return False
     direct = db.session.execute(
         select(CardMessage.id).where(
             CardMessage.integration_id == integration.id,
@@ -130,7 +145,7 @@ def card_locale(integration: LarkIntegration, member: Member, message_id: str | 
             CardMessage.receive_id_type != "chat_id",
         )
     ).first()
-    return str(member.locale) if direct else platform_locale(integration)
+    return direct is not None
 
 
 def _act(press: Press, incident: Incident) -> Answer:
@@ -256,25 +271,14 @@ def _render(press: Press, incident: Incident, notice: cards.Notice | None = None
         locale=press.card_locale,
         web_url=applink.incident_url(press.integration, incident.number),
         notice=notice,
+        zone=press.card_zone,
     )
 
 
-def _done(click: Click, incident: Incident | None = None) -> str:
-    if click.action is CardAction.SNOOZE:
-        minutes = click.minutes or 0
-        hours = minutes // 60
-        span = _("%(n)s min", n=minutes) if minutes < 60 else _("%(n)s h", n=hours)
-        return _("Snoozed for %(span)s.", span=span)
-    texts = {
-        CardAction.ACKNOWLEDGE: _("Acknowledged."),
-        CardAction.UNACKNOWLEDGE: _("Unacknowledged."),
-        CardAction.RESOLVE: _("Resolved."),
-        CardAction.REOPEN: _("Reopened."),
-        CardAction.UNSNOOZE: _("Unsnoozed."),
-    }
+def _done(click: Click, incident: Incident) -> str:
     if click.action is CardAction.WAR_ROOM:
-        return war_rooms.status_words(war_rooms.room_of(incident) if incident else None)
-    return texts.get(click.action, _("Done."))
+        return war_rooms.status_words(war_rooms.room_of(incident))
+    return offers.done_text(card_actions.VERB_OF[click.action], incident.number, click.minutes)
 
 
 def _changed(incident: Incident, click: Click) -> str:

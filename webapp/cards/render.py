@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp.cards.actions import CARD_SNOOZE_MINUTES, CardAction, button_value
+from webapp.cards.actions import ACTION_OF, CARD_SNOOZE_MINUTES, CardAction, button_value
 from webapp.extensions import db
+from webapp.identity import timezones
+from webapp.incidents import offers
+from webapp.incidents.offers import Verb
 from webapp.models import Alert, Incident, Severity, Status, utcnow
 from webapp.schedules.targets import on_call_for_channel
 
@@ -28,9 +32,10 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 600
 MAX_LABELS = 12
 
-# Times on a card are text, read by people in one place: China time for Chinese cards,
-# UTC for English ones (Lark gives no viewer time zone to a shared card).
-_ZONES = {"zh": (timezone(timedelta(hours=8)), "UTC+8"), "en": (UTC, "UTC")}
+# Times on a card are text with their offset. A card in someone's direct chat uses their
+# zone (webapp/identity/timezones.py); a group's card the integration's (Lark gives no
+# viewer time zone to a shared card). Without one: China time in Chinese, else UTC.
+_ZONES: dict[str, tzinfo] = {"zh": ZoneInfo("Asia/Shanghai"), "en": UTC}
 
 # Header colour (Lark's header `template`) by state; the state is also written as text.
 _TRIGGERED_COLOURS = {Severity.CRITICAL: "red", Severity.WARNING: "orange", Severity.INFO: "yellow"}
@@ -46,19 +51,25 @@ class Notice:
 
 
 def incident_card(
-    incident: Incident, *, locale: str, web_url: str, notice: Notice | None = None
+    incident: Incident,
+    *,
+    locale: str,
+    web_url: str,
+    notice: Notice | None = None,
+    zone: tzinfo | None = None,
 ) -> dict[str, Any]:
+    zone = zone or _ZONES.get(locale, UTC)
     with force_locale(locale):
         now = utcnow()
-        card = _card(incident, locale, web_url, notice, now, full=True)
+        card = _card(incident, zone, web_url, notice, now, full=True)
         if len(json.dumps(card, ensure_ascii=False).encode()) > MAX_CARD_BYTES:
-            card = _card(incident, locale, web_url, notice, now, full=False)
+            card = _card(incident, zone, web_url, notice, now, full=False)
     return card
 
 
 def _card(
     incident: Incident,
-    locale: str,
+    zone: tzinfo,
     web_url: str,
     notice: Notice | None,
     now: datetime,
@@ -66,7 +77,7 @@ def _card(
     full: bool,
 ) -> dict[str, Any]:
     title = f"#{incident.number} {_clip(incident.title, MAX_TITLE)}"
-    elements = [_text("\n".join(_facts(incident, locale, full)))]
+    elements = [_text("\n".join(_facts(incident, zone, full)))]
     if full and incident.description:
         elements.append(_text(_clip(incident.description, MAX_DESCRIPTION), grey=True))
     latest = _latest_alert(incident)
@@ -125,38 +136,38 @@ def _severity_label(severity: Severity) -> str:
 # -- body ------------------------------------------------------------------------------
 
 
-def _facts(incident: Incident, locale: str, full: bool) -> list[str]:
+def _facts(incident: Incident, zone: tzinfo, full: bool) -> list[str]:
     lines = [
         _("Channel: %(name)s", name=incident.channel.name if incident.channel else _("none")),
         _("Assignees: %(names)s", names=", ".join(m.name for m in incident.assignees) or _("none")),
-        *_on_call_lines(incident, locale),
+        *_on_call_lines(incident, zone),
         _("Alerts: %(count)s", count=incident.alert_count),
     ]
     if full and incident.labels:
         pairs = sorted(incident.labels.items())[:MAX_LABELS]
         lines.append(_("Labels: %(labels)s", labels=", ".join(f"{k}={v}"[:80] for k, v in pairs)))
-    lines.append(_("Started: %(when)s", when=_when(incident.created_at, locale)))
+    lines.append(_("Started: %(when)s", when=_when(incident.created_at, zone)))
     if incident.acknowledged_at is not None:
         who = incident.acknowledged_by.name if incident.acknowledged_by else _("the system")
         lines.append(
             _(
                 "Acknowledged by %(name)s at %(when)s",
                 name=who,
-                when=_when(incident.acknowledged_at, locale),
+                when=_when(incident.acknowledged_at, zone),
             )
         )
     if incident.status is Status.CLOSED and incident.closed_at is not None:
         who = incident.closed_by.name if incident.closed_by else _("the system")
         lines.append(
-            _("Resolved by %(name)s at %(when)s", name=who, when=_when(incident.closed_at, locale))
+            _("Resolved by %(name)s at %(when)s", name=who, when=_when(incident.closed_at, zone))
         )
     if incident.status is not Status.CLOSED and incident.is_snoozed(utcnow()):
         assert incident.snoozed_until is not None
-        lines.append(_("Snoozed until %(when)s", when=_when(incident.snoozed_until, locale)))
+        lines.append(_("Snoozed until %(when)s", when=_when(incident.snoozed_until, zone)))
     return lines
 
 
-def _on_call_lines(incident: Incident, locale: str) -> list[str]:
+def _on_call_lines(incident: Incident, zone: tzinfo) -> list[str]:
     """Nobody assigned: who is on call for the incident's channel (its rules' schedules)."""
     if incident.assignees or incident.channel_id is None:
         return []
@@ -166,7 +177,7 @@ def _on_call_lines(incident: Incident, locale: str) -> list[str]:
             "On call: %(name)s (%(schedule)s) until %(when)s",
             name=name,
             schedule=schedule,
-            when=_when(until, locale),
+            when=_when(until, zone),
         )
         for name, schedule, until in found
     ]
@@ -230,8 +241,20 @@ def _alert_extras(incident: Incident) -> list[dict[str, Any]]:
 
 
 def _buttons(incident: Incident, web_url: str, now: datetime) -> list[dict[str, Any]]:
-    rows = [_row(_state_buttons(incident, now))]
-    if incident.status is not Status.CLOSED and not incident.is_snoozed(now):
+    """The buttons the state offers (the same rule as the web app), then the links."""
+    offered = offers.offers(incident, now)
+    verbs = offered.verbs
+    state = [
+        _button(
+            offers.label(verb),
+            "primary_filled" if verb is offered.main else "default",
+            button_value(ACTION_OF[verb], incident),
+        )
+        for verb in verbs
+        if verb is not Verb.SNOOZE
+    ]
+    rows = [_row(state)]
+    if Verb.SNOOZE in verbs:
         rows.append(_row([_label(_("Snooze:")), *_snooze_buttons(incident)]))
     last = [
         _button(_("Refresh"), "default", button_value(CardAction.REFRESH, incident)),
@@ -245,27 +268,9 @@ def _buttons(incident: Incident, web_url: str, now: datetime) -> list[dict[str, 
     return rows
 
 
-def _state_buttons(incident: Incident, now: datetime) -> list[dict[str, Any]]:
-    """The buttons that fit the state: closed -> Reopen only; snoozed -> Unsnooze."""
-    if incident.status is Status.CLOSED:
-        return [_button(_("Reopen"), "primary", button_value(CardAction.REOPEN, incident))]
-    if incident.is_snoozed(now):
-        return [_button(_("Unsnooze"), "primary", button_value(CardAction.UNSNOOZE, incident))]
-    first = (
-        _button(_("Acknowledge"), "primary", button_value(CardAction.ACKNOWLEDGE, incident))
-        if incident.status is Status.TRIGGERED
-        else _button(
-            _("Unacknowledge"), "default", button_value(CardAction.UNACKNOWLEDGE, incident)
-        )
-    )
-    resolve = _button(_("Resolve"), "primary_filled", button_value(CardAction.RESOLVE, incident))
-    return [first, resolve]
-
-
 def _snooze_buttons(incident: Incident) -> list[dict[str, Any]]:
-    labels = {30: _("30 min"), 60: _("1 h"), 240: _("4 h"), 1440: _("24 h")}
     return [
-        _button(labels[m], "default", button_value(CardAction.SNOOZE, incident, m))
+        _button(offers.span(m), "default", button_value(CardAction.SNOOZE, incident, m))
         for m in CARD_SNOOZE_MINUTES
     ]
 
@@ -326,9 +331,8 @@ def _row(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _when(moment: datetime, locale: str) -> str:
-    zone, name = _ZONES.get(locale, _ZONES["en"])
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {name}"
+def _when(moment: datetime, zone: tzinfo) -> str:
+    return timezones.stamp(moment, zone)
 
 
 def _clip(text: str, limit: int) -> str:

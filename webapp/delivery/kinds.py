@@ -28,6 +28,7 @@ from webapp.delivery.outcomes import (
 )
 from webapp.dispatch import policy as dispatch
 from webapp.extensions import db
+from webapp.identity import timezones
 from webapp.incidents import service as incidents
 from webapp.incidents import war_rooms
 from webapp.incidents.service import Actor
@@ -373,7 +374,10 @@ def locale_for(integration: LarkIntegration, row: Delivery | None) -> str:
 def render(incident: Incident, integration: LarkIntegration, row: Delivery) -> dict[str, Any]:
     """The card from the incident's state now, not from when the row was written."""
     web_url = applink.incident_url(integration, incident.number)
-    return cards.incident_card(incident, locale=locale_for(integration, row), web_url=web_url)
+    zone = timezones.zone_for(row.member, integration)  # no member: the integration's
+    return cards.incident_card(
+        incident, locale=locale_for(integration, row), web_url=web_url, zone=zone
+    )
 
 
 def notice_card(locale: str) -> dict[str, Any]:

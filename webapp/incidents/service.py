@@ -45,7 +45,8 @@ SNOOZE_MINUTES = (30, 60, 120, 240, 480, 1440)
 
 
 def acknowledge(incident: Incident, actor: Actor, expected_version: int | None = None) -> Incident:
-    """Triggered → Processing. The actor also becomes a responder."""
+    """Triggered → Processing. The actor also becomes a responder, and the assignee when
+    nobody is assigned: whoever claims an unassigned incident is the one handling it."""
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
         if inc.status is Status.PROCESSING:
@@ -62,6 +63,9 @@ def acknowledge(incident: Incident, actor: Actor, expected_version: int | None =
         inc.acknowledged_by = actor.member
         inc.snoozed_until = None
         _add_responder(inc, actor.member)
+        if not inc.assignees and actor.member is not None:
+            inc.assignees.append(actor.member)
+            return {"assigned": actor.member.name}
         return {}
 
     return _apply(incident, actor, EventKind.ACKNOWLEDGED, change, expected_version)

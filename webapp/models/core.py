@@ -49,6 +49,10 @@ class Member(UserMixin, db.Model):  # type: ignore[name-defined]
     password_hash: Mapped[str | None] = mapped_column(String(256))
     # The language the member chose in the menu; None follows Lark / the browser.
     locale: Mapped[str | None] = mapped_column(String(8))
+    # The time zone the member chose (IANA name); None follows the Lark client's, last seen
+    # by the web app, then the integration's (webapp/identity/timezones.py).
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    client_timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped[Account] = relationship(back_populates="members")

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
@@ -86,12 +86,7 @@ def fix(key: str, reason: str) -> ResponseReturnValue:
     """The page that fixes a refused press; resolved at click time to whichever page exists."""
     number = request.args.get("n", type=int)
     if reason == "no_seat":
-        for endpoint in ("lark_pages.license", "lark_license.page", "admin.license"):
-            if endpoint in current_app.view_functions:
-                values: dict[str, Any] = {}
-                if current_app.url_map.is_endpoint_expecting(endpoint, "key"):
-                    values["key"] = key
-                return redirect(url_for(endpoint, **values))
+        return redirect(url_for("lark_pages.license", key=key))
     if reason != "not_linked" and number:
         return redirect(f"/lark/{key}/incidents/{number}")
     return redirect(f"/lark/{key}/")

@@ -8,7 +8,7 @@ its partial endpoint returns. htmx requests get the fragment, others the page (b
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 from flask import (
@@ -23,16 +23,18 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, format_timedelta, ngettext
+from flask_babel import format_datetime, format_timedelta, get_timezone, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.delivery import mail
 from webapp.delivery import outcomes as outbox_outcomes
 from webapp.extensions import db
+from webapp.i18n import ago, current_zone
 from webapp.identity.login import safe_next
-from webapp.incidents import events, queries, war_rooms
+from webapp.incidents import events, offers, queries, war_rooms
 from webapp.incidents import service as incidents
+from webapp.incidents.offers import Verb
 from webapp.incidents.service import (
     SNOOZE_MINUTES,
     Actor,
@@ -46,8 +48,9 @@ from webapp.views.lark_context import lark_member_required
 
 bp = Blueprint("incidents_web", __name__, url_prefix="/lark/<key>/incidents")
 
-VERBS = ("acknowledge", "resolve", "reopen", "snooze", "unsnooze", "reassign", "comment")
-BULK_VERBS = ("acknowledge", "resolve")
+# The state verbs (webapp/incidents/offers.py), then the two that only the web app has.
+VERBS = (*(verb.value for verb in Verb), "reassign", "comment")
+BULK_VERBS = tuple(verb.value for verb in offers.BULK)
 
 
 def init_app(app: Any) -> None:
@@ -58,6 +61,9 @@ def init_app(app: Any) -> None:
     globals_.setdefault("format_datetime", format_datetime)
     globals_.setdefault("format_timedelta", format_timedelta)
     globals_["inc_labels"] = labels
+    globals_["inc_offers"] = row_offers
+    globals_["inc_ago"] = ago
+    globals_["inc_bulk_offers"] = lambda: offers.bulk_offers(_member())
     globals_["inc_event_label"] = events.event_label
     globals_["EventKind"] = EventKind
     globals_["inc_lark_fix"] = lark_errors.fix
@@ -78,8 +84,14 @@ def labels() -> dict[str, Any]:
     return cached
 
 
+def row_offers(incident: Incident) -> offers.Offers:
+    """What the signed-in member may do on an incident the page already found visible."""
+    return offers.offers(incident, utcnow(), _member(), visible=True)
+
+
 def _labels() -> dict[str, Any]:
     return {
+        **{str(verb): text for verb, text in offers.labels().items()},
         "Critical": _("Critical"),
         "Warning": _("Warning"),
         "Info": _("Info"),
@@ -88,16 +100,11 @@ def _labels() -> dict[str, Any]:
         "Closed": _("Closed"),
         "Snoozed": _("Snoozed"),
         "until": _("until"),
-        "acknowledge": _("Acknowledge"),
-        "resolve": _("Resolve"),
-        "reopen": _("Reopen"),
-        "unsnooze": _("Unsnooze"),
-        "snooze": _("Snooze"),
         "snooze_for": _("Snooze for"),
-        "durations": [
-            (m, _("%(n)s min", n=m) if m < 60 else _("%(n)s h", n=m // 60)) for m in SNOOZE_MINUTES
-        ],
+        "durations": [(m, offers.span(m)) for m in SNOOZE_MINUTES],
         "select": _("Select"),
+        "zone": current_zone(),  # "UTC+8", and the zone itself for strftime in rows
+        "tz": get_timezone() or UTC,
         "unassigned": _("Unassigned"),
         "more": _("More"),
         "more_on_detail": _("Snooze or reassign on the detail page"),
@@ -119,7 +126,8 @@ def _render(
 ) -> ResponseReturnValue:
     headers = {"Vary": "HX-Request"}
     if toast:
-        headers["HX-Trigger"] = _toast_header(toast, template == "incidents/_row.html")
+        inline = context.get("refusal") is not None
+        headers["HX-Trigger"] = _toast_header(toast, template == "incidents/_row.html", inline)
     return render_template(template, **context), status, headers
 
 
@@ -239,30 +247,15 @@ def _minutes() -> int:
 
 def perform(verb: str, incident: Incident, actor: Actor, version: int | None) -> str:
     """Call the one service verb the form asked for; returns the success message."""
-    actions: dict[str, Callable[[], Any]] = {
-        "acknowledge": lambda: incidents.acknowledge(incident, actor, version),
-        "resolve": lambda: incidents.resolve(incident, actor, version),
-        "reopen": lambda: incidents.reopen(incident, actor, version),
-        "snooze": lambda: incidents.snooze(incident, actor, _minutes(), version),
-        "unsnooze": lambda: incidents.unsnooze(incident, actor, version),
-        "reassign": lambda: incidents.reassign(incident, actor, _chosen_members(), version),
-        "comment": lambda: incidents.comment(incident, actor, request.form.get("text", "")),
-    }
-    actions[verb]()
-    return done_message(verb, incident.number)
-
-
-def done_message(verb: str, number: int) -> str:
-    messages = {
-        "acknowledge": _("Incident #%(n)s acknowledged.", n=number),
-        "resolve": _("Incident #%(n)s resolved.", n=number),
-        "reopen": _("Incident #%(n)s reopened.", n=number),
-        "snooze": _("Incident #%(n)s snoozed.", n=number),
-        "unsnooze": _("Incident #%(n)s is no longer snoozed.", n=number),
-        "reassign": _("Incident #%(n)s reassigned.", n=number),
-        "comment": _("Comment added to #%(n)s.", n=number),
-    }
-    return messages[verb]
+    if verb == "reassign":
+        incidents.reassign(incident, actor, _chosen_members(), version)
+        return _("Incident #%(n)s reassigned.", n=incident.number)
+    if verb == "comment":
+        incidents.comment(incident, actor, request.form.get("text", ""))
+        return _("Comment added to #%(n)s.", n=incident.number)
+    state_verb, minutes = Verb(verb), _minutes()
+    offers.perform(state_verb, incident, actor, version, minutes)
+    return offers.done_text(state_verb, incident.number, minutes)
 
 
 def refusal_status(error: IncidentError) -> int:
@@ -303,11 +296,13 @@ def _region_after_action(
         incident = queries.row(_member(), number)
         if incident is None:  # no longer visible to the member: the row goes away
             return "", status, {"Vary": "HX-Request", "HX-Trigger": _toast_header(toast, True)}
+        # A refusal is written inside the row it concerns (a floating toast would cover it).
         return _render(
             "incidents/_row.html",
             status,
             toast,
             incident=incident,
+            refusal=toast if status != 200 else None,
             next_url=safe_next(request.form.get("next"), url_for(".list")),
         )
     incident = _detail_or_404(number)
@@ -316,10 +311,14 @@ def _region_after_action(
     )
 
 
-def _toast_header(toast: tuple[str, str], list_changed: bool = False) -> str:
+def _toast_header(toast: tuple[str, str], list_changed: bool = False, inline: bool = False) -> str:
     """The toast, and for a row action `incidents-changed`, which makes the list refresh
-    at once so its counts follow. json.dumps escapes non-ASCII (latin-1 header)."""
-    events: dict[str, Any] = {"toast": {"message": toast[0], "kind": toast[1]}}
+    at once so its counts follow. `inline`: the swapped region shows the message itself,
+    so static/app.js draws no floating toast. json.dumps escapes non-ASCII (latin-1 header)."""
+    message: dict[str, Any] = {"message": toast[0], "kind": toast[1]}
+    if inline:
+        message["inline"] = True
+    events: dict[str, Any] = {"toast": message}
     if list_changed:
         events["incidents-changed"] = True
     return json.dumps(events)

@@ -22,16 +22,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
+import flask_babel
 from flask import g, request, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.identity import timezones
 from webapp.models import LarkBinding, LarkIntegration, Member
 
 SESSION_KEY = "lark"
+# Set by static/lark.js from the device's zone (Intl API): the Lark client's time zone.
+CLIENT_ZONE_COOKIE = "lk_tz"
 
 # Lark client user agents carry `Lark/7.27.8`, `Feishu/7.35.0`, `LarkClient/7.20.0` or
 # `LarkLocale/zh_CN` (third-party captures only, UNCONFIRMED): a hint for layout, never
@@ -98,6 +103,8 @@ def lark_member_required(view: Callable[..., ResponseReturnValue]) -> Callable[.
         if binding is None:
             return lark_home.start_login(integration)
         g.lark = LarkContext(integration, binding.member, binding, in_lark_client())
+        timezones.note_client(binding.member, unquote(request.cookies.get(CLIENT_ZONE_COOKIE, "")))
+        flask_babel.refresh()  # the member's language and zone, not a cached earlier guess
         return view(*args, **kwargs)
 
     return wrapper
