@@ -15,7 +15,8 @@ from typing import Any
 
 from flask_babel import force_locale, format_timedelta
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased, joinedload
 
 from webapp.cards import actions as card_actions
 from webapp.cards import render as cards
@@ -30,6 +31,7 @@ from webapp.models import (
     CardMessage,
     Incident,
     IncidentEvent,
+    LarkBinding,
     LarkIntegration,
     Member,
     Platform,
@@ -79,15 +81,15 @@ class Press:
 def answer(
     integration: LarkIntegration, open_id: str | None, message_id: str | None, click: Click | None
 ) -> Answer:
+    """Act on a press and say what happened. Runs inside `incidents.one_transaction()`."""
     locale = platform_locale(integration)
     if click is None:
         return _refusal(
             locale, "bad_request", lambda: _("This button is from an older card. Press Refresh.")
         )
-    binding = live_binding(integration, open_id) if open_id else None
+    incident, binding = _load(integration, open_id, click.incident_id)
     if binding is None:
         return _refusal(locale, "not_linked", _not_linked_text)
-    incident = db.session.get(Incident, click.incident_id)
     if incident is None or incident.account_id != integration.account_id:
         return _refusal(locale, "forbidden", lambda: _("This incident no longer exists."))
     member = binding.member
@@ -97,9 +99,45 @@ def answer(
         message_id,
         click,
         locale=member.locale if member.locale in ("zh", "en") else locale,
-        card_locale=card_locale(integration, member, message_id),
+        card_locale=card_locale(integration, member, message_id, incident.card_messages),
     )
     return _act(press, incident)
+
+
+def _load(
+    integration: LarkIntegration, open_id: str | None, incident_id: int
+) -> tuple[Incident | None, LarkBinding | None]:
+    """The incident, locked, with all its card shows, and the presser's live binding and
+    member: one statement."""
+    if not open_id:
+        return None, None
+    acknowledged_by, closed_by = aliased(Member), aliased(Member)
+    stmt = (
+        select(Incident, LarkBinding)
+        .outerjoin(
+            LarkBinding,
+            and_(
+                LarkBinding.integration_id == integration.id,
+                LarkBinding.open_id == open_id,
+                LarkBinding.ended_at.is_(None),
+            ),
+        )
+        .where(Incident.id == incident_id)
+        .options(
+            joinedload(LarkBinding.member),
+            joinedload(Incident.channel),
+            joinedload(Incident.acknowledged_by.of_type(acknowledged_by)),
+            joinedload(Incident.closed_by.of_type(closed_by)),
+            joinedload(Incident.assignees),
+            joinedload(Incident.responders),
+            joinedload(Incident.card_messages),
+        )
+    )
+    rows = incidents.lock_rows(stmt)
+    if not rows:
+        return None, live_binding(integration, open_id)
+    incident, binding = rows[0]
+    return incident, binding
 
 
 def repeat_answer(
@@ -121,19 +159,32 @@ def repeat_answer(
     return answer(integration, open_id, message_id, click)
 
 
-def card_locale(integration: LarkIntegration, member: Member, message_id: str | None) -> str:
+def card_locale(
+    integration: LarkIntegration,
+    member: Member,
+    message_id: str | None,
+    card_messages: list[CardMessage] | None = None,
+) -> str:
     """A card in someone's direct chat speaks their language; a group's card the platform's
     (the outbox draws them the same way, so the answer does not flip the language)."""
     if member.locale not in ("zh", "en") or message_id is None:
         return platform_locale(integration)
-    direct = db.session.execute(
+    if card_messages is not None:
+        direct = any(
+            c.integration_id == integration.id
+            and c.message_id == message_id
+            and c.receive_id_type != "chat_id"
+            for c in card_messages
+        )
+        return str(member.locale) if direct else platform_locale(integration)
+    found = db.session.execute(
         select(CardMessage.id).where(
             CardMessage.integration_id == integration.id,
             CardMessage.message_id == message_id,
             CardMessage.receive_id_type != "chat_id",
         )
     ).first()
-    return str(member.locale) if direct else platform_locale(integration)
+    return str(member.locale) if found else platform_locale(integration)
 
 
 def _act(press: Press, incident: Incident) -> Answer:
@@ -150,8 +201,7 @@ def _act(press: Press, incident: Incident) -> Answer:
     except NotAllowed:
         return _forbidden(press, incident)
     except (StaleVersion, InvalidTransition) as refused:
-        current = refused.incident or incident
-        db.session.refresh(current)
+        current = refused.incident or incident  # read under the row lock: current
         outcome = "closed" if current.status is Status.CLOSED else "stale"
         text = lambda: _changed(current, click)  # noqa: E731
         return _with_card(press, current, "warning", outcome, text)
