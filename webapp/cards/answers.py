@@ -52,6 +52,7 @@ class Answer:
     toast: dict[str, Any]
     card: dict[str, Any] | None  # None leaves the card as it is
     outcome: str  # ok | not_linked | no_seat | forbidden | stale | closed | bad_request | error
+    # (and late: answered before the press finished, see webapp/cards/late.py)
     incident_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
