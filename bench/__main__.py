@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("incidents", "callbacks", "delivery", "outage")
+BENCHMARKS = ("incidents", "homepages", "callbacks", "delivery", "outage")
 
 
 def main(names: list[str]) -> int:

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from flask import Response, request, session
 from flask_babel import format_timedelta, get_locale, get_timezone
+from flask_wtf.csrf import generate_csrf
 
 from webapp.incidents import freshness, queries
 from webapp.models import Member
@@ -29,6 +30,7 @@ def list_tag(
     member: Member, filters: queries.Filters, limit: int, now: datetime
 ) -> tuple[str, datetime | None]:
     shown = freshness.shown(member, filters, limit, now)
+    generate_csrf()  # the session's CSRF secret exists before the region draws its tokens
     parts = [
         str(member.id),
         str(member.role),
