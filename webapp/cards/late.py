@@ -23,8 +23,10 @@ from webapp.cards.answers import Answer, platform_locale, toast
 from webapp.extensions import db
 from webapp.models import CardMessage, Delivery, DeliveryStatus, Incident, LarkIntegration, utcnow
 
-# Lark gives up after 3 s; answer by 2.5 s at the latest, whatever the press is waiting for.
-ANSWER_BY_S = 2.5
+# Lark gives up after 3 s. The clock starts when the handler does, after the server's own
+# queue, and the answer still has to travel: 2 s from there is 2.5 s from Lark at the latest
+# on a server that keeps its queue under half a second.
+ANSWER_BY_S = 2.0
 # Presses run at once per process: enough to overlap database waits, few enough that a
 # burst queues here instead of exhausting the connection pool.
 PRESS_THREADS = 8

@@ -50,7 +50,7 @@ class Refused(Exception):
 @bp.post("/lark/<key>/card")
 @csrf.exempt
 def callback(key: str) -> ResponseReturnValue:
-    arrived = time.monotonic()  # the answer is due by arrived + card_late.ANSWER_BY_S
+    arrived = time.monotonic()  # the answer is due by then + card_late.ANSWER_BY_S
     request_id = uuid.uuid4().hex[:12]
     raw = request.get_data(cache=False)
     try:
