@@ -17,9 +17,18 @@ from tests.incident_pages_support import enter, integration
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
-from webapp.models import LarkIntegration, Source
+from webapp.models import Account, Incident, LarkIntegration, Source, utcnow
 
 HX = {"HX-Request": "true"}
+
+
+def opened(account: Account, title: str) -> Incident:
+    """An incident opened three hours ago: its row reads "3 hours ago" for the whole test
+    (one opened now would tick from "1 second ago" to "2 seconds ago" between requests)."""
+    made = factories.incident(account, title)
+    made.created_at = utcnow() - timedelta(hours=3)
+    db.session.commit()
+    return made
 
 
 @pytest.fixture
@@ -39,7 +48,7 @@ def _list(client: FlaskClient, lark: LarkIntegration, tag: str | None = None, **
 def test_a_refresh_with_the_tag_of_an_unchanged_list_gets_304_and_no_body(
     client: FlaskClient, lark: LarkIntegration, owner: factories.Persona
 ) -> None:
-    factories.incident(owner.account, "db-01 is down")
+    opened(owner.account, "db-01 is down")
     first = _list(client, lark)
     assert first.status_code == 200
     assert "db-01 is down" in first.text
@@ -55,7 +64,7 @@ def test_a_refresh_with_the_tag_of_an_unchanged_list_gets_304_and_no_body(
 def test_the_304_is_answered_before_anything_is_rendered(
     client: FlaskClient, lark: LarkIntegration, owner: factories.Persona
 ) -> None:
-    factories.incident(owner.account, "db-01 is down")
+    opened(owner.account, "db-01 is down")
     tag = _list(client, lark).headers["ETag"]
     statements: list[str] = []
     rendered: list[str] = []
@@ -81,7 +90,7 @@ def test_the_304_is_answered_before_anything_is_rendered(
 def test_a_change_to_a_shown_incident_changes_the_tag(
     client: FlaskClient, lark: LarkIntegration, owner: factories.Persona
 ) -> None:
-    shown = factories.incident(owner.account, "db-01 is down")
+    shown = opened(owner.account, "db-01 is down")
     tag = _list(client, lark).headers["ETag"]
     incidents.acknowledge(shown, Actor(owner.member, Source.WEB))
     after = _list(client, lark, tag)
@@ -92,9 +101,9 @@ def test_a_change_to_a_shown_incident_changes_the_tag(
 def test_a_new_incident_changes_the_tag(
     client: FlaskClient, lark: LarkIntegration, owner: factories.Persona
 ) -> None:
-    factories.incident(owner.account, "db-01 is down")
+    opened(owner.account, "db-01 is down")
     tag = _list(client, lark).headers["ETag"]
-    factories.incident(owner.account, "db-02 is down")
+    opened(owner.account, "db-02 is down")
     after = _list(client, lark, tag)
     assert after.status_code == 200
     assert "db-02 is down" in after.text
@@ -103,7 +112,7 @@ def test_a_new_incident_changes_the_tag(
 def test_another_language_changes_the_tag(
     client: FlaskClient, lark: LarkIntegration, owner: factories.Persona
 ) -> None:
-    factories.incident(owner.account, "db-01 is down")
+    opened(owner.account, "db-01 is down")
     owner.member.locale = "en"
     db.session.commit()
     tag = _list(client, lark).headers["ETag"]
@@ -122,18 +131,23 @@ def test_the_age_a_row_shows_moving_on_changes_the_tag(
     owner: factories.Persona,
     clock: time_machine.Traveller,
 ) -> None:
-    factories.incident(owner.account, "db-01 is down")
-    tag = _list(client, lark).headers["ETag"]
-    assert _list(client, lark, tag).status_code == 304
+    recent = factories.incident(owner.account, "db-01 is down")
+    recent.created_at = utcnow() - timedelta(minutes=10)
+    db.session.commit()
+    first = _list(client, lark)
+    assert "10 minutes ago" in first.text
+    assert _list(client, lark, first.headers["ETag"]).status_code == 304
     clock.shift(timedelta(minutes=5))
-    assert _list(client, lark, tag).status_code == 200
+    later = _list(client, lark, first.headers["ETag"])
+    assert later.status_code == 200
+    assert "15 minutes ago" in later.text
 
 
 def test_the_list_is_gzipped_when_the_client_asks(
     client: FlaskClient, lark: LarkIntegration, owner: factories.Persona
 ) -> None:
     for n in range(20):
-        factories.incident(owner.account, f"host-{n} is down")
+        opened(owner.account, f"host-{n} is down")
     plain = _list(client, lark)
     assert "Content-Encoding" not in plain.headers
     packed = _list(client, lark, **{"Accept-Encoding": "gzip"})
