@@ -5,7 +5,15 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("incidents", "callbacks", "delivery", "outage", "insights", "integration_save")
+BENCHMARKS = (
+    "incidents",
+    "homepages",
+    "callbacks",
+    "delivery",
+    "outage",
+    "insights",
+    "integration_save",
+)
 
 
 def main(names: list[str]) -> int:

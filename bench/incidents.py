@@ -263,12 +263,23 @@ def _ddl(statement: Any) -> str:
 
 def session_cookie(world: dict[str, Any]) -> str:
     """The cookie a member has after the Lark OAuth round trip, signed with SECRET_KEY."""
+    from webapp.extensions import db
+    from webapp.identity import sessions
+    from webapp.models import Member
+
     app = serve_app()
+    with app.app_context():  # the server-side record every request checks
+        member = db.session.get(Member, world["me"])
+        assert member is not None
+        sid = sessions.start_record(member, "bench")
+        db.session.remove()
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
     value = serializer.dumps(
         {
             "_user_id": str(world["me"]),
             "_fresh": True,
+            sessions.SESSION_ID: sid,
+            "csrf_token": "b" * 40,  # Flask-WTF's secret, set when the page first drew a form
             "lark": {"key": KEY, "binding": world["binding"]},
         }
     )

@@ -13,7 +13,7 @@ from tests.factories import Persona
 from tests.sandbox_fixtures import Receiver
 from webapp.extensions import db
 from webapp.lark import client as lark_client
-from webapp.lark import errors
+from webapp.lark import errors, usage
 from webapp.lark.client import LarkClient
 from webapp.lark.errors import LarkError
 from webapp.models import ApiUsage, Edition, LarkApiEvent, LarkIntegration
@@ -46,6 +46,7 @@ def api(integration: LarkIntegration) -> LarkClient:
 
 
 def usage_of(integration: LarkIntegration) -> int:
+    usage.flush()  # a process writes its counts once a second; the test does not wait
     db.session.expire_all()
     row = db.session.execute(
         select(ApiUsage).where(ApiUsage.integration_id == integration.id)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from flask import Flask
 from limits.storage import storage_from_string
 
@@ -46,11 +47,11 @@ def test_at_most_five_messages_a_second_go_to_one_person(storage: str) -> None:
     assert lark_limits.allow_send(APP, "ou_other") == 0.0  # others are not slowed down
 
 
-def test_at_most_fifty_messages_a_second_per_app_across_recipients(storage: str) -> None:
-    waits = [lark_limits.allow_send(APP, f"ou_{n}") for n in range(51)]
+def test_messages_of_one_app_are_paced_at_33_in_any_two_seconds(storage: str) -> None:
+    waits = [lark_limits.allow_send(APP, f"ou_{n}") for n in range(34)]
 
-    assert waits[:45] == [0.0] * 45  # a margin under Lark's 50 for bunching on the way
-    assert waits[45] > 0
+    assert waits[:33] == [0.0] * 33
+    assert 0 < waits[33] <= 2.0  # the pace frees a slot within two seconds, never a minute
     assert lark_limits.allow_send("cli_another_app", "ou_1") == 0.0
 
 
@@ -60,9 +61,26 @@ def test_a_refused_message_uses_up_nothing(storage: str) -> None:
     for _ in range(10):
         assert lark_limits.allow_send(APP, "ou_busy") > 0
 
-    sent_elsewhere = [lark_limits.allow_send(APP, f"ou_{n}") for n in range(41)]
+    sent_elsewhere = [lark_limits.allow_send(APP, f"ou_{n}") for n in range(29)]
 
-    assert sent_elsewhere == [0.0] * 41  # 4 + 41 = the app's budget of 45 a second
+    assert sent_elsewhere == [0.0] * 29  # 4 + 29 = the pace's 33
+
+
+def test_a_minute_of_sending_is_spread_evenly_and_stays_under_lark_s_thousand(
+    storage: str, clock: time_machine.Traveller
+) -> None:
+    """Every half second the worker sends what the budget allows: the sends never stop
+    for a whole window, and any minute holds at most 990 (Lark's 1,000 less a margin)."""
+    per_step: list[int] = []
+    for _ in range(118):  # 59 s of shifted time, plus the little the test takes to run
+        clock.shift(0.5)
+        sent = 0
+        while lark_limits.allow_send(APP, f"ou_{sum(per_step) + sent}") == 0.0:
+            sent += 1
+        per_step.append(sent)
+    assert 950 <= sum(per_step) <= 990
+    assert max(per_step) <= 33
+    assert all(sum(per_step[i : i + 4]) > 0 for i in range(len(per_step) - 4))  # no 2 s idle
 
 
 def test_one_card_is_updated_at_most_five_times_a_second(storage: str) -> None:

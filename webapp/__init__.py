@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from webapp import config as settings
-from webapp.extensions import babel, csrf, db, htmx, login_manager, migrate
+from webapp.extensions import babel, compress, csrf, db, htmx, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,6 +66,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     htmx.init_app(app)
+    # gzip when the client asks (the list region is ~100 KB of repetitive HTML).
+    app.config.setdefault("COMPRESS_ALGORITHM", ["gzip"])
+    compress.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     login.init_app(app, login_manager)
     i18n.init_app(app)

@@ -15,7 +15,8 @@ from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased, joinedload
 
 from webapp.cards import actions as card_actions
 from webapp.cards import render as cards
@@ -31,6 +32,7 @@ from webapp.models import (
     CardMessage,
     EventKind,
     Incident,
+    LarkBinding,
     LarkIntegration,
     Member,
     Platform,
@@ -49,6 +51,7 @@ class Answer:
     toast: dict[str, Any]
     card: dict[str, Any] | None  # None leaves the card as it is
     outcome: str  # ok | not_linked | no_seat | forbidden | stale | closed | bad_request | error
+    # (and late: answered before the press finished, see webapp/cards/late.py)
     incident_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -79,15 +82,15 @@ class Press:
 def answer(
     integration: LarkIntegration, open_id: str | None, message_id: str | None, click: Click | None
 ) -> Answer:
+    """Act on a press and say what happened. Runs inside `incidents.one_transaction()`."""
     locale = platform_locale(integration)
     if click is None:
         return _refusal(
             locale, "bad_request", lambda: _("This button is from an older card. Press Refresh.")
         )
-    binding = live_binding(integration, open_id) if open_id else None
+    incident, binding = _load(integration, open_id, click.incident_id)
     if binding is None:
         return _refusal(locale, "not_linked", _not_linked_text)
-    incident = db.session.get(Incident, click.incident_id)
     if incident is None or incident.account_id != integration.account_id:
         return _refusal(locale, "forbidden", lambda: _("This incident no longer exists."))
     member = binding.member
@@ -97,12 +100,49 @@ def answer(
         message_id,
         click,
         locale=member.locale if member.locale in ("zh", "en") else locale,
-        card_locale=card_locale(integration, member, message_id),
+        card_locale=card_locale(integration, member, message_id, incident.card_messages),
         card_zone=timezones.zone_for(
-            member if is_direct(integration, message_id) else None, integration
+            member if is_direct(integration, message_id, incident.card_messages) else None,
+            integration,
         ),
     )
     return _act(press, incident)
+
+
+def _load(
+    integration: LarkIntegration, open_id: str | None, incident_id: int
+) -> tuple[Incident | None, LarkBinding | None]:
+    """The incident, locked, with all its card shows, and the presser's live binding and
+    member: one statement."""
+    if not open_id:
+        return None, None
+    acknowledged_by, closed_by = aliased(Member), aliased(Member)
+    stmt = (
+        select(Incident, LarkBinding)
+        .outerjoin(
+            LarkBinding,
+            and_(
+                LarkBinding.integration_id == integration.id,
+                LarkBinding.open_id == open_id,
+                LarkBinding.ended_at.is_(None),
+            ),
+        )
+        .where(Incident.id == incident_id)
+        .options(
+            joinedload(LarkBinding.member),
+            joinedload(Incident.channel),
+            joinedload(Incident.acknowledged_by.of_type(acknowledged_by)),
+            joinedload(Incident.closed_by.of_type(closed_by)),
+            joinedload(Incident.assignees),
+            joinedload(Incident.responders),
+            joinedload(Incident.card_messages),
+        )
+    )
+    rows = incidents.lock_rows(stmt)
+    if not rows:
+        return None, live_binding(integration, open_id)
+    incident, binding = rows[0]
+    return incident, binding
 
 
 def repeat_answer(
@@ -124,28 +164,44 @@ def repeat_answer(
     return answer(integration, open_id, message_id, click)
 
 
-def card_locale(integration: LarkIntegration, member: Member, message_id: str | None) -> str:
+def card_locale(
+    integration: LarkIntegration,
+    member: Member,
+    message_id: str | None,
+    card_messages: list[CardMessage] | None = None,
+) -> str:
     """A card in someone's direct chat speaks their language; a group's card the platform's
     (the outbox draws them the same way, so the answer does not flip the language)."""
     if member.locale not in ("zh", "en") or message_id is None:
         return platform_locale(integration)
-    return (
-        str(member.locale) if is_direct(integration, message_id) else platform_locale(integration)
-    )
+    direct = is_direct(integration, message_id, card_messages)
+    return str(member.locale) if direct else platform_locale(integration)
 
 
-def is_direct(integration: LarkIntegration, message_id: str | None) -> bool:
-    """Whether the message is a card in one person's direct chat (not a group's)."""
+def is_direct(
+    integration: LarkIntegration,
+    message_id: str | None,
+    card_messages: list[CardMessage] | None = None,
+) -> bool:
+    """Whether the message is a card in one person's direct chat (not a group's); from the
+    incident's card messages when they are loaded already."""
     if message_id is None:
         return False
-    direct = db.session.execute(
+    if card_messages is not None:
+        return any(
+            c.integration_id == integration.id
+            and c.message_id == message_id
+            and c.receive_id_type != "chat_id"
+            for c in card_messages
+        )
+    found = db.session.execute(
         select(CardMessage.id).where(
             CardMessage.integration_id == integration.id,
             CardMessage.message_id == message_id,
             CardMessage.receive_id_type != "chat_id",
         )
     ).first()
-    return direct is not None
+    return found is not None
 
 
 def _act(press: Press, incident: Incident) -> Answer:
@@ -162,8 +218,7 @@ def _act(press: Press, incident: Incident) -> Answer:
     except NotAllowed:
         return _forbidden(press, incident)
     except (StaleVersion, InvalidTransition) as refused:
-        current = refused.incident or incident
-        db.session.refresh(current)
+        current = refused.incident or incident  # read under the row lock: current
         outcome = "closed" if current.status is Status.CLOSED else "stale"
         text = lambda: _changed(current, click)  # noqa: E731
         return _with_card(press, current, "warning", outcome, text)

@@ -1,8 +1,9 @@
 """Each button press acts once: receipts keyed by the delivery (event_id / X-Refresh-Token)
 and by the press itself (operator, message, button value with its version).
 
-A receipt is claimed in a short transaction before acting and holds the answer after, so
-a repeat (Lark's two channels, a network retry, a double tap) gets the first answer back.
+A receipt is inserted first in the press's one transaction and holds the answer when it
+commits, so a repeat (Lark's two channels, a network retry, a double tap) gets the first
+answer back.
 The incident's own version check is what guarantees a change happens once; receipts make
 the second copy answer the same instead of "already acknowledged by you".
 """
@@ -14,14 +15,13 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from webapp.cards import answers as card_answers
 from webapp.cards.actions import CardAction, Click
@@ -58,20 +58,6 @@ class Callback:
     value: Any
 
 
-@contextmanager
-def kept_after_commit() -> Iterator[None]:
-    """Draw the answer's card from the objects the verb just committed instead of reading
-    them all again (three queries a press). Safe here: nothing else writes them in between
-    but the verb itself, whose row lock and version check run on fresh reads."""
-    session = db.session()
-    before = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = before
-
-
 def keys_for(cb: Callback, click: Click | None) -> list[str]:
     """The delivery's own key, plus one for the press itself: Lark's two channels deliver
     one press twice with different ids, but the same operator, message and value."""
@@ -89,30 +75,34 @@ def claim(
     click: Click | None,
     keys: list[str],
 ) -> bool:
-    """Record the press before acting; False when another copy of it got there first."""
-    now = utcnow()
-    _without_fsync()
-    seen = integration.last_callback_at
-    if seen is None or now - seen > EVIDENCE_EVERY:
-        record_evidence(integration, last_callback_at=now)
-    if cb.tenant_key and integration.tenant_key != cb.tenant_key:
-        record_evidence(integration, tenant_key=cb.tenant_key[:64])
-    for key in keys:
-        db.session.add(
-            CallbackReceipt(
-                integration_id=integration.id,
-                dedupe_key=key,
-                operator_open_id=(cb.open_id or "")[:64] or None,
-                action=click.action.value if click else None,
-                outcome="pending",
-            )
-        )
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    return True
+    """Record the press before acting, in the press's own transaction; False when another
+    copy of it got there first. A copy arriving while the first is still being handled waits
+    on the unique index (PostgreSQL) or the write lock (SQLite) until that one commits,
+    then finds it: the answer is committed with the receipt."""
+    rows = [
+        {
+            "integration_id": integration.id,
+            "dedupe_key": key,
+            "operator_open_id": (cb.open_id or "")[:64] or None,
+            "action": click.action.value if click else None,
+            "outcome": "pending",
+            "created_at": utcnow(),
+        }
+        for key in keys
+    ]
+    if not rows:
+        return True
+    stmt = _insert(db.session.get_bind().dialect.name)(CallbackReceipt).values(rows)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["integration_id", "dedupe_key"])
+    inserted = db.session.execute(stmt.returning(CallbackReceipt.dedupe_key)).all()
+    if len(inserted) == len(rows):
+        return True
+    db.session.rollback()  # a copy: undo the keys this one did insert
+    return False
+
+
+def _insert(dialect: str) -> Any:
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 def first_answer(integration: LarkIntegration, keys: list[str], request_id: str) -> Answer:
@@ -165,37 +155,68 @@ def release_retryable(
     return bool(stale)
 
 
-def settle(integration: LarkIntegration, keys: list[str], answer: Answer, request_id: str) -> None:
-    """Store the answer on the receipts, for repeats of this press.
+def settle(integration: LarkIntegration, cb: Callback, keys: list[str], answer: Answer) -> None:
+    """Store the answer on the receipts, for repeats of this press, in the press's
+    transaction (the caller commits).
 
     A refusal the person can fix (not linked, no seat) changed nothing, so it is kept only
     under the delivery's own key: the next press of the same button, once they have linked
     their account, is judged afresh however soon it comes.
     """
-    try:
-        _without_fsync()
-        if answer.outcome in card_answers.RETRYABLE_OUTCOMES:
-            press_keys = [k for k in keys if k.startswith("p:")]
-            db.session.execute(
-                delete(CallbackReceipt)
-                .where(CallbackReceipt.integration_id == integration.id)
-                .where(CallbackReceipt.dedupe_key.in_(press_keys))
-            )
-            keys = [k for k in keys if not k.startswith("p:")]
+    if answer.outcome in card_answers.RETRYABLE_OUTCOMES:
+        press_keys = [k for k in keys if k.startswith("p:")]
+        db.session.execute(
+            delete(CallbackReceipt)
+            .where(CallbackReceipt.integration_id == integration.id)
+            .where(CallbackReceipt.dedupe_key.in_(press_keys))
+        )
+        keys = [k for k in keys if not k.startswith("p:")]
+    if keys:
         db.session.execute(
             update(CallbackReceipt)
             .where(CallbackReceipt.integration_id == integration.id)
             .where(CallbackReceipt.dedupe_key.in_(keys))
             .values(outcome=answer.outcome, answer=answer.to_json(), incident_id=answer.incident_id)
         )
-        if secrets.randbelow(PRUNE_EVERY) == 0:
-            db.session.execute(
-                delete(CallbackReceipt).where(CallbackReceipt.created_at < utcnow() - RECEIPT_TTL)
-            )
-        db.session.commit()
+    if secrets.randbelow(PRUNE_EVERY) == 0:
+        db.session.execute(
+            delete(CallbackReceipt).where(CallbackReceipt.created_at < utcnow() - RECEIPT_TTL)
+        )
+    _evidence(integration, cb)
+
+
+def settle_failed(
+    integration: LarkIntegration,
+    cb: Callback,
+    click: Click | None,
+    keys: list[str],
+    answer: Answer,
+    request_id: str,
+) -> None:
+    """After a failure rolled the press back: keep the error answer under the delivery's
+    own key (an error is retryable, so the press itself is not remembered)."""
+    try:
+        delivery = [k for k in keys if not k.startswith("p:")]
+        if claim(integration, cb, click, delivery):
+            settle(integration, cb, delivery, answer)
+            db.session.commit()
     except Exception:
         db.session.rollback()
         log.exception("card callback %s: could not store the answer", request_id)
+
+
+def _evidence(integration: LarkIntegration, cb: Callback) -> None:
+    """The setup checklist's evidence: the tenant and, to the minute, the last callback.
+    Last in the transaction, so the integration's row is locked only for the commit."""
+    now = utcnow()
+    values: dict[str, Any] = {}
+    seen = integration.last_callback_at
+    if seen is None or now - seen > EVIDENCE_EVERY:
+        values["last_callback_at"] = now
+    if cb.tenant_key and integration.tenant_key != cb.tenant_key:
+        values["tenant_key"] = cb.tenant_key[:64]
+    if values:
+        record_evidence(integration, **values)
 
 
 def record_evidence(integration: LarkIntegration, **values: Any) -> None:
@@ -209,11 +230,3 @@ def url_verified(integration: LarkIntegration) -> None:
     """Lark's console verified the card request URL: the setup checklist shows it."""
     record_evidence(integration, url_verified_at=utcnow())
     db.session.commit()
-
-
-def _without_fsync() -> None:
-    """Receipts are a memory of answers, not the record of the change: the incident's own
-    transaction (its version check) is what makes a press act once. So their commits need
-    not wait for the disk, which saves two fsyncs per press on PostgreSQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))

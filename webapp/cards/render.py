@@ -80,10 +80,11 @@ def _card(
     elements = [_text("\n".join(_facts(incident, zone, full)))]
     if full and incident.description:
         elements.append(_text(_clip(incident.description, MAX_DESCRIPTION), grey=True))
-    latest = _latest_alert(incident)
+    newest = _newest_alert(incident)
+    latest = _latest_alert(incident, newest)
     if latest is not None:
         elements.append(_text(latest))
-    elements.extend(_alert_extras(incident))
+    elements.extend(_alert_extras(newest))
     elements.append({"tag": "hr"})
     elements.extend(_buttons(incident, web_url, now))
     if notice is not None:
@@ -183,19 +184,27 @@ def _on_call_lines(incident: Incident, zone: tzinfo) -> list[str]:
     ]
 
 
-def _latest_alert(incident: Incident) -> str | None:
-    """The newest alert; with several, says it is the latest of N."""
+NewestAlert = tuple[str, dict[str, Any] | None] | None  # its title and annotations
+
+
+def _newest_alert(incident: Incident) -> NewestAlert:
+    """The newest alert's title and annotations, in one statement (none without alerts)."""
     if incident.alert_count < 1:
         return None
-    alert = db.session.execute(
-        select(Alert.title)
+    row = db.session.execute(
+        select(Alert.title, Alert.annotations)
         .where(Alert.incident_id == incident.id)
         .order_by(Alert.id.desc())
         .limit(1)
-    ).scalar_one_or_none()
-    if alert is None:
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _latest_alert(incident: Incident, newest: NewestAlert) -> str | None:
+    """The newest alert; with several, says it is the latest of N."""
+    if newest is None:
         return None
-    title = _clip(alert, MAX_TITLE)
+    title = _clip(newest[0], MAX_TITLE)
     if incident.alert_count > 1:
         return _(
             "Latest alert (latest of %(count)s): %(title)s", count=incident.alert_count, title=title
@@ -203,16 +212,9 @@ def _latest_alert(incident: Incident) -> str | None:
     return _("Alert: %(title)s", title=title)
 
 
-def _alert_extras(incident: Incident) -> list[dict[str, Any]]:
+def _alert_extras(newest: NewestAlert) -> list[dict[str, Any]]:
     """What the monitoring tool sent with the newest alert: values, then its links."""
-    if incident.alert_count < 1:
-        return []
-    annotations = db.session.execute(
-        select(Alert.annotations)
-        .where(Alert.incident_id == incident.id)
-        .order_by(Alert.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    annotations = newest[1] if newest is not None else None
     if not annotations:
         return []
     names = {

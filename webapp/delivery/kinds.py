@@ -98,7 +98,7 @@ def _card_when_allowed(
     if _waits_for_quota(row, integration, now):
         return None
     card = render(incident, integration, row)
-    if _waits_for_limit(row, incident, integration, now, take_budget()):
+    if _waits_for_limit(row, incident, integration, now, lark_limits.patiently(take_budget)):
         return None
     return card
 
@@ -134,8 +134,10 @@ def _notice(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     if not row.receive_id or not row.receive_id_type:
         end(row, DeliveryStatus.CANCELLED, "invalid_request", now)
         return
+    receive_id = row.receive_id
+    budget = lambda: lark_limits.allow_send(integration.app_id, receive_id)  # noqa: E731
     if _waits_for_quota(row, integration, now) or _waits_for_limit(
-        row, None, integration, now, lark_limits.allow_send(integration.app_id, row.receive_id)
+        row, None, integration, now, lark_limits.patiently(budget)
     ):
         return
     card = notice_card(locale_for(integration, None))

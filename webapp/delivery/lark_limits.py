@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app
@@ -45,6 +46,10 @@ APP_CALLS_PER_SECOND = _under(50, "second", 5)
 # "接口频率限制 1000 次/分钟、50 次/秒".
 SEND_PER_MINUTE = _under(1000, "minute", 10)
 SEND_PER_SECOND = _under(50, "second", 5)
+# The pace: 33 in any 2 seconds is at most 990 in any minute, so sends are spread over the
+# minute window instead of spending it in a 20-second burst and then standing still for
+# 40 (which also ran at 45 of Lark's 50 a second, one bunched batch from a refusal).
+SEND_PACE = parse("33 per 2 seconds")
 # Same page: "向同一用户发送消息的限频为 5 QPS、向同一群组发送消息的限频为群内机器人共享 5 QPS"
 # (230020 when exceeded).
 RECIPIENT_PER_SECOND = _under(5, "second", 1)
@@ -52,6 +57,7 @@ RECIPIENT_PER_SECOND = _under(5, "second", 1)
 # "1000 次/分钟、50 次/秒" for the API and "单条消息更新频控为 5 QPS" (230020).
 PATCH_PER_MINUTE = _under(1000, "minute", 10)
 PATCH_PER_SECOND = _under(50, "second", 5)
+PATCH_PACE = parse("33 per 2 seconds")
 MESSAGE_PATCH_PER_SECOND = _under(5, "second", 1)
 # Chats (create, add members) and contact lookups: "1000 次/分钟、50 次/秒" each.
 OTHER_PER_MINUTE = _under(1000, "minute", 10)
@@ -65,6 +71,7 @@ def allow_send(app_id: str, receive_id: str) -> float:
     return _take(
         [
             (RECIPIENT_PER_SECOND, ("lark-recipient", app_id, receive_id)),
+            (SEND_PACE, ("lark-send", app_id)),
             (SEND_PER_SECOND, ("lark-send", app_id)),
             (SEND_PER_MINUTE, ("lark-send", app_id)),
             (APP_CALLS_PER_SECOND, ("lark-app", app_id)),
@@ -77,6 +84,7 @@ def allow_update(app_id: str, message_id: str) -> float:
     return _take(
         [
             (MESSAGE_PATCH_PER_SECOND, ("lark-patch-message", app_id, message_id)),
+            (PATCH_PACE, ("lark-patch", app_id)),
             (PATCH_PER_SECOND, ("lark-patch", app_id)),
             (PATCH_PER_MINUTE, ("lark-patch", app_id)),
             (APP_CALLS_PER_SECOND, ("lark-app", app_id)),
@@ -93,6 +101,22 @@ def allow_call(app_id: str, api: str) -> float:
             (APP_CALLS_PER_SECOND, ("lark-app", app_id)),
         ]
     )
+
+
+# A wait this short (the pace, one recipient's second) is slept in the worker's thread with
+# the row in hand: rescheduling it would cost two transactions to save nothing, since every
+# other row waits for the same budget.
+PATIENCE_S = 2.0
+
+
+def patiently(ask: Callable[[], float], patience: float = PATIENCE_S) -> float:
+    """Ask for a budget, sleeping through short waits; returns 0.0 or a longer wait."""
+    deadline = time.monotonic() + patience
+    while True:
+        wait = ask()
+        if wait <= 0 or time.monotonic() + wait > deadline:
+            return wait
+        time.sleep(wait)
 
 
 def _take(checks: list[Check]) -> float:
@@ -126,12 +150,14 @@ def quota_used_up(integration: LarkIntegration, now: datetime) -> bool:
         return True
     if integration.edition is not Edition.FREE:
         return False
+    month = usage.month_of(now)
     used = db.session.scalar(
         select(ApiUsage.calls).where(
-            ApiUsage.integration_id == integration.id, ApiUsage.month == usage.month_of(now)
+            ApiUsage.integration_id == integration.id, ApiUsage.month == month
         )
     )
-    return (used or 0) >= int(current_app.config["LARK_FREE_MONTHLY_QUOTA"])
+    used = (used or 0) + usage.unflushed(integration.id, month)  # this process's last second
+    return used >= int(current_app.config["LARK_FREE_MONTHLY_QUOTA"])
 
 
 def quota_refused_at(integration: LarkIntegration, now: datetime) -> datetime | None:

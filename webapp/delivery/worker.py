@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import random
+import signal
 import threading
 import time
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from webapp.delivery import lark_limits, mail, schedule_kinds
 from webapp.delivery.kinds import HANDLERS, notice_card
 from webapp.delivery.outcomes import NOTIFY_PURPOSE, fail, note_waiting, stats
 from webapp.extensions import db
+from webapp.lark import usage
 from webapp.lark.errors import LarkError
 from webapp.models import Delivery, DeliveryKind, DeliveryStatus, Incident, LarkIntegration, utcnow
 
@@ -286,7 +288,11 @@ def worker_command(once: bool, interval: float, batch: int, threads: int | None)
     if threads is None:  # SQLite takes one writer at a time: more threads only wait
         threads = 1 if db.engine.dialect.name == "sqlite" else 4
     log.info("outbox worker started: %d thread(s), idle poll %.1fs", threads, interval)
-    run_threads(current_app._get_current_object(), threads, interval)  # type: ignore[attr-defined]
+    stop = threading.Event()
+    # A supervisor's SIGTERM lets the rows in hand finish and the usage counts be written.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    run_threads(current_app._get_current_object(), threads, interval, stop)  # type: ignore[attr-defined]
+    usage.flush()
 
 
 def run_threads(

@@ -99,7 +99,8 @@ def monthly_calls(integration: LarkIntegration, now: datetime) -> int:
     stmt = select(func.coalesce(func.sum(ApiUsage.calls), 0)).where(
         ApiUsage.integration_id == integration.id, ApiUsage.month == month
     )
-    return int(db.session.execute(stmt).scalar_one())
+    stored = int(db.session.execute(stmt).scalar_one())
+    return stored + usage.unflushed(integration.id, month)  # this process's last second
 
 
 def quota_check(integration: LarkIntegration) -> Check:

@@ -24,7 +24,6 @@ from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor, incident_changed
 from webapp.models import (
-    CardMessage,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
@@ -55,7 +54,8 @@ def on_incident_changed(incident: Incident, event: IncidentEvent, **_: Any) -> N
         notify_new(incident)
         return
     update_cards(incident, exclude=(event.details or {}).get("message_id"))
-    if event.kind in STOPS_ESCALATION:
+    # Escalations are scheduled only by a channel's rules: without a channel there is none.
+    if event.kind in STOPS_ESCALATION and incident.channel_id is not None:
         cancel_escalation(incident, event.kind)
 
 
@@ -269,8 +269,7 @@ def schedule_escalation(
 
 def update_cards(incident: Incident, exclude: str | None) -> None:
     """Every card of the incident is redrawn, except the one a click already updated."""
-    cards = db.session.scalars(select(CardMessage).where(CardMessage.incident_id == incident.id))
-    for card in cards:
+    for card in incident.card_messages:
         if exclude and card.message_id == exclude:
             continue
         db.session.add(

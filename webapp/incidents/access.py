@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from webapp.extensions import db
 from webapp.incidents.errors import Actor, NoSeat, NotAllowed
+from webapp.incidents.transaction import commit_unless_deferred
 from webapp.models import Incident, LicenseRefusal, Member, Source
 
 
@@ -38,7 +39,7 @@ def check_may_act(incident: Incident, actor: Actor) -> None:
                 action="act",
             )
         )
-        db.session.commit()
+        commit_unless_deferred()
         raise NoSeat(
             _(
                 "You have no license seat. Ask an account admin to assign you one on the "

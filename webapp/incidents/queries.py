@@ -242,7 +242,12 @@ def _filtered(member: Member, filters: Filters) -> ColumnElement[bool]:
 
 def counts(member: Member, filters: Filters, now: datetime | None = None) -> Counts:
     """Capped counts per status for the tab, severity and search: one statement."""
-    now = now or utcnow()
+    row = db.session.execute(select(*count_columns(member, filters, now or utcnow()))).one()
+    return Counts(dict(zip(COUNTED, row, strict=True)))
+
+
+def count_columns(member: Member, filters: Filters, now: datetime) -> list[Any]:
+    """One capped count per status, as scalar subqueries labelled by the status."""
     base = _filtered(member, filters)
     columns = []
     for status in COUNTED:
@@ -250,8 +255,7 @@ def counts(member: Member, filters: Filters, now: datetime | None = None) -> Cou
         columns.append(
             select(func.count()).select_from(limited.subquery()).scalar_subquery().label(status)
         )
-    row = db.session.execute(select(*columns)).one()
-    return Counts(dict(zip(COUNTED, row, strict=True)))
+    return columns
 
 
 def page(
@@ -262,13 +266,8 @@ def page(
     now: datetime | None = None,
 ) -> Page:
     """One page of rows in the chosen order, and the cursor of the next page (None at the end)."""
-    now = now or utcnow()
     limit = max(1, min(limit, MAX_ROWS))
-    where = and_(_filtered(member, filters), status_condition(filters.status, now))
-    if filters.sort == "severity":
-        stmt = _by_severity(where, filters, after, limit)
-    else:
-        stmt = _newest(where, after, limit)
+    stmt = page_statement(member, filters, after, limit, now or utcnow())
     stmt = stmt.options(selectinload(Incident.assignees), joinedload(Incident.channel))
     found = db.session.execute(stmt).unique().all()
     rows = [r[0] for r in found[:limit]]
@@ -277,6 +276,16 @@ def page(
     last = found[limit - 1]
     rank = last[1] if filters.sort == "severity" else 0
     return Page(rows, Cursor(rank, last[0].created_at, last[0].id))
+
+
+def page_statement(
+    member: Member, filters: Filters, after: Cursor | None, limit: int, now: datetime
+) -> Select[Any]:
+    """(Incident, rank) rows of one page and one more, in the chosen order."""
+    where = and_(_filtered(member, filters), status_condition(filters.status, now))
+    if filters.sort == "severity":
+        return _by_severity(where, filters, after, limit)
+    return _newest(where, after, limit)
 
 
 def _after(cursor: Cursor) -> ColumnElement[bool]:

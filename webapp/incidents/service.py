@@ -30,6 +30,9 @@ from webapp.incidents.errors import NoSeat as NoSeat
 from webapp.incidents.errors import NotAllowed as NotAllowed
 from webapp.incidents.errors import StaleVersion as StaleVersion
 from webapp.incidents.errors import incident_changed as incident_changed
+from webapp.incidents.transaction import commit_unless_deferred, deferred, held_lock
+from webapp.incidents.transaction import lock_rows as lock_rows
+from webapp.incidents.transaction import one_transaction as one_transaction
 from webapp.models import (
     Account,
     EventKind,
@@ -239,7 +242,7 @@ def _apply(
         locked.updated_at = now
         db.session.flush()
         incident_changed.send(locked, event=event)
-        db.session.commit()
+        commit_unless_deferred()
     except StaleDataError:
         db.session.rollback()
         fresh = db.session.get(Incident, incident.id)
@@ -247,7 +250,8 @@ def _apply(
             wording.stale_message(fresh) if fresh else _("The incident changed."), fresh
         ) from None
     except IncidentError:
-        db.session.rollback()
+        if not deferred():
+            db.session.rollback()
         raise
     except Exception:
         db.session.rollback()
@@ -257,6 +261,12 @@ def _apply(
 
 def _lock(incident_id: int) -> Incident:
     """Re-read the incident under a row lock (PostgreSQL); SQLite serialises writers itself."""
+    incident = held_lock(incident_id)
+    if incident is not None:
+        return incident
+    if deferred():  # keep the caller's rows: a locking read is current without a rollback
+        stmt = select(Incident).where(Incident.id == incident_id).with_for_update()
+        return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
     db.session.rollback()  # start from a fresh transaction so the read is current
     stmt = select(Incident).where(Incident.id == incident_id).with_for_update()
     return db.session.execute(stmt).scalar_one()

@@ -3,19 +3,30 @@
 Each write is its own short transaction on the engine (`db.engine.begin()`), never the
 caller's session: a send inside an outbox transaction that later rolls back must still be
 counted, and a failure to count must never fail the send (we log and carry on).
+
+The monthly counter is one row per integration that every send of every worker adds to: a
+hot row. Each process keeps its counts in memory and adds them to the row once a second
+(and when it exits), so a crash loses at most the last second's counts; `unflushed` lets
+the quota rule see this process's counts that are not written yet.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import Flask, current_app
 from sqlalchemy import insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.lark.errors import LarkError
@@ -57,11 +68,90 @@ def quota_resets_at(when: datetime) -> datetime:
     return datetime(year, month, 1, tzinfo=QUOTA_TZ).astimezone(UTC)
 
 
+# How often a process adds its counted calls to the database.
+FLUSH_EVERY_S = 1.0
+
+Key = tuple[int, str]  # (integration id, quota month)
+
+
+class Tally:
+    """One process's counted calls not yet added to the database."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.counts: Counter[Key] = Counter()
+        self.stop = threading.Event()
+        self.pid = 0  # the process whose flusher runs (a fork needs its own)
+
+    def add(self, key: Key) -> None:
+        with self.lock:
+            if self.pid != os.getpid():
+                if self.pid:  # a forked copy: the parent writes what it counted
+                    self.counts = Counter()
+                self.pid = os.getpid()
+                threading.Thread(target=self._every_second, name="lark-usage", daemon=True).start()
+            self.counts[key] += 1
+
+    def pending(self, key: Key) -> int:
+        with self.lock:
+            return self.counts.get(key, 0)
+
+    def flush(self) -> None:
+        with self.lock:
+            counts, self.counts = self.counts, Counter()
+        if not counts:
+            return
+        try:
+            with self.app.app_context(), db.engine.begin() as conn:
+                for (integration_id, month), calls in sorted(counts.items()):  # one lock order
+                    _increment(conn, integration_id, month, calls)
+        except IntegrityError:
+            log.warning("Lark usage of a deleted integration dropped: %s", dict(counts))
+        except Exception:
+            log.exception("could not record Lark usage; kept for the next flush")
+            with self.lock:
+                self.counts.update(counts)
+
+    def discard(self) -> None:
+        with self.lock:
+            self.counts.clear()
+
+    def _every_second(self) -> None:
+        while not self.stop.wait(FLUSH_EVERY_S):
+            self.flush()
+
+
+_tallies_lock = threading.Lock()
+
+
+def tally(app: Flask | None = None) -> Tally:
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    with _tallies_lock:
+        found = app.extensions.get("lark_usage")
+        if found is None:
+            found = app.extensions["lark_usage"] = Tally(app)
+            atexit.register(found.flush)
+            app.extensions.setdefault("test_resets", []).append(found.discard)
+    assert isinstance(found, Tally)
+    return found
+
+
 def count_call(integration_id: int | None, path: str) -> None:
     """One successful counted call (failed calls do not count against the quota)."""
     if integration_id is None or not is_counted(path):
         return
-    _write(lambda conn: _increment(conn, integration_id, month_of(utcnow())))
+    tally().add((integration_id, month_of(utcnow())))
+
+
+def unflushed(integration_id: int, month: str) -> int:
+    """This process's counted calls of that month not yet in the database."""
+    return tally().pending((integration_id, month))
+
+
+def flush() -> None:
+    """Add this process's counted calls to the database now."""
+    tally().flush()
 
 
 def note_failure(integration_id: int | None, path: str, error: LarkError) -> None:
@@ -95,12 +185,12 @@ def _evidence(integration_id: int | None, **values: Any) -> None:
     _write(lambda conn: conn.execute(stmt))
 
 
-def _increment(conn: Connection, integration_id: int, month: str) -> None:
+def _increment(conn: Connection, integration_id: int, month: str, calls: int) -> None:
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    stmt = dialect.insert(ApiUsage).values(integration_id=integration_id, month=month, calls=1)
+    stmt = dialect.insert(ApiUsage).values(integration_id=integration_id, month=month, calls=calls)
     stmt = stmt.on_conflict_do_update(
         index_elements=["integration_id", "month"],
-        set_={"calls": ApiUsage.__table__.c.calls + 1},
+        set_={"calls": ApiUsage.__table__.c.calls + calls},
     )
     conn.execute(stmt)
 

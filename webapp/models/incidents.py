@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Column,
@@ -23,6 +23,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from webapp.extensions import db
 from webapp.models.base import JSONType, UTCDateTime, utcnow
 from webapp.models.core import Account, Channel, Member
+
+if TYPE_CHECKING:
+    from webapp.models.lark import CardMessage
 
 
 def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
@@ -149,6 +152,10 @@ class Incident(db.Model):  # type: ignore[name-defined]
     )
     alerts: Mapped[list[Alert]] = relationship(
         back_populates="incident", order_by="Alert.id", cascade="all, delete-orphan"
+    )
+    # The cards sent about it, read here so a press can load them with the incident.
+    card_messages: Mapped[list[CardMessage]] = relationship(
+        viewonly=True, order_by="CardMessage.id"
     )
 
     def is_snoozed(self, now: datetime) -> bool:

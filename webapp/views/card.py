@@ -16,13 +16,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
-from webapp.cards import actions as card_actions
 from webapp.cards import answers as card_answers
+from webapp.cards import late as card_late
+from webapp.cards import press as card_press
 from webapp.cards import receipts as card_receipts
 from webapp.cards.answers import Answer
 from webapp.cards.receipts import Callback
@@ -50,6 +51,7 @@ class Refused(Exception):
 @bp.post("/lark/<key>/card")
 @csrf.exempt
 def callback(key: str) -> ResponseReturnValue:
+    arrived = time.monotonic()  # the answer is due by then + card_late.ANSWER_BY_S
     request_id = uuid.uuid4().hex[:12]
     raw = request.get_data(cache=False)
     try:
@@ -78,7 +80,7 @@ def callback(key: str) -> ResponseReturnValue:
         return jsonify({})  # authentic, but not a card action: nothing to do
     if cover.is_press(pressed.value):  # "I'll cover" on a cover request card
         return jsonify(_format(pressed.channel, _cover_answer(integration, pressed, request_id)))
-    return jsonify(_format(pressed.channel, _answer(integration, pressed, request_id)))
+    return jsonify(_format(pressed.channel, _answer(integration, pressed, request_id, arrived)))
 
 
 @bp.get("/lark/<key>/card/fix/<reason>")
@@ -224,26 +226,14 @@ def _dict(value: Any) -> dict[str, Any]:
 # -- acting once -----------------------------------------------------------------------
 
 
-def _answer(integration: LarkIntegration, cb: Callback, request_id: str) -> Answer:
-    click = card_actions.parse(cb.value)
-    keys = card_receipts.keys_for(cb, click)
-    try:
-        claimed = card_receipts.claim(integration, cb, click, keys)
-        if not claimed and card_receipts.release_retryable(integration, keys, cb.delivery_key):
-            claimed = card_receipts.claim(integration, cb, click, keys)
-        if not claimed:
-            first = card_receipts.first_answer(integration, keys, request_id)
-            return card_answers.repeat_answer(integration, cb.open_id, cb.message_id, click, first)
-        with card_receipts.kept_after_commit():
-            answer = card_answers.answer(integration, cb.open_id, cb.message_id, click)
-    except Exception:
-        db.session.rollback()
-        log.exception("card callback %s failed", request_id)
-        answer = card_answers.error_answer(integration, request_id)
-    card_receipts.settle(integration, keys, answer, request_id)
-    action = f"{click.action.value} {click.incident_id}" if click else "unknown"
-    log.info("card callback %s: %s %s -> %s", request_id, cb.channel, action, answer.outcome)
-    return answer
+def _answer(integration: LarkIntegration, cb: Callback, request_id: str, arrived: float) -> Answer:
+    db.session.rollback()  # the press runs on its own connection; give this one back
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def press(handoff: card_late.Handoff) -> Answer:
+        return card_press.handle(integration, cb, request_id, handoff)
+
+    return card_late.answer_in_time(app, arrived, press, integration)
 
 
 def _cover_answer(integration: LarkIntegration, cb: Callback, request_id: str) -> Answer:

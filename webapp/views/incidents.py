@@ -17,6 +17,7 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -44,6 +45,7 @@ from webapp.incidents.service import (
 )
 from webapp.lark import errors as lark_errors
 from webapp.models import EventKind, Incident, Member, Source, utcnow
+from webapp.views import list_etag
 from webapp.views.lark_context import lark_member_required
 
 bp = Blueprint("incidents_web", __name__, url_prefix="/lark/<key>/incidents")
@@ -173,9 +175,15 @@ def list_page(key: str) -> ResponseReturnValue:
         context["shown"] = (int(previous) if previous.isdigit() else 0) + len(context["page"].rows)
         template = "incidents/_rows.html" if wants_fragment() else "incidents/list.html"
         return _render(template, **context)
-    context = list_context(filters, None, _limit())
-    template = "incidents/_list.html" if wants_fragment() else "incidents/list.html"
-    return _render(template, **context)
+    limit = _limit()
+    if not wants_fragment():
+        return _render("incidents/list.html", **list_context(filters, None, limit))
+    tag, modified = list_etag.list_tag(_member(), filters, limit, utcnow())
+    if list_etag.not_modified(tag):
+        return list_etag.answer_304(tag, modified)  # nothing rendered
+    response = make_response(_render("incidents/_list.html", **list_context(filters, None, limit)))
+    list_etag.mark(response, tag, modified)
+    return response
 
 
 # -- detail ----------------------------------------------------------------------------
