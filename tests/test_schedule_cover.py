@@ -57,6 +57,11 @@ def _person(kind: str, account: Any, name: str, locale: str) -> Persona:
 
 @pytest.fixture
 def team(owner: Persona, lark: LarkSandbox, live_server: str) -> Team:
+    return make_team(owner, lark, live_server)
+
+
+def make_team(owner: Persona, lark: LarkSandbox, live_server: str) -> Team:
+    """Han Meimei (the owner), Li Lei and Wang Fang in a weekly rotation, all linked to Lark."""
     owner.member.name, owner.member.locale = "Han Meimei", "en"
     li = _person("member", owner.account, "Li Lei", "en")
     wang = _person("member", owner.account, "Wang Fang", "zh")

@@ -17,19 +17,24 @@ import click
 
 from webapp.delivery import lark_limits
 from webapp.delivery.kinds import _client, _waits_for_limit, _waits_for_quota, locale_for
-from webapp.delivery.outcomes import end
+from webapp.delivery.outcomes import end, fail
 from webapp.extensions import db
 from webapp.models import (
     CoverRequest,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    FailureReason,
     LarkIntegration,
     utcnow,
 )
 from webapp.schedules import cover, reminders
 from webapp.schedules.cards import cover_card
 from webapp.schedules.outbox import page_url
+
+# Lark drops a repeated send `uuid` for one hour only (worker.RETRY_WINDOW gives incident
+# sends the same bound): a send still failing 55 minutes after its first failure ends failed.
+GIVE_UP_AFTER = timedelta(minutes=55)
 
 
 def _cover(row: Delivery, integration: LarkIntegration) -> dict[str, Any] | None:
@@ -45,6 +50,11 @@ def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     """Send the card the row's kind draws, once (the row's uuid), to its receiver."""
     if not row.receive_id or not row.receive_id_type:
         end(row, DeliveryStatus.CANCELLED, "invalid_request", now)
+        return
+    if row.kind == DeliveryKind.SHIFT_REMINDER and reminders.too_late(row, now):
+        end(row, DeliveryStatus.CANCELLED, reminders.TOO_LATE, now)
+        return
+    if _gives_up(row, now):
         return
     if _waits_for_quota(row, integration, now):
         return
@@ -65,6 +75,18 @@ def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     end(row, DeliveryStatus.DELIVERED, None, now)
     if row.kind == DeliveryKind.COVER_CARD:
         _redraw_if_taken_meanwhile(row, integration, card)
+
+
+def _gives_up(row: Delivery, now: datetime) -> bool:
+    """Retried past GIVE_UP_AFTER since its first failed attempt: the row fails instead of
+    calling Lark again, which could post a second copy once the uuid is forgotten."""
+    first = (row.payload or {}).get("first_attempt_at")
+    if not first or now - datetime.fromisoformat(first) <= GIVE_UP_AFTER:
+        return False
+    why = f"gave up after {row.attempts} attempts: {row.last_error or row.reason}"
+    fail(row, row.reason or FailureReason.SERVER, row.last_error_code, why, now)
+    row.payload = {**(row.payload or {}), "gave_up": True}
+    return True
 
 
 def _redraw_if_taken_meanwhile(

@@ -10,6 +10,7 @@ or restarts queue each reminder once. The delivery worker looks once a minute
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,6 +125,15 @@ def inherited(schedule: Schedule) -> list[Incident]:
     )
 
 
+TOO_LATE = "shift_started"  # the reason a reminder not sent before its shift began is dropped
+
+
+def too_late(row: Delivery, now: datetime) -> bool:
+    """A reminder that could not go out before its shift started is dropped, not sent late."""
+    start = (row.payload or {}).get("start")
+    return bool(start) and now >= datetime.fromisoformat(str(start))
+
+
 def card_for(row: Delivery, locale: str, now: datetime) -> dict[str, Any] | None:
     """The reminder or handoff card a row carries, drawn now; None when the schedule is gone."""
     payload = row.payload or {}
@@ -138,6 +148,6 @@ def card_for(row: Delivery, locale: str, now: datetime) -> dict[str, Any] | None
         return cards.handoff_card(
             schedule, name, start, end, locale=locale, page_url=page_url(schedule)
         )
-    minutes = round((start - now).total_seconds() / 60)
+    minutes = math.ceil((start - now).total_seconds() / 60)  # 20 seconds left: "1 minute"
     view = cards.ReminderView(schedule, start, end, minutes, inherited(schedule))
     return cards.reminder_card(view, locale=locale, page_url=page_url(schedule))

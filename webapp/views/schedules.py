@@ -33,7 +33,7 @@ from webapp.models import (
     ScheduleOverride,
     utcnow,
 )
-from webapp.schedules import cards, cover, feeds, service, views_model
+from webapp.schedules import cards, cover, feeds, problems, service, views_model
 from webapp.schedules.service import LayerInput, ScheduleError
 
 bp = Blueprint("schedules", __name__)
@@ -132,6 +132,8 @@ def _render_page(schedule: Schedule, status: int = 200, **extra: Any) -> Respons
         covers=cover.open_requests(schedule, utcnow()),
         feed_url=None,
     )
+    context["cover_problems"] = problems.cover_problems(context["covers"], current_user)
+    context["not_sent"] = problems.reminders_not_sent(schedule, current_user, utcnow())
     context.update(extra)
     return render_template("schedules/page.html", **context), status
 
