@@ -46,6 +46,11 @@ def _cover(row: Delivery, integration: LarkIntegration) -> dict[str, Any] | None
     return cover_card(request, locale=locale, page_url=page_url(request.schedule))
 
 
+def _withdrawn(row: Delivery) -> bool:
+    request = db.session.get(CoverRequest, int((row.payload or {}).get("cover_request_id") or 0))
+    return request is not None and request.withdrawn_at is not None
+
+
 def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     """Send the card the row's kind draws, once (the row's uuid), to its receiver."""
     if not row.receive_id or not row.receive_id_type:
@@ -53,6 +58,9 @@ def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
         return
     if row.kind == DeliveryKind.SHIFT_REMINDER and reminders.too_late(row, now):
         end(row, DeliveryStatus.CANCELLED, reminders.TOO_LATE, now)
+        return
+    if row.kind == DeliveryKind.COVER_CARD and _withdrawn(row):
+        end(row, DeliveryStatus.CANCELLED, "withdrawn", now)  # nobody needs to read it now
         return
     if _gives_up(row, now):
         return
@@ -74,7 +82,7 @@ def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     row.message_id = sent.message_id
     end(row, DeliveryStatus.DELIVERED, None, now)
     if row.kind == DeliveryKind.COVER_CARD:
-        _redraw_if_taken_meanwhile(row, integration, card)
+        _redraw_if_settled_meanwhile(row, integration, card)
 
 
 def _gives_up(row: Delivery, now: datetime) -> bool:
@@ -89,16 +97,18 @@ def _gives_up(row: Delivery, now: datetime) -> bool:
     return True
 
 
-def _redraw_if_taken_meanwhile(
+def _redraw_if_settled_meanwhile(
     row: Delivery, integration: LarkIntegration, card: dict[str, Any]
 ) -> None:
-    """Someone took the request between drawing this copy and Lark storing it: the press
-    queued redraws only of copies sent by then, so this one is queued here."""
+    """Someone took (or the asker withdrew) the request between drawing this copy and Lark
+    storing it: that change queued redraws only of copies sent by then, so this one is
+    queued here."""
     request = db.session.get(CoverRequest, int((row.payload or {}).get("cover_request_id") or 0))
     if request is None:
         return
     db.session.refresh(request)
-    if request.covered_by_id is not None and _cover(row, integration) != card:
+    settled = request.covered_by_id is not None or request.withdrawn_at is not None
+    if settled and _cover(row, integration) != card:
         cover.redraw_copies(request, exclude=None)
 
 
