@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from webapp.delivery import lark_limits
+from webapp.delivery import lark_limits, mail
 from webapp.delivery.kinds import _client, _waits_for_limit, _waits_for_quota, locale_for
 from webapp.delivery.outcomes import end, fail
 from webapp.extensions import db
@@ -59,6 +59,9 @@ def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     if row.kind == DeliveryKind.SHIFT_REMINDER and reminders.too_late(row, now):
         end(row, DeliveryStatus.CANCELLED, reminders.TOO_LATE, now)
         return
+    if row.receive_id_type == "email":
+        _mail(row, now)
+        return
     if row.kind == DeliveryKind.COVER_CARD and _withdrawn(row):
         end(row, DeliveryStatus.CANCELLED, "withdrawn", now)  # nobody needs to read it now
         return
@@ -83,6 +86,25 @@ def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     end(row, DeliveryStatus.DELIVERED, None, now)
     if row.kind == DeliveryKind.COVER_CARD:
         _redraw_if_settled_meanwhile(row, integration, card)
+
+
+def _mail(row: Delivery, now: datetime) -> None:
+    """A shift reminder to someone not linked to Lark, through the mailer; retried (reason
+    smtp) until it is sent or its shift starts."""
+    message = reminders.mail_for(row, now)
+    if message is None:
+        end(row, DeliveryStatus.CANCELLED, "gone", now)
+        return
+    row.attempts += 1
+    try:
+        mail.send(message)
+    except mail.MailError as exc:
+        row.reason = FailureReason.SMTP
+        row.last_error = str(exc)[:500]
+        row.next_attempt_at = now + timedelta(seconds=min(60.0, 2.0**row.attempts))
+        return
+    row.message_id = str(message.get("Message-ID") or "")[:64] or None
+    end(row, DeliveryStatus.DELIVERED, None, now)
 
 
 def _gives_up(row: Delivery, now: datetime) -> bool:
