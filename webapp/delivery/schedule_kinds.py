@@ -3,7 +3,10 @@
 Each is drawn when it is sent (from the state then, not when the row was written) and goes
 through the same gates as any other message: the free edition's monthly quota (these are
 not incident notifications, so they wait for the reset once it is used up), then Lark's
-rate limits for the receiver or the message.
+rate limits for the receiver or the message. A send Lark keeps refusing fails 55 minutes
+after its first failure (inside Lark's one-hour uuid de-duplication, so no copy is posted
+twice), a reminder not sent before its shift starts is dropped, and a reminder addressed to an
+e-mail address (someone not linked to Lark) goes through the mailer instead.
 """
 
 from __future__ import annotations

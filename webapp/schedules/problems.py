@@ -1,4 +1,5 @@
-"""What the schedule page says went wrong: cover cards, reminders and handoff posts not sent.
+"""What the schedule page warns about: cover cards, reminders and handoff posts not sent,
+and the people who get no reminder (or get it by e-mail) because they are not linked to Lark.
 
 Rows are found by their uuid prefix (webapp/schedules/cover.py and reminders.py name them),
 so no JSON query is needed on either database.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
@@ -15,6 +17,8 @@ from sqlalchemy import or_, select
 from webapp.extensions import db
 from webapp.lark.errors import fix
 from webapp.models import CoverRequest, Delivery, DeliveryKind, DeliveryStatus, Member, Schedule
+from webapp.schedules import reminders
+from webapp.schedules.cover import members_of
 from webapp.schedules.reminders import TOO_LATE
 
 # Failed reminders and posts older than this are no longer shown on the page.
@@ -98,3 +102,16 @@ def reminders_not_sent(schedule: Schedule, reader: Member, now: datetime) -> lis
     )
     shown = [_not_sent(row) for row in rows]
     return [n for n in shown if reader.is_admin or n.member_id == reader.id]
+
+
+def notes(
+    schedule: Schedule, reader: Member, covers: list[CoverRequest], now: datetime
+) -> dict[str, Any]:
+    """Everything the schedule page warns `reader` about, as template values."""
+    no_reminder, mailed = reminders.no_reminder(schedule, members_of(schedule))
+    return {
+        "cover_problems": cover_problems(covers, reader),
+        "not_sent": reminders_not_sent(schedule, reader, now),
+        "no_reminder": no_reminder,
+        "mailed": mailed,
+    }

@@ -5,7 +5,11 @@ reminder lead (a DM to the person), and for every handoff that just happened (a 
 schedule's group chat). Each row's uuid names the schedule, the person and the shift's
 start, and rows are inserted with ON CONFLICT DO NOTHING: any number of workers, cron runs
 or restarts queue each reminder once. The delivery worker looks once a minute
-(webapp/delivery/worker.py), and `flask schedules remind` does one pass for cron.
+(webapp/delivery/worker.py), and `flask lark remind` does one pass for cron.
+
+Someone not linked to Lark gets the reminder by e-mail when SMTP_URL is set (the same row,
+addressed to their e-mail); otherwise the schedule page names them. A reminder that cannot go
+out before its shift starts is dropped, never sent late.
 """
 
 from __future__ import annotations

@@ -34,7 +34,6 @@ from webapp.models import (
     utcnow,
 )
 from webapp.schedules import cards, cover, feeds, problems, service, views_model
-from webapp.schedules import reminders as reminders_of
 from webapp.schedules.service import LayerInput, ScheduleError
 
 bp = Blueprint("schedules", __name__)
@@ -133,11 +132,7 @@ def _render_page(schedule: Schedule, status: int = 200, **extra: Any) -> Respons
         covers=cover.open_requests(schedule, utcnow()),
         feed_url=None,
     )
-    context["cover_problems"] = problems.cover_problems(context["covers"], current_user)
-    context["not_sent"] = problems.reminders_not_sent(schedule, current_user, utcnow())
-    context["no_reminder"], context["mailed"] = reminders_of.no_reminder(
-        schedule, cover.members_of(schedule)
-    )
+    context.update(problems.notes(schedule, current_user, context["covers"], utcnow()))
     context.update(extra)
     return render_template("schedules/page.html", **context), status
 
