@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import refresh
 from sqlalchemy import delete, select
 
 from tests.conftest import sign_in
@@ -96,6 +97,12 @@ def test_without_smtp_the_page_names_who_gets_no_reminder_and_how_to_link(
     page = page_of(client, schedule)
     assert "1 person in this schedule will get no reminder: not linked to Lark (Li Lei)." in page
     assert LINK_STEP in page
+    owner.member.locale = "zh"
+    db.session.commit()
+    refresh()  # the test's app context outlives each request: forget the last one's locale
+    page = page_of(client, schedule)
+    assert "本排班中有 1 人收不到提醒：未关联 Lark（Li Lei）。" in page
+    assert "关联方法：在 Lark 工作台打开值班应用并登录一次。" in page
     schedule.reminder_minutes = 0  # no reminders at all: nothing to warn about
     db.session.commit()
     assert "will get no reminder" not in page_of(client, schedule)
