@@ -25,7 +25,14 @@ from tests.browser import (
 from tests.incident_pages_support import integration as integration_for
 from webapp.extensions import db
 from webapp.identity import sessions
-from webapp.models import LarkBinding, Schedule, ScheduleLayer, ScheduleOverride, utcnow
+from webapp.models import (
+    CoverRequest,
+    LarkBinding,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
+    utcnow,
+)
 from webapp.schedules.oncall import on_call
 
 TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour"
@@ -85,6 +92,16 @@ def test_the_schedule_page_draws_two_weeks_with_my_shifts_highlighted(
     heading: str,
 ) -> None:
     schedule = drawn_schedule(owner, member)
+    asked_from = utcnow() + timedelta(days=5)
+    db.session.add(
+        CoverRequest(
+            schedule_id=schedule.id,
+            member_id=owner.member.id,
+            starts_at=asked_from,
+            ends_at=asked_from + timedelta(hours=12),
+        )
+    )
+    db.session.commit()
     page = page_at(viewport, locale=locale)
     page.goto(f"{live_server}/login")
     page.fill("input[name=email]", owner.member.email)
@@ -99,7 +116,10 @@ def test_the_schedule_page_draws_two_weeks_with_my_shifts_highlighted(
     # An admin opens a layer to edit it in place; members ask for cover on the same page.
     page.locator("#schedule-layers details summary").first.click()
     expect(page.locator("#schedule-layers details[open] form").first).to_be_visible()
-    expect(page.locator("#cover-requests form")).to_be_visible()
+    expect(page.locator("#cover-requests form").last).to_be_visible()
+    # Her open request can be withdrawn; nobody here is linked to Lark, so no reminders.
+    expect(page.locator("#cover-requests .sch-covers form button")).to_be_visible()
+    expect(page.locator("#schedule-no-reminder")).to_be_visible()
     # The timeline scrolls inside its box on a phone; the page itself never scrolls sideways.
     assert horizontal_overflow(page) == 0
     if viewport is PHONE:

@@ -57,6 +57,11 @@ def _person(kind: str, account: Any, name: str, locale: str) -> Persona:
 
 @pytest.fixture
 def team(owner: Persona, lark: LarkSandbox, live_server: str) -> Team:
+    return make_team(owner, lark, live_server)
+
+
+def make_team(owner: Persona, lark: LarkSandbox, live_server: str) -> Team:
+    """Han Meimei (the owner), Li Lei and Wang Fang in a weekly rotation, all linked to Lark."""
     owner.member.name, owner.member.locale = "Han Meimei", "en"
     li = _person("member", owner.account, "Li Lei", "en")
     wang = _person("member", owner.account, "Wang Fang", "zh")
@@ -141,17 +146,44 @@ def test_the_others_get_a_card_and_the_first_taker_gets_the_override(
 
 
 @pytest.mark.now(NOW)
-def test_the_cards_pass_the_sandbox_card_rules(client: FlaskClient, team: Team) -> None:
-    ask(client, team)
+def test_the_cards_pass_the_sandbox_card_rules_open_taken_and_withdrawn(
+    client: FlaskClient, team: Team
+) -> None:
     from webapp.schedules import cards
 
-    request = db.session.scalars(select(CoverRequest)).one()
-    for locale in ("en", "zh"):
-        card_rules.check(cards.cover_card(request, locale=locale, page_url="https://x/"))
-    cover.take(request.id, team.li.member.id)
-    db.session.refresh(request)
-    for locale in ("en", "zh"):
-        card_rules.check(cards.cover_card(request, locale=locale, page_url="https://x/"))
+    ask(client, team)
+    taken = db.session.scalars(select(CoverRequest)).one()
+    ask(client, team, {"start": "2026-06-21T09:00", "end": "2026-06-21T21:00"})
+    withdrawn = db.session.scalars(select(CoverRequest).where(CoverRequest.id != taken.id)).one()
+    states: dict[str, list[str]] = {}
+
+    def check_both(state: str, request: CoverRequest) -> None:
+        for locale in ("en", "zh"):
+            card = cards.cover_card(request, locale=locale, page_url="https://x/")
+            card_rules.check(card)
+            states.setdefault(state, []).append(card["header"]["title"]["content"])
+
+    check_both("open", taken)
+    cover.take(taken.id, team.li.member.id)
+    cover.withdraw(withdrawn)
+    db.session.refresh(taken)
+    db.session.refresh(withdrawn)
+    check_both("taken", taken)
+    check_both("withdrawn", withdrawn)
+    assert states == {
+        "open": [
+            "Han Meimei needs cover Sat 09:00–21:00 (UTC+8)",
+            "Han Meimei 需要顶班 周六 09:00–21:00 (UTC+8)",
+        ],
+        "taken": [
+            "Li Lei covers Han Meimei Sat 09:00–21:00 (UTC+8)",
+            "Li Lei 顶替 Han Meimei 周六 09:00–21:00 (UTC+8)",
+        ],
+        "withdrawn": [
+            "Han Meimei withdrew the request for cover Sun 09:00–21:00 (UTC+8)",
+            "Han Meimei 撤回了 周日 09:00–21:00 (UTC+8) 的顶班请求",
+        ],
+    }
 
 
 @pytest.mark.now(NOW)

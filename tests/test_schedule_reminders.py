@@ -36,6 +36,11 @@ HANDOFF = datetime.fromisoformat("2026-06-16T01:00:00+00:00")
 
 @pytest.fixture
 def setup(owner: Persona, member: Persona, lark: LarkSandbox) -> tuple[Schedule, LarkIntegration]:
+    return make_setup(owner, member)
+
+
+def make_setup(owner: Persona, member: Persona) -> tuple[Schedule, LarkIntegration]:
+    """A daily rotation of the owner and Li Lei (a member), both linked to Lark."""
     owner.member.locale = "en"
     member.member.name, member.member.locale = "Li Lei", "en"
     integration = factories.lark_integration(owner.account)

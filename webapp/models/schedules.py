@@ -84,7 +84,8 @@ class ScheduleOverride(db.Model):  # type: ignore[name-defined]
 
 
 class CoverRequest(db.Model):  # type: ignore[name-defined]
-    """A member asks the others in the schedule to cover a range; the first taker gets it.
+    """A member asks the others in the schedule to cover a range; the first taker gets it,
+    unless the asker withdraws it first.
 
     `covered_by_id` is set once, by a compare-and-set UPDATE, in the same transaction as
     the override it creates: two presses at once make one override.
@@ -105,6 +106,9 @@ class CoverRequest(db.Model):  # type: ignore[name-defined]
     override_id: Mapped[int | None] = mapped_column(
         ForeignKey("schedule_override.id", ondelete="SET NULL")
     )
+    # Set once, by the asker or an admin, while nobody has taken it (compare-and-set, like
+    # `covered_by_id`): a request is open, taken or withdrawn, never two of them.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     schedule: Mapped[Schedule] = relationship()
     member: Mapped[Member] = relationship(foreign_keys=[member_id])

@@ -57,7 +57,8 @@ def cover_value(request: CoverRequest) -> dict[str, Any]:
 
 
 def cover_card(request: CoverRequest, *, locale: str, page_url: str) -> dict[str, Any]:
-    """Open: "<name> needs cover <span>" and "I'll cover". Taken: who covers it, no button."""
+    """Open: "<name> needs cover <span>" and "I'll cover". Taken: who covers it; withdrawn:
+    that the asker withdrew it; neither has the button."""
     schedule = request.schedule
     with force_locale(locale):
         when = span(request.starts_at, request.ends_at, schedule.timezone, locale)
@@ -66,7 +67,16 @@ def cover_card(request: CoverRequest, *, locale: str, page_url: str) -> dict[str
             name=schedule.name,
             dates=_dates(request.starts_at, request.ends_at, schedule.timezone),
         )
-        if request.covered_by is None:
+        tag = None
+        if request.withdrawn_at is not None:
+            title = _(
+                "%(name)s withdrew the request for cover %(when)s",
+                name=request.member.name,
+                when=when,
+            )
+            action = None
+            colour, tag, state = "grey", "neutral", _("Withdrawn")
+        elif request.covered_by is None:
             title = _("%(name)s needs cover %(when)s", name=request.member.name, when=when)
             action = _button(_("I'll cover"), "primary_filled", cover_value(request))
             colour, state = "orange", _("Needs cover")
@@ -80,7 +90,8 @@ def cover_card(request: CoverRequest, *, locale: str, page_url: str) -> dict[str
             action = None
             colour, state = "green", _("Covered")
         buttons = [b for b in (action, _link(_("Open the schedule"), page_url)) if b]
-        return _card(title, colour, state, [_text(facts), {"tag": "hr"}, _row(buttons)])
+        elements = [_text(facts), {"tag": "hr"}, _row(buttons)]
+        return _card(title, colour, state, elements, tag=tag)
 
 
 @dataclass(frozen=True)
@@ -142,7 +153,15 @@ def handoff_card(
 # -- components (the same shapes as the incident card's, webapp/cards/render.py) -----------
 
 
-def _card(title: str, colour: str, state: str, elements: list[dict[str, Any]]) -> dict[str, Any]:
+def _card(
+    title: str,
+    colour: str,
+    state: str,
+    elements: list[dict[str, Any]],
+    tag: str | None = None,
+) -> dict[str, Any]:
+    """`colour` is the header's template; the state's tag takes it too unless `tag` is given
+    (Lark's tags have no "grey": theirs is "neutral")."""
     return {
         "schema": "2.0",
         "config": {"update_multi": True, "summary": {"content": title}},
@@ -152,7 +171,7 @@ def _card(title: str, colour: str, state: str, elements: list[dict[str, Any]]) -
                 {
                     "tag": "text_tag",
                     "text": {"tag": "plain_text", "content": state},
-                    "color": colour,
+                    "color": tag or colour,
                 }
             ],
             "template": colour,

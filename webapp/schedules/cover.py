@@ -2,8 +2,10 @@
 
 Asking writes the request and one `cover_card` outbox row per person in the same
 transaction. Pressing "I'll cover" takes the request with a compare-and-set UPDATE
-(`covered_by_id IS NULL`), so of two presses at once exactly one creates the override;
-the other is told who took it. Every other copy of the card is then redrawn by the outbox.
+(`covered_by_id IS NULL AND withdrawn_at IS NULL`), so of two presses at once exactly one
+creates the override; the other is told who took it. Withdrawing is the same kind of UPDATE
+on the same row, so a withdrawal and a press at once end in exactly one of the two. Every
+other copy of the card is then redrawn by the outbox.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def ask(schedule: Schedule, member: Member, start: str, end: str) -> Asked:
             CoverRequest.schedule_id == schedule.id,
             CoverRequest.member_id == member.id,
             CoverRequest.covered_by_id.is_(None),
+            CoverRequest.withdrawn_at.is_(None),
             CoverRequest.starts_at < hi,
             CoverRequest.ends_at > lo,
         )
@@ -132,6 +135,11 @@ def press(
         return _told(
             locale, "forbidden", lambda: _("You asked for this cover; someone else takes it.")
         )
+    if request.withdrawn_at is not None:
+        name = request.member.name
+        return _answer(
+            request, locale, "stale", lambda: _("%(name)s withdrew this request.", name=name)
+        )
     if request.covered_by_id is None and request.ends_at <= utcnow():
         return _answer(request, locale, "closed", lambda: _("This range is over."))
     if take(request.id, member.id, exclude=message_id):
@@ -145,6 +153,11 @@ def press(
     db.session.refresh(request)
     if request.covered_by_id == member.id:  # the same press again (both channels, a retry)
         return _answer(request, locale, "ok", lambda: _("You are covering this."))
+    if request.withdrawn_at is not None:  # withdrawn between the check above and the take
+        name = request.member.name
+        return _answer(
+            request, locale, "stale", lambda: _("%(name)s withdrew this request.", name=name)
+        )
     taker = request.covered_by
 
     def taken_by() -> str:
@@ -164,7 +177,11 @@ def take(request_id: int, member_id: int, exclude: str | None = None) -> bool:
     now = utcnow()
     claimed = db.session.execute(
         update(CoverRequest)
-        .where(CoverRequest.id == request_id, CoverRequest.covered_by_id.is_(None))
+        .where(
+            CoverRequest.id == request_id,
+            CoverRequest.covered_by_id.is_(None),
+            CoverRequest.withdrawn_at.is_(None),
+        )
         .values(covered_by_id=member_id, covered_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -192,9 +209,46 @@ def take(request_id: int, member_id: int, exclude: str | None = None) -> bool:
     return True
 
 
+def request_of(schedule: Schedule, request_id: int) -> CoverRequest | None:
+    request = db.session.get(CoverRequest, request_id)
+    return request if request is not None and request.schedule_id == schedule.id else None
+
+
+def withdraw(request: CoverRequest) -> None:
+    """Withdraw a request nobody has taken yet and queue the redraw of every sent copy (one
+    transaction); raises ScheduleError when it was taken or withdrawn meanwhile. Whoever may
+    withdraw (the asker, an admin) is the caller's check."""
+    request_id = request.id
+    withdrawn = db.session.execute(
+        update(CoverRequest)
+        .where(
+            CoverRequest.id == request_id,
+            CoverRequest.covered_by_id.is_(None),
+            CoverRequest.withdrawn_at.is_(None),
+        )
+        .values(withdrawn_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if withdrawn.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        now_is = db.session.get(CoverRequest, request_id)
+        if now_is is not None and now_is.covered_by is not None:
+            raise ScheduleError(
+                _(
+                    "%(name)s already took this request, so it can no longer be withdrawn",
+                    name=now_is.covered_by.name,
+                )
+            )
+        raise ScheduleError(_("this request was already withdrawn"))
+    db.session.refresh(request)
+    redraw_copies(request, exclude=None)
+    db.session.commit()
+
+
 def redraw_copies(request: CoverRequest, exclude: str | None) -> None:
     """A `cover_update` row for every sent copy of the card but the one pressed (its
-    callback answer redraws it). Copies not sent yet are drawn as they are when sent."""
+    callback answer redraws it). Copies not sent yet are drawn as they are when sent (or,
+    withdrawn, not sent at all)."""
     now = utcnow()
     sent = db.session.scalars(
         select(Delivery).where(
@@ -246,7 +300,7 @@ def _answer(request: CoverRequest, locale: str, outcome: str, text: card_answers
 
 
 def open_requests(schedule: Schedule, now: datetime) -> list[CoverRequest]:
-    """The schedule's cover requests still to come, for the page."""
+    """The schedule's cover requests still to come (withdrawn ones too), for the page."""
     return list(
         db.session.scalars(
             select(CoverRequest)

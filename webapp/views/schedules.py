@@ -33,7 +33,7 @@ from webapp.models import (
     ScheduleOverride,
     utcnow,
 )
-from webapp.schedules import cards, cover, feeds, service, views_model
+from webapp.schedules import cards, cover, feeds, problems, service, views_model
 from webapp.schedules.service import LayerInput, ScheduleError
 
 bp = Blueprint("schedules", __name__)
@@ -132,6 +132,7 @@ def _render_page(schedule: Schedule, status: int = 200, **extra: Any) -> Respons
         covers=cover.open_requests(schedule, utcnow()),
         feed_url=None,
     )
+    context.update(problems.notes(schedule, current_user, context["covers"], utcnow()))
     context.update(extra)
     return render_template("schedules/page.html", **context), status
 
@@ -270,6 +271,24 @@ def ask_cover(schedule_id: int) -> ResponseReturnValue:
                 names=", ".join(asked.unreachable),
             )
         )
+    return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
+
+
+@bp.post("/schedules/<int:schedule_id>/cover/<int:request_id>/withdraw")
+def withdraw_cover(schedule_id: int, request_id: int) -> ResponseReturnValue:
+    """The asker (or an admin) withdraws a cover request nobody has taken yet."""
+    _signed_in()
+    schedule = _schedule(schedule_id)
+    asked = cover.request_of(schedule, request_id)
+    if asked is None:
+        abort(404)
+    if asked.member_id != current_user.id and not current_user.is_admin:
+        abort(403)
+    try:
+        cover.withdraw(asked)
+    except ScheduleError as error:
+        return _render_page(schedule, 409, cover_error=str(error))
+    flash(_("The request for cover was withdrawn; its Lark cards now say so."))
     return redirect(url_for("schedules.page", schedule_id=schedule.id), 303)
 
 
