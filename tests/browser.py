@@ -105,6 +105,15 @@ def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
     return path
 
 
+def tour_dir() -> Path:
+    """Where the product tour's screenshots go: docs/tour only when TOUR_DIR asks for it
+    (`TOUR_DIR=docs/tour make pytest-sqlite`), so a plain test run leaves git's files alone;
+    else tests/artifacts/tour (git-ignored)."""
+    folder = Path(os.environ["TOUR_DIR"]) if os.environ.get("TOUR_DIR") else ARTIFACTS / "tour"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def horizontal_overflow(page: Page) -> int:
     """How many pixels the page scrolls sideways (0 when it fits the viewport)."""
     return int(

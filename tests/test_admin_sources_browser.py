@@ -1,12 +1,12 @@
 """The alert source page in a real browser: each tool's steps, desktop and phone, both languages.
 
-Screenshots are copied to docs/tour/source-<kind>-<size>-<lang>.png.
+Screenshots are copied to docs/tour/ with TOUR_DIR=docs/tour (else tests/artifacts/tour/):
+source-<kind>-<size>-<lang>.png.
 """
 
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,12 +20,13 @@ from tests.browser import (
     horizontal_overflow,
     screenshot,
     small_targets,
+    tour_dir,
 )
 from webapp.extensions import db
 
 pytestmark = pytest.mark.browser
 
-TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour"
+TOUR = tour_dir()
 KINDS = ("alertmanager", "grafana", "zabbix", "nightingale", "generic")
 CASES = [
     pytest.param(viewport, lang, id=f"{size}-{lang}")
@@ -96,5 +97,4 @@ def test_each_tools_steps_show_and_the_intake_url_copies(
     )
     size = "desktop" if viewport is DESKTOP else "phone"
     shot = screenshot(page, f"source-{kind}-{size}-{lang}")
-    TOUR.mkdir(exist_ok=True)
     shutil.copy(shot, TOUR / shot.name)

@@ -11,11 +11,19 @@ import pytest
 from playwright.sync_api import Page
 
 from tests import factories
-from tests.browser import DESKTOP, PHONE, PageAt, horizontal_overflow, screenshot, small_targets
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    PageAt,
+    horizontal_overflow,
+    screenshot,
+    small_targets,
+    tour_dir,
+)
 from webapp.sandbox import seed
 from webapp.sandbox.handle import LarkSandbox
 
-TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour"
+TOUR = tour_dir()
 PAYMENTS = seed.PAYMENTS_CHAT
 
 
@@ -30,7 +38,6 @@ def _signed_in(page_at: PageAt, live_server: str, owner: factories.Persona, **op
 
 
 def _tour(shot: Path) -> None:
-    TOUR.mkdir(exist_ok=True)
     shutil.copy(shot, TOUR / shot.name)
 
 

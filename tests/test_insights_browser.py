@@ -1,6 +1,7 @@
 """The insights page and "My week" in a real browser: desktop and phone, English and Chinese.
 
-Screenshots are copied to docs/tour/insights-*.png and my-week-*.png. Browser tests keep the
+Screenshots (insights-*.png, my-week-*.png) go to docs/tour/ with TOUR_DIR=docs/tour, else to
+tests/artifacts/tour/. Browser tests keep the
 machine's clock, so the incidents are placed relative to it (the figures themselves are
 pinned at a stated moment in tests/test_insights_pages.py).
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ from tests.browser import (
     horizontal_overflow,
     screenshot,
     small_targets,
+    tour_dir,
 )
 from tests.incident_pages_support import integration
 from tests.test_schedules import weekly_schedule
@@ -38,7 +39,7 @@ from webapp.models import Incident, LarkBinding, Severity, Source, utcnow
 
 pytestmark = pytest.mark.browser
 
-TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour"
+TOUR = tour_dir()
 CASES = [
     pytest.param(DESKTOP, "en", id="desktop-en"),
     pytest.param(PHONE, "en", id="phone-en"),
@@ -102,7 +103,6 @@ def signed_in(
 
 def tour(page: Page, name: str) -> None:
     shot = screenshot(page, name)
-    TOUR.mkdir(exist_ok=True)
     shutil.copy(shot, TOUR / shot.name)
 
 
@@ -204,5 +204,4 @@ def test_my_week_on_the_lark_homepage_at_both_sizes_in_both_languages(
     assert axe_violations(page, within="#my-week") == []
     week.scroll_into_view_if_needed()
     shot = screenshot(page, f"my-week-{_size(viewport)}-{lang}", full_page=False)
-    TOUR.mkdir(exist_ok=True)
     shutil.copy(shot, TOUR / shot.name)

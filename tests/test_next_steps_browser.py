@@ -25,6 +25,7 @@ from tests.browser import (
     horizontal_overflow,
     screenshot,
     small_targets,
+    tour_dir,
 )
 from tests.factories import Persona
 from tests.sandbox_helpers import card, send, token
@@ -35,7 +36,7 @@ from webapp.models import LarkIntegration
 from webapp.sandbox import lark_session, seed
 from webapp.sandbox.handle import LarkSandbox
 
-TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour"
+TOUR = tour_dir()
 SIZES = [(DESKTOP, "en"), (DESKTOP, "zh"), (PHONE, "en"), (PHONE, "zh")]
 IDS = ["desktop-en", "desktop-zh", "phone-en", "phone-zh"]
 WORDS = {
@@ -110,7 +111,6 @@ def in_lark(page_at: PageAt, base: str, person: seed.SeedUser, viewport: Any, la
 
 
 def to_tour(shot: Path, name: str) -> None:
-    TOUR.mkdir(exist_ok=True)
     shutil.copy(shot, TOUR / name)
 
 

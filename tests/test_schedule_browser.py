@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +20,7 @@ from tests.browser import (
     horizontal_overflow,
     screenshot,
     small_targets,
+    tour_dir,
 )
 from tests.incident_pages_support import integration as integration_for
 from webapp.extensions import db
@@ -35,7 +35,7 @@ from webapp.models import (
 )
 from webapp.schedules.oncall import on_call
 
-TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour"
+TOUR = tour_dir()
 
 
 def drawn_schedule(owner: factories.Persona, member: factories.Persona) -> Schedule:
@@ -126,7 +126,6 @@ def test_the_schedule_page_draws_two_weeks_with_my_shifts_highlighted(
         within = "#schedule-layers, #schedule-overrides, #cover-requests"
         assert small_targets(page, within=within) == []
     shot = screenshot(page, f"schedule-{size}-{locale[:2]}")
-    TOUR.mkdir(exist_ok=True)
     shutil.copy(shot, TOUR / shot.name)
 
 
@@ -206,5 +205,4 @@ def test_the_lark_homepage_shows_who_is_on_call_now_and_my_next_shifts(
         assert small_targets(page, within="#my-oncall") == []
     assert axe_violations(page, within="#my-oncall") == []
     shot = screenshot(page, f"oncall-home-{size}-{locale}")
-    TOUR.mkdir(exist_ok=True)
     shutil.copy(shot, TOUR / shot.name)
