@@ -63,6 +63,15 @@ def test_a_1_0_action_block_is_refused_in_a_2_0_card() -> None:
     assert "1.0 tag" in refused(card)
 
 
+def test_a_bare_plain_text_is_not_a_component() -> None:
+    card = good_card()
+    card["body"]["elements"].append({"tag": "plain_text", "content": "rules"})
+    assert "plain_text" in refused(card)
+    card = good_card()
+    card["body"]["elements"].append({"tag": "div", "text": {"tag": "plain_text", "content": "x"}})
+    card_rules.check(card)
+
+
 def test_a_31_kb_card_is_refused() -> None:
     card = good_card()
     card["body"]["elements"] = [{"tag": "markdown", "content": "x" * 31 * 1024}]

@@ -18,6 +18,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp.cards import parts
 from webapp.cards.actions import ACTION_OF, CARD_SNOOZE_MINUTES, CardAction, button_value
 from webapp.extensions import db
 from webapp.identity import timezones
@@ -233,12 +234,12 @@ def _alert_extras(newest: NewestAlert) -> list[dict[str, Any]]:
         "zabbixURL": _("Open in Zabbix"),
     }
     buttons = [
-        _link_button(titles[k], annotations[k])
+        parts.link_button(titles[k], annotations[k])
         for k in titles
         if str(annotations.get(k, "")).startswith(("https://", "http://"))
     ]
     if buttons:
-        out.append(_row(buttons))
+        out.append(parts.row(buttons))
     return out
 
 
@@ -247,7 +248,7 @@ def _buttons(incident: Incident, web_url: str, now: datetime) -> list[dict[str, 
     offered = offers.offers(incident, now)
     verbs = offered.verbs
     state = [
-        _button(
+        parts.button(
             offers.label(verb),
             "primary_filled" if verb is offered.main else "default",
             button_value(ACTION_OF[verb], incident),
@@ -255,24 +256,24 @@ def _buttons(incident: Incident, web_url: str, now: datetime) -> list[dict[str, 
         for verb in verbs
         if verb is not Verb.SNOOZE
     ]
-    rows = [_row(state)]
+    rows = [parts.row(state)]
     if Verb.SNOOZE in verbs:
-        rows.append(_row([_label(_("Snooze:")), *_snooze_buttons(incident)]))
+        rows.append(parts.row([_label(_("Snooze:")), *_snooze_buttons(incident)]))
     last = [
-        _button(_("Refresh"), "default", button_value(CardAction.REFRESH, incident)),
-        _link_button(_("Open in web app"), web_url),
+        parts.button(_("Refresh"), "default", button_value(CardAction.REFRESH, incident)),
+        parts.link_button(_("Open in web app"), web_url),
     ]
     if incident.status is not Status.CLOSED:
         last.insert(
-            1, _button(_("War room"), "default", button_value(CardAction.WAR_ROOM, incident))
+            1, parts.button(_("War room"), "default", button_value(CardAction.WAR_ROOM, incident))
         )
-    rows.append(_row(last))
+    rows.append(parts.row(last))
     return rows
 
 
 def _snooze_buttons(incident: Incident) -> list[dict[str, Any]]:
     return [
-        _button(offers.span(m), "default", button_value(CardAction.SNOOZE, incident, m))
+        parts.button(offers.span(m), "default", button_value(CardAction.SNOOZE, incident, m))
         for m in CARD_SNOOZE_MINUTES
     ]
 
@@ -281,7 +282,7 @@ def _notice(notice: Notice) -> list[dict[str, Any]]:
     return [
         {"tag": "hr"},
         _text(notice.text),
-        _row([_link_button(notice.link_label, notice.url)]),
+        parts.row([parts.link_button(notice.link_label, notice.url)]),
     ]
 
 
@@ -298,39 +299,6 @@ def _text(content: str, grey: bool = False) -> dict[str, Any]:
 
 def _label(content: str) -> dict[str, Any]:
     return {"tag": "div", "text": {"tag": "plain_text", "content": content}}
-
-
-def _button(label: str, kind: str, value: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "tag": "button",
-        "text": {"tag": "plain_text", "content": label},
-        "type": kind,
-        "size": "medium",
-        "behaviors": [{"type": "callback", "value": value}],
-    }
-
-
-def _link_button(label: str, url: str) -> dict[str, Any]:
-    return {
-        "tag": "button",
-        "text": {"tag": "plain_text", "content": label},
-        "type": "default",
-        "size": "medium",
-        "behaviors": [{"type": "open_url", "default_url": url}],
-    }
-
-
-def _row(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Components side by side, wrapping on narrow (phone) screens."""
-    return {
-        "tag": "column_set",
-        "flex_mode": "flow",
-        "horizontal_spacing": "small",
-        "columns": [
-            {"tag": "column", "width": "auto", "vertical_align": "center", "elements": [item]}
-            for item in items
-        ],
-    }
 
 
 def _when(moment: datetime, zone: tzinfo) -> str:

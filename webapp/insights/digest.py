@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from webapp.cards import parts
 from webapp.extensions import db
 from webapp.insights import queries
 from webapp.insights.words import duration
@@ -166,16 +167,9 @@ def digest_card(target: Target, due: datetime) -> dict[str, Any]:
         if rules:
             elements.append({"tag": "markdown", "content": _("**Noisiest alert rules**")})
             # Rule names are alert data: plain text, never read as markdown.
-            elements.append({"tag": "plain_text", "content": "\n".join(rules)[:2000]})
-        elements.append(
-            {
-                "tag": "button",
-                "text": {"tag": "plain_text", "content": _("Open insights")},
-                "type": "primary",
-                "size": "medium",
-                "behaviors": [{"type": "open_url", "default_url": url}],
-            }
-        )
+            text = {"tag": "plain_text", "content": "\n".join(rules)[:2000]}
+            elements.append({"tag": "div", "text": text})
+        elements.append(parts.link_button(_("Open insights"), url, "primary"))
         title = _("Weekly on-call digest: %(channel)s", channel=target.channel.name)
         subtitle = _(
             "%(first)s to %(last)s, Beijing time",

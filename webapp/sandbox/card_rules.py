@@ -10,7 +10,9 @@ uAjLw4CM/ukzMukzMukzM/feishu-cards/…), independent of the product's card code:
   interactive and updatable for 14 days.
 - card-json-v2-components/content-components/title: header fields, `template` colours,
   `text_tag_list[].color` (neutral … carmine: no "grey", neutral is the grey one).
-- card-json-v2-components/* (plain_text, rich-text `markdown`, div, button, column_set,
+- card-json-v2-components/* (plain text `div` — "普通文本组件的标签为 div", so a bare
+  `plain_text` is a text object inside a component, never a component — rich-text `markdown`,
+  button, column_set,
   divider `hr`, image `img`, collapsible_panel, form): each component's properties and
   enums; the common layout properties (`element_id`, `margin`, …) every component takes.
 - send-message-content / im-v1 message create: a card is at most 30 KB; 200 elements.
@@ -174,10 +176,6 @@ def _markdown(path: str, e: dict[str, Any], counter: list[int]) -> None:
         _enum(path + ".text_align", e["text_align"], ALIGN)
 
 
-def _plain_text(path: str, e: dict[str, Any], counter: list[int]) -> None:
-    _text(path, e, {"plain_text"})
-
-
 def _div(path: str, e: dict[str, Any], counter: list[int]) -> None:
     _keys(path, e, COMMON | {"text", "icon", "width"})
     if "text" in e:
@@ -256,7 +254,6 @@ def _form(path: str, e: dict[str, Any], counter: list[int]) -> None:
 
 _RULES = {
     "markdown": _markdown,
-    "plain_text": _plain_text,
     "div": _div,
     "hr": _hr,
     "img": _img,

@@ -16,6 +16,7 @@ from babel.dates import format_datetime
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
+from webapp.cards import parts
 from webapp.models import CoverRequest, Incident, Schedule
 
 COVER_ACTION = "cover"  # the button value's "a"; incident actions are webapp/cards/actions.py
@@ -78,7 +79,7 @@ def cover_card(request: CoverRequest, *, locale: str, page_url: str) -> dict[str
             colour, tag, state = "grey", "neutral", _("Withdrawn")
         elif request.covered_by is None:
             title = _("%(name)s needs cover %(when)s", name=request.member.name, when=when)
-            action = _button(_("I'll cover"), "primary_filled", cover_value(request))
+            action = parts.button(_("I'll cover"), "primary_filled", cover_value(request))
             colour, state = "orange", _("Needs cover")
         else:
             title = _(
@@ -89,8 +90,8 @@ def cover_card(request: CoverRequest, *, locale: str, page_url: str) -> dict[str
             )
             action = None
             colour, state = "green", _("Covered")
-        buttons = [b for b in (action, _link(_("Open the schedule"), page_url)) if b]
-        elements = [_text(facts), {"tag": "hr"}, _row(buttons)]
+        buttons = [b for b in (action, parts.link_button(_("Open the schedule"), page_url)) if b]
+        elements = [_text(facts), {"tag": "hr"}, parts.row(buttons)]
         return _card(title, colour, state, elements, tag=tag)
 
 
@@ -129,7 +130,10 @@ def reminder_card(view: ReminderView, *, locale: str, page_url: str) -> dict[str
             elements.append(_text("\n".join([heading, *rows])))
         else:
             elements.append(_text(_("No open incidents: a quiet handoff."), grey=True))
-        elements += [{"tag": "hr"}, _row([_link(_("Open the schedule"), page_url)])]
+        elements += [
+            {"tag": "hr"},
+            parts.row([parts.link_button(_("Open the schedule"), page_url)]),
+        ]
         return _card(title, "blue", _("On call soon"), elements)
 
 
@@ -146,7 +150,11 @@ def handoff_card(
             schedule=schedule.name,
             when=span(start, end, schedule.timezone, locale),
         )
-        elements = [_text(line), {"tag": "hr"}, _row([_link(_("Open the schedule"), page_url)])]
+        elements = [
+            _text(line),
+            {"tag": "hr"},
+            parts.row([parts.link_button(_("Open the schedule"), page_url)]),
+        ]
         return _card(f"{title} · {schedule.name}", "turquoise", _("Handoff"), elements)
 
 
@@ -185,35 +193,3 @@ def _text(content: str, grey: bool = False) -> dict[str, Any]:
     if grey:
         text["text_color"] = "grey"
     return {"tag": "div", "text": text}
-
-
-def _button(label: str, kind: str, value: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "tag": "button",
-        "text": {"tag": "plain_text", "content": label},
-        "type": kind,
-        "size": "medium",
-        "behaviors": [{"type": "callback", "value": value}],
-    }
-
-
-def _link(label: str, url: str) -> dict[str, Any]:
-    return {
-        "tag": "button",
-        "text": {"tag": "plain_text", "content": label},
-        "type": "default",
-        "size": "medium",
-        "behaviors": [{"type": "open_url", "default_url": url}],
-    }
-
-
-def _row(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "tag": "column_set",
-        "flex_mode": "flow",
-        "horizontal_spacing": "small",
-        "columns": [
-            {"tag": "column", "width": "auto", "vertical_align": "center", "elements": [item]}
-            for item in items
-        ],
-    }
