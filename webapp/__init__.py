@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
         lark_home,
         lark_pages,
         members,
+        security,
         sources,
     )
     from webapp.views import dispatch as dispatch_views
@@ -108,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
         events,
         insights,
         sources,
+        security,
     ):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)

@@ -37,6 +37,10 @@ class PasswordRefused(Exception):
     """The new password or the new member cannot be saved; the message says why."""
 
 
+class WrongCurrentPassword(PasswordRefused):
+    """The current password given with a change was wrong: nothing changed."""
+
+
 def can_email() -> bool:
     return mail.settings() is not None
 
@@ -119,6 +123,15 @@ def set_new(member: Member, password: str) -> None:
     """The member's new password; ends their sessions (and so every older reset link)."""
     check_new(password)
     sessions.change_password(member, password)
+
+
+def change_own(member: Member, current: str, new: str) -> int:
+    """A signed-in member's own change: the current password first, then the length rules.
+    Every other browser is signed out, this one stays; returns how many were signed out."""
+    if not member.check_password(current):
+        raise WrongCurrentPassword(_("That is not your current password."))
+    check_new(new)
+    return sessions.change_own_password(member, new)
 
 
 def temporary(member: Member) -> str:
