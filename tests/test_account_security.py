@@ -156,3 +156,21 @@ def test_the_page_speaks_chinese(client: FlaskClient, member: Persona) -> None:
 def test_signed_out_visitors_are_sent_to_sign_in(client: FlaskClient) -> None:
     assert client.get(PAGE).status_code == 302
     assert client.post(f"{PAGE}/sign-out-everywhere").status_code in (302, 400)
+
+
+def test_ten_wrong_current_passwords_lock_the_change_for_fifteen_minutes(
+    app: Flask, member: Persona, clock: Any
+) -> None:
+    here, there = _two_browsers(app, member)
+    for _attempt in range(10):
+        assert _change(here, "a wrong guess").status_code == 422
+
+    locked = _change(here, member.password)
+
+    assert locked.status_code == 429
+    assert "Too many attempts. Wait 15 minutes and try again." in locked.get_data(as_text=True)
+    assert _password_is(member, member.password)
+    assert _get(there, PAGE).status_code == 200
+    clock.shift(15 * 60 + 1)
+    assert _change(here, member.password).status_code == 303
+    assert _password_is(member, NEW)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.delivery import mail, ratelimit
 from webapp.extensions import db
-from webapp.identity import licensing, sessions
+from webapp.identity import licensing, sessions, sign_in
 from webapp.models import Account, LarkIntegration, Member, Role
 
 log = logging.getLogger(__name__)
@@ -125,10 +125,11 @@ def set_new(member: Member, password: str) -> None:
     sessions.change_password(member, password)
 
 
-def change_own(member: Member, current: str, new: str) -> int:
+def change_own(member: Member, current: str, new: str, client: str) -> int:
     """A signed-in member's own change: the current password first, then the length rules.
-    Every other browser is signed out, this one stays; returns how many were signed out."""
-    if not member.check_password(current):
+    Every other browser is signed out, this one stays; returns how many were signed out.
+    Raises sign_in.TooManyAttempts after ten wrong current passwords from `client`."""
+    if not sign_in.check_current(member, current, client):
         raise WrongCurrentPassword(_("That is not your current password."))
     check_new(new)
     return sessions.change_own_password(member, new)

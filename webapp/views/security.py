@@ -6,7 +6,7 @@ changes nothing.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from webapp.identity import passwords, sessions
+from webapp.identity import passwords, sessions, sign_in
 from webapp.models import Member
 
 bp = Blueprint("security", __name__, url_prefix="/account/security")
@@ -63,7 +63,12 @@ def change_password() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _page(form, 422)
     try:
-        ended = passwords.change_own(_me(), form.current.data or "", form.password.data or "")
+        ended = passwords.change_own(
+            _me(), form.current.data or "", form.password.data or "", request.remote_addr or "?"
+        )
+    except sign_in.TooManyAttempts:
+        form.current.errors = [_("Too many attempts. Wait 15 minutes and try again.")]
+        return _page(form, 429)
     except passwords.WrongCurrentPassword as wrong:
         form.current.errors = [str(wrong)]
         return _page(form, 422)
