@@ -94,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
         lark_pages,
         lark_settings,
         members,
+        security,
         sources,
     )
     from webapp.views import dispatch as dispatch_views
@@ -113,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
         events,
         insights,
         sources,
+        security,
     ):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)

@@ -26,6 +26,7 @@ from webapp.models import (
     Member,
     Platform,
     Role,
+    Schedule,
     Severity,
     Source,
     Team,
@@ -122,12 +123,27 @@ def _lark_demo(account: Account, channel: Channel) -> list[str]:
                         "assignees": True,
                         "chat_ids": [seed.ONCALL_CHAT.chat_id],
                         "chat_names": {seed.ONCALL_CHAT.chat_id: seed.ONCALL_CHAT.name},
-                    }
+                    },
+                    _on_call_layer(account),
                 ],
             )
         )
     db.session.commit()
     return [f"Lark web app homepage (网页配置 URL): {base}/lark/{integration.key}/"]
+
+
+def _on_call_layer(account: Account) -> dict[str, object]:
+    """The rule's second layer: whoever is on call in the demo schedule, after 10 minutes."""
+    schedule = db.session.scalars(
+        select(Schedule).where(
+            Schedule.account_id == account.id, Schedule.name == schedules_demo.NAME
+        )
+    ).one()
+    return {
+        "delay_minutes": 10,
+        "schedule_ids": [schedule.id],
+        "schedule_names": {str(schedule.id): schedule.name},
+    }
 
 
 def _member(account: Account, name: str, email: str, phone: str, role: Role, seat: bool) -> Member:

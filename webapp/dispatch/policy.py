@@ -139,19 +139,21 @@ def tell_layer(incident: Incident, rule: DispatchRule, index: int) -> bool:
     on_call, empty = on_call_members(incident.account_id, schedule_ids, utcnow())
     via = {m.id: schedule.name for m, schedule in on_call}
     members += [m for m, _ in on_call if m.id not in {x.id for x in members}]
-    for schedule in empty:
+    # A schedule deleted since the rule was saved has nobody on call either: said, not skipped.
+    seen = {s.id for _, s in on_call} | {s.id for s in empty}
+    names = layer.get("schedule_names") or {}
+    nobody = [(s.name, s.id) for s in empty] + [
+        (str(names.get(str(i), "?")), i) for i in schedule_ids if i not in seen
+    ]
+    for name, schedule_id in nobody:
         incidents.record(
             incident,
             Actor.system(),
             EventKind.NOTIFICATION_FAILED,
-            {
-                "target": schedule.name,
-                "schedule_id": schedule.id,
-                "reason": FailureReason.NOBODY_ON_CALL,
-            },
+            {"target": name, "schedule_id": schedule_id, "reason": FailureReason.NOBODY_ON_CALL},
         )
     tell(incident, integration, members, chats, layer=index, on_call_in=via)
-    return bool(empty)
+    return bool(nobody)
 
 
 def tell(

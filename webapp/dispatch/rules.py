@@ -28,6 +28,7 @@ from webapp.models import (
     DispatchRule,
     LarkIntegration,
     Member,
+    Schedule,
     Severity,
     Team,
     utcnow,
@@ -45,10 +46,13 @@ class LayerInput:
     team_ids: list[int] = field(default_factory=list)
     member_ids: list[int] = field(default_factory=list)
     chat_ids: list[str] = field(default_factory=list)
+    schedule_ids: list[int] = field(default_factory=list)  # "whoever is on call in S"
 
     @property
     def empty(self) -> bool:
-        return not (self.assignees or self.team_ids or self.member_ids or self.chat_ids)
+        return not (
+            self.assignees or self.team_ids or self.member_ids or self.chat_ids or self.schedule_ids
+        )
 
 
 @dataclass
@@ -146,6 +150,37 @@ def gone_targets(rules: list[DispatchRule]) -> list[GoneTarget]:
             if row is not None and row.integration_id == rule.integration_id:
                 found.append(GoneTarget(rule, chat_id, row.name, row.status, row.changed_at))
     return found
+
+
+@dataclass(frozen=True)
+class GoneSchedule:
+    """A schedule a rule pages through that no longer exists: nobody is paged through it."""
+
+    rule: DispatchRule
+    schedule_id: int
+    name: str
+
+
+def gone_schedules(account_id: int, rules: list[DispatchRule]) -> list[GoneSchedule]:
+    named = {
+        (rule.id, int(i)): str((layer.get("schedule_names") or {}).get(str(i), "?"))
+        for rule in rules
+        for layer in rule.layers or []
+        for i in layer.get("schedule_ids") or []
+    }
+    if not named:
+        return []
+    alive = _ids(
+        select(Schedule.id).where(
+            Schedule.id.in_({i for _, i in named}), Schedule.account_id == account_id
+        )
+    )
+    by_id = {r.id: r for r in rules}
+    return [
+        GoneSchedule(by_id[rule_id], schedule_id, name)
+        for (rule_id, schedule_id), name in named.items()
+        if schedule_id not in alive
+    ]
 
 
 def version_of(chats: ChatList) -> str:
@@ -251,11 +286,21 @@ def _layers(
     layers: list[dict[str, Any]] = []
     team_ids = _ids(select(Team.id).where(Team.account_id == channel.account_id))
     member_ids = _ids(select(Member.id).where(Member.account_id == channel.account_id))
+    schedules = {
+        i: n
+        for i, n in db.session.execute(
+            select(Schedule.id, Schedule.name).where(Schedule.account_id == channel.account_id)
+        )
+    }
     for index, layer in enumerate(given[:MAX_LAYERS]):
         if layer.empty:
             continue
         if not set(layer.team_ids) <= team_ids or not set(layer.member_ids) <= member_ids:
             errors[f"layer{index}"] = _("Choose teams and people of this account.")
+        if not set(layer.schedule_ids) <= set(schedules):
+            errors[f"layer{index}"] = _(
+                "Choose schedules of this account; untick a schedule that was deleted."
+            )
         if not set(layer.chat_ids) <= set(known_chats):
             errors[f"layer{index}"] = _(
                 "The bot of %(integration)s is not in every chat chosen here. Untick them, "
@@ -274,10 +319,13 @@ def _layers(
                 "member_ids": layer.member_ids,
                 "chat_ids": layer.chat_ids,
                 "chat_names": {c: known_chats.get(c, c) for c in layer.chat_ids},
+                "schedule_ids": layer.schedule_ids,
+                # Kept so a schedule deleted later is still named on the policy page.
+                "schedule_names": {str(i): schedules.get(i, "?") for i in layer.schedule_ids},
             }
         )
     if not layers:
-        errors["layer0"] = _("Choose at least one person, team or chat to tell.")
+        errors["layer0"] = _("Choose at least one person, team, chat or schedule to tell.")
     return layers
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.delivery import mail, ratelimit
 from webapp.extensions import db
-from webapp.identity import licensing, sessions
+from webapp.identity import licensing, sessions, sign_in
 from webapp.models import Account, LarkIntegration, Member, Role
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,10 @@ _SALT = "password-reset"
 
 class PasswordRefused(Exception):
     """The new password or the new member cannot be saved; the message says why."""
+
+
+class WrongCurrentPassword(PasswordRefused):
+    """The current password given with a change was wrong: nothing changed."""
 
 
 def can_email() -> bool:
@@ -119,6 +123,16 @@ def set_new(member: Member, password: str) -> None:
     """The member's new password; ends their sessions (and so every older reset link)."""
     check_new(password)
     sessions.change_password(member, password)
+
+
+def change_own(member: Member, current: str, new: str, client: str) -> int:
+    """A signed-in member's own change: the current password first, then the length rules.
+    Every other browser is signed out, this one stays; returns how many were signed out.
+    Raises sign_in.TooManyAttempts after ten wrong current passwords from `client`."""
+    if not sign_in.check_current(member, current, client):
+        raise WrongCurrentPassword(_("That is not your current password."))
+    check_new(new)
+    return sessions.change_own_password(member, new)
 
 
 def temporary(member: Member) -> str:

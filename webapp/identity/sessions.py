@@ -79,11 +79,11 @@ def end_everywhere(member: Member) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def change_password(member: Member, password: str) -> None:
-    """A new password ends every session of the member, this one included."""
+def change_password(member: Member, password: str) -> int:
+    """A new password ends every session of the member, this one included; returns how many."""
     member.set_password(password)
     db.session.commit()
-    end_everywhere(member)
+    return end_everywhere(member)
 
 
 def member_for_request(member_id: str) -> Member | None:
@@ -107,3 +107,19 @@ def member_for_request(member_id: str) -> Member | None:
         record.last_seen_at = now
         db.session.commit()
     return db.session.get(Member, record.member_id)
+
+
+def change_own_password(member: Member, new_password: str) -> int:
+    """The member changed their own password: every other browser is signed out, this one
+    stays signed in on a fresh session id. Returns how many other sessions ended."""
+    ended = change_password(member, new_password)
+    sign_in(member)
+    return max(ended - 1, 0)
+
+
+def sign_out_everywhere(member: Member) -> int:
+    """End every session of the member, this browser's included; returns how many."""
+    ended = end_everywhere(member)
+    session.pop(SESSION_ID, None)
+    logout_user()
+    return ended

@@ -90,3 +90,16 @@ def _method() -> str:
 @cache
 def _dummy_hash(method: str) -> str:
     return generate_password_hash("not anyone's password", method=method)
+
+
+def check_current(member: Member, password: str, client: str) -> bool:
+    """A signed-in member's current password, given to change it. Wrong ones count against
+    the same per e-mail and client lock as sign-in, so a borrowed session cannot guess it."""
+    email = (member.email or "").strip().lower()
+    limiter = ratelimit.limiter()
+    if not limiter.test(ratelimit.LOGIN_PER_ACCOUNT, "login-email", email, client):
+        raise TooManyAttempts
+    if member.check_password(password):
+        return True
+    limiter.hit(ratelimit.LOGIN_PER_ACCOUNT, "login-email", email, client)
+    return False

@@ -65,3 +65,15 @@ def on_call_for_channel(
         if shift is not None and member is not None and member.account_id == account_id:
             out.append((member.name, schedule.name, shift.end))
     return out
+
+
+def choices(account_id: int, at: datetime) -> list[tuple[Schedule, Member | None]]:
+    """The account's schedules by name, each with whoever is on call in it at `at`."""
+    out: list[tuple[Schedule, Member | None]] = []
+    for schedule in db.session.scalars(
+        select(Schedule).where(Schedule.account_id == account_id).order_by(Schedule.name)
+    ):
+        shift = on_call(schedule, at)
+        member = db.session.get(Member, shift.member_id) if shift else None
+        out.append((schedule, member if member and member.account_id == account_id else None))
+    return out

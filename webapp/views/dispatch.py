@@ -38,11 +38,14 @@ from webapp.models import (
     DispatchRule,
     LarkIntegration,
     Member,
+    Schedule,
     Severity,
     Source,
     Team,
     WarRoom,
+    utcnow,
 )
+from webapp.schedules import targets as schedule_targets
 from webapp.views.lark_context import lark_member_required
 
 bp = Blueprint("dispatch", __name__, url_prefix="/admin/channels")
@@ -114,6 +117,7 @@ def policy(channel_id: int) -> ResponseReturnValue:
     chat_lists = {i.id: dispatch_rules.bot_chats(i) for i in integrations if i.enabled}
     listed = list(rules)
     gone = dispatch_rules.gone_targets(listed)
+    gone_schedules = dispatch_rules.gone_schedules(current_user.account_id, listed)
     return render_template(
         "dispatch/policy.html",
         channel=channel,
@@ -121,6 +125,7 @@ def policy(channel_id: int) -> ResponseReturnValue:
         integrations=integrations,
         chat_lists=chat_lists,
         gone=gone,
+        gone_schedules=gone_schedules,
         describe=_describer({g.chat_id: g for g in gone}),
     )
 
@@ -231,6 +236,7 @@ def _edit(channel: Channel, rule: DispatchRule | None) -> ResponseReturnValue:
             severities=[s.value for s in Severity],
             teams=_teams(),
             members=_members(),
+            schedules=schedule_targets.choices(current_user.account_id, utcnow()),
             layer_count=dispatch_rules.MAX_LAYERS,
         ),
         422 if errors else 200,
@@ -250,6 +256,7 @@ def _input_of(form: MultiDict[str, str]) -> RuleInput:
                 team_ids=[_int(v) for v in form.getlist(prefix + "team")],
                 member_ids=[_int(v) for v in form.getlist(prefix + "member")],
                 chat_ids=[v for v in form.getlist(prefix + "chat") if v],
+                schedule_ids=[_int(v) for v in form.getlist(prefix + "schedule")],
             )
         )
     return RuleInput(
@@ -272,6 +279,7 @@ def _input_from(rule: DispatchRule | None, integration: LarkIntegration) -> Rule
             team_ids=[int(i) for i in layer.get("team_ids") or []],
             member_ids=[int(i) for i in layer.get("member_ids") or []],
             chat_ids=[str(c) for c in layer.get("chat_ids") or []],
+            schedule_ids=[int(i) for i in layer.get("schedule_ids") or []],
         )
         for layer in rule.layers or []
     ]
@@ -305,10 +313,17 @@ def _members() -> list[Member]:
 
 
 def _describer(gone: dict[str, Any] | None = None) -> Any:
-    """Words for one escalation layer: "the assignees, team SRE, Li Lei, chat On-call";
-    a chat the bot left or that was dissolved says so."""
+    """Words for one escalation layer: "the assignees, team SRE, Li Lei, chat On-call,
+    on call in Core Platform"; a chat the bot left or that was dissolved says so, and so
+    does a schedule that was deleted."""
     teams = {t.id: t.name for t in _teams()}
     members = {m.id: m.name for m in _members()}
+    schedules = {
+        i: n
+        for i, n in db.session.execute(
+            select(Schedule.id, Schedule.name).where(Schedule.account_id == current_user.account_id)
+        )
+    }
 
     def describe(layer: dict[str, Any]) -> str:
         parts = [_("the assignees")] if layer.get("assignees") else []
@@ -319,6 +334,16 @@ def _describer(gone: dict[str, Any] | None = None) -> Any:
         names = layer.get("chat_names") or {}
         parts += [
             _chat_words(names.get(c, c), (gone or {}).get(c)) for c in layer.get("chat_ids") or []
+        ]
+        kept = layer.get("schedule_names") or {}
+        parts += [
+            _("on call in %(name)s", name=schedules[int(i)])
+            if int(i) in schedules
+            else _(
+                "on call in %(name)s (the schedule was deleted: nobody is paged through it)",
+                name=kept.get(str(i), "?"),
+            )
+            for i in layer.get("schedule_ids") or []
         ]
         return ", ".join(parts)
 
