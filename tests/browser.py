@@ -105,6 +105,16 @@ def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
     return path
 
 
+def sign_in_at_login(page: Page, base: str, persona: Any) -> Page:
+    """Sign `persona` (tests.factories.Persona) in through the /login form, as a person would."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", persona.member.email)
+    page.fill("input[name=password]", persona.password)
+    page.click("form:has(input[name=password]) button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
 def tour_dir() -> Path:
     """Where the product tour's screenshots go: docs/tour only when TOUR_DIR asks for it
     (`TOUR_DIR=docs/tour make pytest-sqlite`), so a plain test run leaves git's files alone;

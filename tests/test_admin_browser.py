@@ -16,6 +16,7 @@ from tests.browser import (
     horizontal_overflow,
     same_origin,
     screenshot,
+    sign_in_at_login,
     small_targets,
 )
 from webapp.extensions import db
@@ -26,11 +27,7 @@ AXE = Path(__file__).resolve().parent.parent / "static" / "axe-core-4.14.1.min.j
 
 def signed_in(page_at: PageAt, live_server: str, persona: factories.Persona, viewport: Any) -> Page:
     page = page_at(viewport)
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", persona.member.email)
-    page.fill("input[name=password]", persona.password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    sign_in_at_login(page, live_server, persona)
     return page
 
 

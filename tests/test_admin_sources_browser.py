@@ -19,6 +19,7 @@ from tests.browser import (
     axe_violations,
     horizontal_overflow,
     screenshot,
+    sign_in_at_login,
     small_targets,
     tour_dir,
 )
@@ -71,11 +72,7 @@ def test_each_tools_steps_show_and_the_intake_url_copies(
     db.session.commit()
     page = page_at(viewport, locale="zh-CN" if lang == "zh" else "en-US")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", owner.member.email)
-    page.fill("input[name=password]", owner.password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    sign_in_at_login(page, live_server, owner)
     page.goto(f"{live_server}/admin/sources/")
     page.get_by_role("link", name="Prometheus").click()
     # Pick the tool and save: the page comes back with that tool's steps.

@@ -17,6 +17,7 @@ from tests.browser import (
     PageAt,
     horizontal_overflow,
     screenshot,
+    sign_in_at_login,
     small_targets,
     tour_dir,
 )
@@ -29,11 +30,7 @@ PAYMENTS = seed.PAYMENTS_CHAT
 
 def _signed_in(page_at: PageAt, live_server: str, owner: factories.Persona, **opts: Any) -> Page:
     page = page_at(opts.pop("viewport", DESKTOP), **opts)
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", owner.member.email)
-    page.fill("input[name=password]", owner.password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    sign_in_at_login(page, live_server, owner)
     return page
 
 

@@ -26,6 +26,7 @@ from tests.browser import (
     axe_violations,
     horizontal_overflow,
     screenshot,
+    sign_in_at_login,
     small_targets,
     tour_dir,
 )
@@ -93,11 +94,7 @@ def signed_in(
     persona.member.locale = lang
     db.session.commit()
     page = page_at(viewport, locale="zh-CN" if lang == "zh" else "en-US")
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", persona.member.email)
-    page.fill("input[name=password]", persona.password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    sign_in_at_login(page, live_server, persona)
     return page
 
 

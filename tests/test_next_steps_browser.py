@@ -24,6 +24,7 @@ from tests.browser import (
     axe_violations,
     horizontal_overflow,
     screenshot,
+    sign_in_at_login,
     small_targets,
     tour_dir,
 )
@@ -85,11 +86,7 @@ def as_admin(page_at: PageAt, base: str, persona: Persona, viewport: Any, lang: 
     persona.member.locale = lang
     db.session.commit()
     page = page_at(viewport, locale="zh-CN" if lang == "zh" else "en-US")
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", persona.member.email)
-    page.fill("input[name=password]", persona.password)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    sign_in_at_login(page, base, persona)
     return page
 
 

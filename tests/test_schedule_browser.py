@@ -19,6 +19,7 @@ from tests.browser import (
     axe_violations,
     horizontal_overflow,
     screenshot,
+    sign_in_at_login,
     small_targets,
     tour_dir,
 )
@@ -103,11 +104,7 @@ def test_the_schedule_page_draws_two_weeks_with_my_shifts_highlighted(
     )
     db.session.commit()
     page = page_at(viewport, locale=locale)
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", owner.member.email)
-    page.fill("input[name=password]", owner.password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    sign_in_at_login(page, live_server, owner)
     page.goto(f"{live_server}/schedules/{schedule.id}")
     final = page.locator(".sch-final")
     assert heading in final.inner_text()
