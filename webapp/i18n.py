@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timedelta
 
@@ -70,6 +71,26 @@ def ago(when: datetime | None) -> str:
     if when is None:
         return ""
     return format_timedelta(min(when - utcnow(), timedelta(microseconds=-1)), add_direction=True)
+
+
+# How babel's format_timedelta (the words of `ago`) picks its unit: the largest one the
+# span reaches 0.85 of, with the count rounded (babel.dates.TIMEDELTA_UNITS, threshold).
+_UNITS = (31536000, 2592000, 604800, 86400, 3600, 60, 1)
+_THRESHOLD = 0.85
+
+
+def ago_reads_until(when: datetime, now: datetime) -> datetime:
+    """A moment up to which `ago(when)` reads as it does at `now` (it may read the same a
+    little longer, never less): "5 minutes ago" holds until it rounds to 6, or until 51
+    minutes become "1 hour ago". Babel counts whole seconds, rounded up."""
+    seconds = max(1, math.ceil((now - when).total_seconds()))
+    for index, unit in enumerate(_UNITS):
+        if seconds / unit >= _THRESHOLD or unit == 1:
+            rounds_up = (round(seconds / unit) + 0.5) * unit
+            larger = _UNITS[index - 1] * _THRESHOLD if index else math.inf
+            # At N whole seconds the words may change; N seconds are reached after N - 1.
+            return when + timedelta(seconds=math.floor(min(rounds_up, larger)) - 1)
+    raise AssertionError("the last unit always matches")  # pragma: no cover
 
 
 def current_zone() -> str:

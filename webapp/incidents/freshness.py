@@ -1,18 +1,21 @@
 """What the incident list shows, in one cheap statement: the versions of the page's rows and
-the counts. The list answers a refresh with 304 when this has not changed."""
+the counts. The list answers a refresh with 304 when this has not changed.
+
+`changes` is cheaper still: one index range probe that tells whether anything the list
+could show changed since a moment, so an unchanged list is not even looked at again."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, true
+from sqlalchemy import Select, bindparam, func, select, true
 
 from webapp.extensions import db
 from webapp.incidents import queries
-from webapp.models import Incident, Member
+from webapp.models import Incident, Member, Status, channel_members
 from webapp.models.base import UTCDateTime
 
 
@@ -29,6 +32,7 @@ class ShownRow:
 class Shown:
     rows: list[ShownRow]  # the page's rows and the one after (whether "load more" shows)
     counts: tuple[int, ...]
+    next_wake: datetime | None = None  # the soonest snooze in the account to run out
 
     @property
     def last_modified(self) -> datetime | None:
@@ -42,8 +46,9 @@ def shown(member: Member, filters: queries.Filters, limit: int, now: datetime) -
     key = (member.id, member.account_id, member.is_admin, filters, limit)
     found = db.session.execute(_statement(key, member, filters, limit), {"now": now}).all()
     width = len(queries.COUNTED)
-    rows = [ShownRow(*r[width:]) for r in found if r[width] is not None]
-    return Shown(sorted(rows, key=lambda r: r.id), tuple(found[0][:width]) if found else ())
+    rows = [ShownRow(*r[width + 1 :]) for r in found if r[width + 1] is not None]
+    counts = tuple(found[0][:width]) if found else ()
+    return Shown(sorted(rows, key=lambda r: r.id), counts, found[0][width] if found else None)
 
 
 # Building the statement is most of the Python a refresh costs (a few ms: five status
@@ -83,5 +88,51 @@ def _build(member: Member, filters: queries.Filters, limit: int) -> Select[Any]:
         )
         .subquery("p")
     )
-    counts = select(*queries.count_columns(member, filters, now)).subquery("c")  # type: ignore[arg-type]
+    wake = (
+        select(func.min(Incident.snoozed_until))
+        .where(
+            Incident.account_id == member.account_id,
+            Incident.status.in_([Status.TRIGGERED, Status.PROCESSING]),
+            Incident.snoozed_until > now,
+        )
+        .scalar_subquery()
+        .label("next_wake")
+    )
+    counts = select(*queries.count_columns(member, filters, now), wake).subquery("c")  # type: ignore[arg-type]
     return select(counts, page).select_from(counts).outerjoin(page, true())
+
+
+# -- the change detector ----------------------------------------------------------------------
+
+# A change sets the incident's updated_at (webapp/incidents/service.py) and commits moments
+# later, so a change committed after a look may carry an updated_at from a little before it.
+# Every look therefore reaches this far back: far longer than an incident transaction lasts.
+SETTLE = timedelta(seconds=60)
+
+
+def changes(member: Member, since: datetime) -> tuple[int, ...]:
+    """What moves whenever the member's list could read differently: how many of the
+    account's incidents changed after `since` and the sum of their versions (a new incident
+    adds a row, every change bumps a version), and the member's channels (which incidents
+    "my channels" and a member's "all" reach). One statement: a range of
+    `ix_incident_account_updated` and the member's few channel rows."""
+    recent = (
+        select(func.count().label("n"), func.coalesce(func.sum(Incident.version), 0).label("v"))
+        .where(Incident.account_id == member.account_id, Incident.updated_at > since)
+        .subquery("r")
+    )
+    channel = channel_members.c.channel_id
+    joined = (
+        select(
+            func.count().label("n"),
+            func.coalesce(func.sum(channel), 0).label("s"),
+            func.coalesce(func.sum(channel * channel), 0).label("q"),
+        )
+        .where(channel_members.c.member_id == member.id)
+        .subquery("m")
+    )
+    stmt = select(recent.c.n, recent.c.v, joined.c.n, joined.c.s, joined.c.q).select_from(
+        recent.join(joined, true())
+    )
+    row = db.session.execute(stmt, {}).one()
+    return tuple(int(value) for value in row)

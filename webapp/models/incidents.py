@@ -110,6 +110,9 @@ class Incident(db.Model):  # type: ignore[name-defined]
         Index("ix_incident_account_status_created", "account_id", "status", "created_at", "id"),
         Index("ix_incident_channel_created", "channel_id", "created_at", "id"),
         Index("ix_incident_open_dedup", "account_id", "dedup_key", "status"),
+        # The list's change detector: the account's incidents changed since a moment, with
+        # their versions, read from the index alone (webapp/incidents/freshness.py).
+        Index("ix_incident_account_updated", "account_id", "updated_at", "version"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -142,16 +142,20 @@ def _member() -> Member:
 
 
 def list_context(
-    filters: queries.Filters, after: queries.Cursor | None, limit: int
+    filters: queries.Filters,
+    after: queries.Cursor | None,
+    limit: int,
+    counts: queries.Counts | None = None,
 ) -> dict[str, Any]:
     """Rows and counts; "load more" answers rows only, so it skips the counts statement."""
     member = _member()
     page = queries.page(member, filters, after=after, limit=limit)
-    counted = after is None or not wants_fragment()
+    if counts is None and (after is None or not wants_fragment()):
+        counts = queries.counts(member, filters)
     return {
         "filters": filters,
         "page": page,
-        "counts": queries.counts(member, filters) if counted else None,
+        "counts": counts,
         "after": after,
         "shown": limit if page.next_cursor else len(page.rows),
     }
@@ -178,11 +182,12 @@ def list_page(key: str) -> ResponseReturnValue:
     limit = _limit()
     if not wants_fragment():
         return _render("incidents/list.html", **list_context(filters, None, limit))
-    tag, modified = list_etag.list_tag(_member(), filters, limit, utcnow())
-    if list_etag.not_modified(tag):
-        return list_etag.answer_304(tag, modified)  # nothing rendered
-    response = make_response(_render("incidents/_list.html", **list_context(filters, None, limit)))
-    list_etag.mark(response, tag, modified)
+    look = list_etag.list_tag(_member(), filters, limit, utcnow())
+    if list_etag.not_modified(look.tag):
+        return list_etag.answer_304(look.tag, look.last_modified)  # nothing rendered
+    context = list_context(filters, None, limit, look.counts)
+    response = make_response(_render("incidents/_list.html", **context))
+    list_etag.mark(response, look.tag, look.last_modified)
     return response
 
 

@@ -5,19 +5,25 @@ nothing changed. The tag covers everything the region draws: the rows' versions 
 change to an incident bumps its version), the counts, which rows exist (a new incident, or
 one leaving the filter), how old each row reads ("5 minutes ago" moves on by itself), the
 member, their role and seat, the language and time zone, the filters and the page size.
-It is computed by one statement and compared before anything is rendered.
+It is computed by one statement and compared before anything is rendered; while one index
+probe says nothing in the account changed since, and no shown age or snooze moved on, the
+last tag stands without even that statement (`list_tag`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from flask import Response, request, session
+from flask import Response, current_app, request, session
 from flask_babel import format_timedelta, get_locale, get_timezone
 from flask_wtf.csrf import generate_csrf
 
+from webapp.i18n import ago_reads_until
 from webapp.incidents import freshness, queries
 from webapp.models import Member
 
@@ -26,29 +32,86 @@ from webapp.models import Member
 TOKEN_BUCKET_S = 1800
 
 
-def list_tag(
-    member: Member, filters: queries.Filters, limit: int, now: datetime
-) -> tuple[str, datetime | None]:
-    shown = freshness.shown(member, filters, limit, now)
+@dataclass(frozen=True)
+class Look:
+    """What one full look at a member's view found, and how long it stands."""
+
+    tag: str
+    last_modified: datetime | None
+    counts: queries.Counts  # the region draws these: no second count for a render
+    at: datetime
+    since: datetime  # the change detector's window starts here
+    marks: tuple[int, ...]
+    until: datetime  # a row's age or a snooze moves on by then
+
+
+# One look per member's view, app and process; bounded: the oldest half goes when it is full.
+_LOOKS_MAX = 4096
+_looks_lock = threading.Lock()
+# However quiet the account, the list itself is looked at again at least this often.
+LOOK_AGAIN = timedelta(seconds=60)
+
+
+def list_tag(member: Member, filters: queries.Filters, limit: int, now: datetime) -> Look:
+    """The region's tag. While nothing in the account changed (one index probe says so) and
+    no shown age or snooze has moved on, the tag of the last full look stands."""
     generate_csrf()  # the session's CSRF secret exists before the region draws its tokens
-    parts = [
-        str(member.id),
+    view = (
+        member.id,
+        member.account_id,
         str(member.role),
-        str(member.has_seat),
+        member.has_seat,
         str(get_locale()),
         str(get_timezone()),
         repr(sorted(filters.params().items())),
-        str(limit),
-        str(int(time.time() // TOKEN_BUCKET_S)),
+        limit,
+        int(time.time() // TOKEN_BUCKET_S),
         str(session.get("csrf_token", "")),
-        repr(shown.counts),
-    ]
+    )
+    looks: dict[tuple[Any, ...], Look] = current_app.extensions.setdefault("list_looks", {})
+    with _looks_lock:
+        look = looks.get(view)
+    since, marks = None, None
+    # The window of the last look is kept while it is short, so a changed list costs one
+    # probe, not two; a clock set back (tests travel) starts afresh.
+    if look is not None and look.at <= now and look.since >= now - 3 * freshness.SETTLE:
+        since, marks = look.since, freshness.changes(member, look.since)
+        if now < look.until and marks == look.marks:
+            return look
+    look = _look(member, filters, limit, now, view, since, marks)
+    with _looks_lock:
+        if len(looks) >= _LOOKS_MAX:
+            for old in list(looks)[: _LOOKS_MAX // 2]:
+                del looks[old]
+        looks[view] = look
+    return look
+
+
+def _look(
+    member: Member,
+    filters: queries.Filters,
+    limit: int,
+    now: datetime,
+    view: tuple[Any, ...],
+    since: datetime | None,
+    marks: tuple[int, ...] | None,
+) -> Look:
+    if since is None or marks is None:
+        since = now - freshness.SETTLE
+        marks = freshness.changes(member, since)  # before the look: a change in between shows
+    shown = freshness.shown(member, filters, limit, now)
+    parts = [repr(view), repr(shown.counts)]
+    until = [now + LOOK_AGAIN]
+    if shown.next_wake is not None:
+        until.append(shown.next_wake)
     for row in shown.rows:
         snoozed = row.snoozed_until is not None and row.snoozed_until > now
         age = format_timedelta(row.created_at - now, add_direction=True)
         parts.append(f"{row.id}:{row.version}:{snoozed}:{age}")
+        until.append(ago_reads_until(row.created_at, now))
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
-    return digest, shown.last_modified
+    counts = queries.Counts(dict(zip(queries.COUNTED, shown.counts, strict=True)))
+    return Look(digest, shown.last_modified, counts, now, since, marks, min(until))
 
 
 def not_modified(tag: str) -> bool:
