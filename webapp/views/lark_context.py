@@ -28,7 +28,7 @@ import flask_babel
 from flask import g, request, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from webapp.extensions import db
 from webapp.identity import timezones
@@ -88,6 +88,35 @@ def current_binding(integration: LarkIntegration) -> LarkBinding | None:
     return binding
 
 
+def _context_rows(key: str) -> tuple[LarkIntegration | None, LarkBinding | None]:
+    """The enabled integration and the binding this browser remembers for it, with its
+    member, in one statement (every page and every 15-second refresh starts here). The
+    member lands in the session's identity map, so the sign-in check finds it there."""
+    remembered = session.get(SESSION_KEY)
+    wanted = None
+    if isinstance(remembered, dict) and remembered.get("key") == key:
+        wanted = remembered.get("binding")
+    if not isinstance(wanted, int) or isinstance(wanted, bool):
+        wanted = None
+    stmt = (
+        select(LarkIntegration, LarkBinding, Member)
+        .outerjoin(
+            LarkBinding,
+            and_(
+                LarkBinding.id == wanted,
+                LarkBinding.integration_id == LarkIntegration.id,
+                LarkBinding.ended_at.is_(None),
+            ),
+        )
+        .outerjoin(Member, Member.id == LarkBinding.member_id)
+        .where(LarkIntegration.key == key, LarkIntegration.enabled)
+    )
+    row = db.session.execute(stmt).first()
+    if row is None:
+        return None, None
+    return row[0], row[1]
+
+
 def lark_member_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., Any]:
     """For routes under /lark/<key>/: 404 page for an unknown or disabled integration,
     OAuth (then the bind page) without a bound member, else `g.lark` is set."""
@@ -96,11 +125,11 @@ def lark_member_required(view: Callable[..., ResponseReturnValue]) -> Callable[.
     def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
         from webapp.views import lark_home, lark_problems
 
-        integration = enabled_integration(kwargs["key"])
+        integration, binding = _context_rows(kwargs["key"])
         if integration is None:
             return lark_problems.integration_missing()
-        binding = current_binding(integration)
-        if binding is None:
+        signed_in = current_user.is_authenticated  # the session record, member from the row
+        if binding is None or not signed_in or binding.member_id != current_user.id:
             return lark_home.start_login(integration)
         g.lark = LarkContext(integration, binding.member, binding, in_lark_client())
         timezones.note_client(binding.member, unquote(request.cookies.get(CLIENT_ZONE_COOKIE, "")))
