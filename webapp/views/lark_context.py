@@ -29,6 +29,7 @@ from flask import g, request, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import and_, select
+from sqlalchemy.orm import contains_eager
 
 from webapp.extensions import db
 from webapp.identity import timezones
@@ -99,7 +100,7 @@ def _context_rows(key: str) -> tuple[LarkIntegration | None, LarkBinding | None]
     if not isinstance(wanted, int) or isinstance(wanted, bool):
         wanted = None
     stmt = (
-        select(LarkIntegration, LarkBinding, Member)
+        select(LarkIntegration, LarkBinding)
         .outerjoin(
             LarkBinding,
             and_(
@@ -110,6 +111,7 @@ def _context_rows(key: str) -> tuple[LarkIntegration | None, LarkBinding | None]
         )
         .outerjoin(Member, Member.id == LarkBinding.member_id)
         .where(LarkIntegration.key == key, LarkIntegration.enabled)
+        .options(contains_eager(LarkBinding.member))  # held by the binding, not weakly mapped
     )
     row = db.session.execute(stmt).first()
     if row is None:
