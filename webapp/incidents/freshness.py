@@ -68,11 +68,16 @@ def _statement(
         return stmt
     stmt = _build(member, filters, limit)
     with _built_lock:
-        if len(_built) >= _BUILT_MAX:
-            for old in list(_built)[: _BUILT_MAX // 2]:
-                del _built[old]
-        _built[key] = stmt
+        keep(_built, key, stmt, _BUILT_MAX)
     return stmt
+
+
+def keep(store: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """Store in a bounded dict: when it is full, the oldest half goes. Callers hold its lock."""
+    if len(store) >= limit:
+        for old in list(store)[: limit // 2]:
+            del store[old]
+    store[key] = value
 
 
 def _build(member: Member, filters: queries.Filters, limit: int) -> Select[Any]:

@@ -71,24 +71,6 @@ def forget() -> None:
     session.pop(SESSION_KEY, None)
 
 
-def current_binding(integration: LarkIntegration) -> LarkBinding | None:
-    """The live binding this browser came through, if it still belongs to the signed-in member."""
-    remembered = session.get(SESSION_KEY)
-    if not isinstance(remembered, dict) or remembered.get("key") != integration.key:
-        return None
-    if not current_user.is_authenticated:
-        return None
-    binding = db.session.get(LarkBinding, remembered.get("binding"))
-    if (
-        binding is None
-        or binding.ended_at is not None
-        or binding.integration_id != integration.id
-        or binding.member_id != current_user.id
-    ):
-        return None
-    return binding
-
-
 def _context_rows(key: str) -> tuple[LarkIntegration | None, LarkBinding | None]:
     """The enabled integration and the binding this browser remembers for it, with its
     member, in one statement (every page and every 15-second refresh starts here). The

@@ -80,10 +80,7 @@ def list_tag(member: Member, filters: queries.Filters, limit: int, now: datetime
             return look
     look = _look(member, filters, limit, now, view, since, marks)
     with _looks_lock:
-        if len(looks) >= _LOOKS_MAX:
-            for old in list(looks)[: _LOOKS_MAX // 2]:
-                del looks[old]
-        looks[view] = look
+        freshness.keep(looks, view, look, _LOOKS_MAX)
     return look
 
 
