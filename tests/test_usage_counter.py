@@ -114,3 +114,44 @@ def test_the_free_quota_counts_this_process_s_calls_not_written_yet(
     assert stored(integration) == 0
     assert lark_limits.quota_used_up(integration, utcnow())
     tally.stop.set()
+
+
+def test_a_reader_during_a_flush_sees_every_call_once(
+    app: Flask, integration: LarkIntegration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flusher has taken the counts from memory but not committed them: a reader then must
+    wait for the row rather than see the calls in neither place (the quota read "ok")."""
+    monkeypatch.setattr(usage, "FLUSH_EVERY_S", 3600)
+    tally = usage.Tally(app)
+    monkeypatch.setitem(app.extensions, "lark_usage", tally)
+    month = usage.month_of(utcnow())
+    for _ in range(10):
+        usage.count_call(integration.id, SEND)
+
+    writing, go = threading.Event(), threading.Event()
+    increment = usage._increment
+
+    def slow_increment(*args: object) -> None:
+        writing.set()
+        go.wait(30)
+        increment(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(usage, "_increment", slow_increment)
+    flusher = threading.Thread(target=tally.flush)
+    flusher.start()
+    assert writing.wait(30)
+    seen: list[int] = []
+
+    def read() -> None:
+        with app.app_context():
+            seen.append(usage.monthly_calls(integration.id, month))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(0.5)  # room for a reader that does not wait to read too early
+    go.set()
+    flusher.join(30)
+    reader.join(30)
+    tally.stop.set()
+    assert seen == [10]
+    assert stored(integration) == 10

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from webapp.delivery import ratelimit
 from webapp.extensions import db
 from webapp.lark import usage
-from webapp.models import ApiUsage, Edition, LarkApiEvent, LarkIntegration
+from webapp.models import Edition, LarkApiEvent, LarkIntegration
 
 log = logging.getLogger(__name__)
 
@@ -150,13 +150,7 @@ def quota_used_up(integration: LarkIntegration, now: datetime) -> bool:
         return True
     if integration.edition is not Edition.FREE:
         return False
-    month = usage.month_of(now)
-    used = db.session.scalar(
-        select(ApiUsage.calls).where(
-            ApiUsage.integration_id == integration.id, ApiUsage.month == month
-        )
-    )
-    used = (used or 0) + usage.unflushed(integration.id, month)  # this process's last second
+    used = usage.monthly_calls(integration.id, usage.month_of(now))
     return used >= int(current_app.config["LARK_FREE_MONTHLY_QUOTA"])
 
 

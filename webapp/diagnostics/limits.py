@@ -12,13 +12,13 @@ from typing import Any
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from webapp.diagnostics.checks import Check, Level
 from webapp.extensions import db
 from webapp.i18n import ago
 from webapp.lark import usage
-from webapp.models import ApiUsage, Edition, LarkApiEvent, LarkIntegration, utcnow
+from webapp.models import Edition, LarkApiEvent, LarkIntegration, utcnow
 
 RECENT = timedelta(days=7)
 RATE_WINDOW = timedelta(hours=24)
@@ -94,15 +94,6 @@ def next_reset(now: datetime) -> date:
     return usage.quota_resets_at(now).astimezone(usage.QUOTA_TZ).date()
 
 
-def monthly_calls(integration: LarkIntegration, now: datetime) -> int:
-    month = usage.month_of(now)
-    stmt = select(func.coalesce(func.sum(ApiUsage.calls), 0)).where(
-        ApiUsage.integration_id == integration.id, ApiUsage.month == month
-    )
-    stored = int(db.session.execute(stmt).scalar_one())
-    return stored + usage.unflushed(integration.id, month)  # this process's last second
-
-
 def quota_check(integration: LarkIntegration) -> Check:
     title = _("Monthly API quota (free edition)")
     now = utcnow()
@@ -110,7 +101,7 @@ def quota_check(integration: LarkIntegration) -> Check:
     if integration.edition is not Edition.FREE and not refused:
         return Check("quota", title, Level.OK, _("Paid editions have no monthly API quota."))
     quota = int(current_app.config["LARK_FREE_MONTHLY_QUOTA"])
-    counted = monthly_calls(integration, now)
+    counted = usage.monthly_calls(integration.id, usage.month_of(now))
     reset = format_date(next_reset(now), "long")
     fix = _(
         "Upgrade the Lark plan, or send fewer cards until the reset: narrow the dispatch "

@@ -6,8 +6,9 @@ counted, and a failure to count must never fail the send (we log and carry on).
 
 The monthly counter is one row per integration that every send of every worker adds to: a
 hot row. Each process keeps its counts in memory and adds them to the row once a second
-(and when it exits), so a crash loses at most the last second's counts; `unflushed` lets
-the quota rule see this process's counts that are not written yet.
+(and when it exits), so a crash loses at most the last second's counts; `monthly_calls`
+adds this process's counts that are not written yet, and reads while no flush is half done
+(a count is either in memory or in the row, never in neither nor in both).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -80,6 +81,8 @@ class Tally:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.lock = threading.Lock()
+        # Held from taking the counts to committing them, and by a reader of row + memory.
+        self.flushing = threading.Lock()
         self.counts: Counter[Key] = Counter()
         self.stop = threading.Event()
         self.pid = 0  # the process whose flusher runs (a fork needs its own)
@@ -98,20 +101,21 @@ class Tally:
             return self.counts.get(key, 0)
 
     def flush(self) -> None:
-        with self.lock:
-            counts, self.counts = self.counts, Counter()
-        if not counts:
-            return
-        try:
-            with self.app.app_context(), db.engine.begin() as conn:
-                for (integration_id, month), calls in sorted(counts.items()):  # one lock order
-                    _increment(conn, integration_id, month, calls)
-        except IntegrityError:
-            log.warning("Lark usage of a deleted integration dropped: %s", dict(counts))
-        except Exception:
-            log.exception("could not record Lark usage; kept for the next flush")
+        with self.flushing:
             with self.lock:
-                self.counts.update(counts)
+                counts, self.counts = self.counts, Counter()
+            if not counts:
+                return
+            try:
+                with self.app.app_context(), db.engine.begin() as conn:
+                    for (integration_id, month), calls in sorted(counts.items()):  # lock order
+                        _increment(conn, integration_id, month, calls)
+            except IntegrityError:
+                log.warning("Lark usage of a deleted integration dropped: %s", dict(counts))
+            except Exception:
+                log.exception("could not record Lark usage; kept for the next flush")
+                with self.lock:
+                    self.counts.update(counts)
 
     def discard(self) -> None:
         with self.lock:
@@ -147,6 +151,18 @@ def count_call(integration_id: int | None, path: str) -> None:
 def unflushed(integration_id: int, month: str) -> int:
     """This process's counted calls of that month not yet in the database."""
     return tally().pending((integration_id, month))
+
+
+def monthly_calls(integration_id: int, month: str) -> int:
+    """The calls counted in that quota month: every process's written row plus this process's
+    counts not written yet, read while no flush of this process is between the two."""
+    found = tally()
+    stmt = select(func.coalesce(func.sum(ApiUsage.calls), 0)).where(
+        ApiUsage.integration_id == integration_id, ApiUsage.month == month
+    )
+    with found.flushing:
+        stored = int(db.session.execute(stmt).scalar_one())
+        return stored + found.pending((integration_id, month))
 
 
 def flush() -> None:
