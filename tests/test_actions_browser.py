@@ -24,7 +24,7 @@ from tests.test_incident_pages_browser import open_as
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
-from webapp.models import LarkBinding, LarkIntegration, Source
+from webapp.models import LarkBinding, LarkIntegration, Severity, Source
 
 pytestmark = pytest.mark.browser
 
@@ -92,12 +92,23 @@ def test_the_first_screen_shows_five_incidents_with_state_and_main_action(
     made = many(owner.account, 8, [me], title="Checkout latency above 2 s on api-gateway")
     incidents.acknowledge(made[-2], Actor(me, Source.WEB))
     incidents.snooze(made[-3], Actor(me, Source.WEB), 60)
+    made[0].severity, made[1].severity = Severity.CRITICAL, Severity.INFO
+    db.session.commit()
     page = _in(open_as(page_at, viewport, app, live_server, owner, lark), owner, locale)
     expect(page.locator("#incident-list tr.inc-row")).to_have_count(8)
     screenshot(page, f"actions-list-{_size(viewport)}-{locale}", full_page=False)
     if viewport is PHONE:
         tour_shot(page, f"phone-list-{locale}")
     assert horizontal_overflow(page) == 0
+    if viewport is PHONE:  # the severity column is hidden: the row's left edge carries it
+        edges = page.eval_on_selector_all(
+            "#incident-list tr.inc-row",
+            "rows => rows.map(r => [r.dataset.severity, getComputedStyle(r).borderLeftColor])",
+        )
+        colours = {"Critical": "rgb(180, 35, 24)", "Warning": "rgb(138, 75, 0)"}
+        colours["Info"] = "rgb(23, 92, 211)"
+        assert {severity for severity, _colour in edges} == set(colours)
+        assert all(colour == colours[severity] for severity, colour in edges), edges
     # Whole rows, each with its state and its main action inside the first screen.
     assert fully_visible(page, "#incident-list tr.inc-row") >= 5
     assert fully_visible(page, "#incident-list tr.inc-row .inc-st .badge") >= 5
