@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from webapp.extensions import db
 from webapp.models import LoginSession, Member, utcnow
@@ -86,14 +86,16 @@ def change_password(member: Member, password: str) -> int:
     return end_everywhere(member)
 
 
+# Every signed-in request runs it: built once.
+_RECORD = select(LoginSession).where(LoginSession.token_hash == bindparam("token_hash"))
+
+
 def member_for_request(member_id: str) -> Member | None:
     """flask-login's user loader: the member only while this cookie's record is live."""
     token = session.get(SESSION_ID)
     if not member_id.isdigit() or not isinstance(token, str):
         return None
-    record = db.session.scalars(
-        select(LoginSession).where(LoginSession.token_hash == _hash(token))
-    ).first()
+    record = db.session.scalars(_RECORD, {"token_hash": _hash(token)}).first()
     now = utcnow()
     if record is None or record.ended_at is not None or record.member_id != int(member_id):
         return None

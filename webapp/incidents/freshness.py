@@ -120,10 +120,20 @@ def changes(member: Member, since: datetime) -> tuple[int, ...]:
     account's incidents changed after `since` and the sum of their versions (a new incident
     adds a row, every change bumps a version), and the member's channels (which incidents
     "my channels" and a member's "all" reach). One statement: a range of
-    `ix_incident_account_updated` and the member's few channel rows."""
+    `ix_incident_account_updated` and the member's few channel rows. It runs on every
+    refresh, so it is built once and run on the session's connection, past the ORM."""
+    params = {"account": member.account_id, "since": since, "member": member.id}
+    row = db.session.connection().execute(_CHANGES, params).one()
+    return tuple(int(value) for value in row)
+
+
+def _changes_statement() -> Select[Any]:
     recent = (
         select(func.count().label("n"), func.coalesce(func.sum(Incident.version), 0).label("v"))
-        .where(Incident.account_id == member.account_id, Incident.updated_at > since)
+        .where(
+            Incident.account_id == bindparam("account"),
+            Incident.updated_at > bindparam("since", type_=UTCDateTime()),
+        )
         .subquery("r")
     )
     channel = channel_members.c.channel_id
@@ -133,11 +143,12 @@ def changes(member: Member, since: datetime) -> tuple[int, ...]:
             func.coalesce(func.sum(channel), 0).label("s"),
             func.coalesce(func.sum(channel * channel), 0).label("q"),
         )
-        .where(channel_members.c.member_id == member.id)
+        .where(channel_members.c.member_id == bindparam("member"))
         .subquery("m")
     )
-    stmt = select(recent.c.n, recent.c.v, joined.c.n, joined.c.s, joined.c.q).select_from(
+    return select(recent.c.n, recent.c.v, joined.c.n, joined.c.s, joined.c.q).select_from(
         recent.join(joined, true())
     )
-    row = db.session.execute(stmt, {}).one()
-    return tuple(int(value) for value in row)
+
+
+_CHANGES = _changes_statement()

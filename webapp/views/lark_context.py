@@ -28,7 +28,7 @@ import flask_babel
 from flask import g, request, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import contains_eager
 
 from webapp.extensions import db
@@ -81,24 +81,27 @@ def _context_rows(key: str) -> tuple[LarkIntegration | None, LarkBinding | None]
         wanted = remembered.get("binding")
     if not isinstance(wanted, int) or isinstance(wanted, bool):
         wanted = None
-    stmt = (
-        select(LarkIntegration, LarkBinding)
-        .outerjoin(
-            LarkBinding,
-            and_(
-                LarkBinding.id == wanted,
-                LarkBinding.integration_id == LarkIntegration.id,
-                LarkBinding.ended_at.is_(None),
-            ),
-        )
-        .outerjoin(Member, Member.id == LarkBinding.member_id)
-        .where(LarkIntegration.key == key, LarkIntegration.enabled)
-        .options(contains_eager(LarkBinding.member))  # held by the binding, not weakly mapped
-    )
-    row = db.session.execute(stmt).first()
+    row = db.session.execute(_CONTEXT, {"key": key, "binding": wanted}).first()
     if row is None:
         return None, None
     return row[0], row[1]
+
+
+# Every Lark page and every refresh runs it: built once.
+_CONTEXT = (
+    select(LarkIntegration, LarkBinding)
+    .outerjoin(
+        LarkBinding,
+        and_(
+            LarkBinding.id == bindparam("binding"),  # None: no binding is remembered
+            LarkBinding.integration_id == LarkIntegration.id,
+            LarkBinding.ended_at.is_(None),
+        ),
+    )
+    .outerjoin(Member, Member.id == LarkBinding.member_id)
+    .where(LarkIntegration.key == bindparam("key"), LarkIntegration.enabled)
+    .options(contains_eager(LarkBinding.member))  # held by the binding, not weakly mapped
+)
 
 
 def lark_member_required(view: Callable[..., ResponseReturnValue]) -> Callable[..., Any]:
