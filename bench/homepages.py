@@ -8,7 +8,8 @@ against the bare route of the same app in the same run:
 1. in process (Flask's test client, no HTTP): the list partial (50 rows, default filters),
    the same request answered 304 (If-None-Match with its ETag), the bare route, in ms, and
    the partial's size raw and gzipped;
-2. under gunicorn (2 sync workers, loopback, 4 client processes, closed loop): req/s of
+2. under gunicorn (2 sync workers, or `--threads N`: gthread workers with keep-alive;
+   loopback, 4 client processes, closed loop): req/s of
    the list partial, of its 304 refresh, and of the bare route;
 3. a capacity run: N open homepages, each refreshing every 15 s with the ETag it holds
    (nothing changed, so 304s), simulated as an open-loop arrival of N/15 requests a second
@@ -184,13 +185,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=400, help="per route, closed loop")
     parser.add_argument("--seconds", type=float, default=8.0, help="per capacity level")
     parser.add_argument("--levels", default="300,600,1000,1500,2000,3000,4000,6000,8000")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="gthread workers with this many threads and keep-alive (0: sync workers, the "
+        "default: 8 threads served a quarter of the homepages in the same run)",
+    )
     options = parser.parse_args(argv or [])
     setup.recreate_database()
     world = setup.create_schema_and_people()
     setup.load_incidents(options.incidents, world)
     cookie = setup.session_cookie(world)
     local = in_process(cookie, 100)
-    process, port = setup.start_gunicorn()
+    process, port = setup.start_gunicorn(options.threads)
+    server = (
+        f"{setup.WORKERS} gthread workers x {options.threads} threads, keep-alive"
+        if options.threads
+        else f"{setup.WORKERS} sync workers"
+    )
     try:
         hx = {"HX-Request": "true", "Cookie": cookie}
         bare = rate(port, BARE_PATH, {}, options.requests)
@@ -202,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         runs = capacity(port, cookie, levels, options.seconds)
     finally:
         setup.stop_gunicorn(process)
+    print(f"gunicorn: {server}")
     report(local, bare, listing, refresh, runs)
 
 

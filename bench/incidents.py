@@ -317,20 +317,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn() -> tuple[subprocess.Popen[bytes], int]:
+def start_gunicorn(threads: int = 0) -> tuple[subprocess.Popen[bytes], int]:
+    """WORKERS sync workers, or with `threads` gthread workers of that many threads each,
+    which keep a client's connection open between its requests (`--keep-alive` seconds)."""
     port = _free_port()
     command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers",
-        str(WORKERS),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "bench.incidents:serve_app()",
-    ]
+        sys.executable, "-m", "gunicorn", "--workers", str(WORKERS),
+        "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+    ]  # fmt: skip
+    if threads:
+        command += ["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "20"]
+    command.append("bench.incidents:serve_app()")
     process = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
