@@ -223,8 +223,14 @@ def _apply(
     kind: str,
     change: Change,
     expected_version: int | None,
+    retried: bool = False,
 ) -> Incident:
-    """Lock the row, check, change, record, notify listeners, commit — or change nothing."""
+    """Lock the row, check, change, record, notify listeners, commit — or change nothing.
+
+    SQLite has no row lock: two writers may read the same version, and the second one's
+    UPDATE then matches no row. A caller that named no version asked for the change on the
+    incident as it is, so it is tried once more on the fresh row (which may now refuse it,
+    "Already acknowledged by ..."); a caller that named one hears that the incident moved on."""
     try:
         locked = _lock(incident.id)
         check_may_act(locked, actor)
@@ -246,6 +252,8 @@ def _apply(
     except StaleDataError:
         db.session.rollback()
         fresh = db.session.get(Incident, incident.id)
+        if fresh is not None and expected_version is None and not retried and not deferred():
+            return _apply(fresh, actor, kind, change, None, retried=True)
         raise StaleVersion(
             wording.stale_message(fresh) if fresh else _("The incident changed."), fresh
         ) from None
