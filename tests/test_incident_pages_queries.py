@@ -9,6 +9,7 @@ import pytest
 from tests import factories
 from webapp.incidents import queries as q
 from webapp.incidents import service as incidents
+from webapp.incidents.rows import ListRow
 from webapp.incidents.service import Actor
 from webapp.models import Severity, Source, utcnow
 
@@ -138,3 +139,24 @@ def test_unknown_filter_values_fall_back_to_defaults() -> None:
     filters = q.Filters.from_args({"scope": "evil", "status": "<b>", "sort": "x", "q": " disk "})
     assert filters == q.Filters(q="disk")
     assert filters.params() == {"q": "disk"}
+
+
+def test_a_page_row_holds_what_the_incident_holds(
+    owner: factories.Persona, member: factories.Persona
+) -> None:
+    """The list reads plain columns; a row answering an action is made from the incident
+    itself (ListRow.of). Both must carry the same channel, assignees (in member order) and
+    snooze, or a row would change its looks after a press."""
+    account = owner.account
+    ch = factories.channel(account, [owner.member], name="Payments on-call")
+    both = factories.incident(account, "two people", ch=ch, assignees=[member.member, owner.member])
+    alone = factories.incident(account, "nobody", severity=Severity.INFO)
+    incidents.snooze(alone, Actor(owner.member, Source.WEB), 30)
+    rows = {r.number: r for r in q.page(owner.member, q.Filters(scope="all")).rows}
+    assert rows[both.number] == ListRow.of(both)
+    assert rows[both.number].channel_name == "Payments on-call"
+    first, second = sorted([owner.member, member.member], key=lambda m: m.id)
+    assert rows[both.number].assignee_names == (first.name, second.name)
+    assert rows[alone.number] == ListRow.of(alone)
+    assert rows[alone.number].assignee_names == () and rows[alone.number].channel_name is None
+    assert rows[alone.number].is_snoozed(utcnow())

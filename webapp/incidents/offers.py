@@ -11,6 +11,7 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from flask_babel import gettext as _
 
@@ -49,7 +50,16 @@ class Offers:
         return verb in self.verbs
 
 
-def state_verbs(incident: Incident, now: datetime) -> tuple[Verb, ...]:
+class Stateful(Protocol):
+    """What the verbs depend on: an Incident, or a list's plain row (webapp/incidents/rows)."""
+
+    @property
+    def status(self) -> Status: ...
+
+    def is_snoozed(self, now: datetime) -> bool: ...
+
+
+def state_verbs(incident: Stateful, now: datetime) -> tuple[Verb, ...]:
     """What the incident's state allows, whoever asks: the card uses this for everyone."""
     if incident.status is Status.CLOSED:
         return (Verb.REOPEN,)
@@ -65,12 +75,16 @@ def offers(
 ) -> Offers:
     """The verbs `viewer` sees on this incident; None is the shared card (everyone's view).
     `visible` says the caller's query already applied `may_view` (a list of rows)."""
-    verbs = state_verbs(incident, now)
     if viewer is None:
-        return Offers(verbs)
+        return Offers(state_verbs(incident, now))
     if not visible and not incidents.may_view(viewer, incident):
         return Offers(())
-    return Offers(verbs, seat_refusal(viewer))
+    return visible_offers(incident, now, viewer)
+
+
+def visible_offers(incident: Stateful, now: datetime, viewer: Member) -> Offers:
+    """The verbs on an incident the viewer's query already found visible (a list row)."""
+    return Offers(state_verbs(incident, now), seat_refusal(viewer))
 
 
 def seat_refusal(member: Member) -> str | None:

@@ -2,7 +2,7 @@
 
 Every list request costs a fixed number of statements whatever the table size:
 one for the capped counts, one for the page (keyset on (created_at, id), never OFFSET),
-and one `selectinload` for the page's assignees (the channel comes in the same join).
+and one for the page's assignees' names (rows are plain values: webapp/incidents/rows.py).
 
 Why it stays flat in the table size (see bench/README.md for the measurements):
 - the page walks `ix_incident_account_status_created` (or the channel index) newest first
@@ -43,6 +43,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import joinedload, selectinload
 
 from webapp.extensions import db
+from webapp.incidents import rows
+from webapp.incidents.rows import ListRow
 from webapp.incidents.service import may_view
 from webapp.models import (
     Alert,
@@ -141,7 +143,7 @@ class Cursor:
 
 @dataclass
 class Page:
-    rows: list[Incident]
+    rows: list[ListRow]
     next_cursor: Cursor | None
 
 
@@ -267,15 +269,12 @@ def page(
 ) -> Page:
     """One page of rows in the chosen order, and the cursor of the next page (None at the end)."""
     limit = max(1, min(limit, MAX_ROWS))
-    stmt = page_statement(member, filters, after, limit, now or utcnow())
-    stmt = stmt.options(selectinload(Incident.assignees), joinedload(Incident.channel))
-    found = db.session.execute(stmt).unique().all()
-    rows = [r[0] for r in found[:limit]]
+    found = rows.load(page_statement(member, filters, after, limit, now or utcnow()))
+    shown = [r[0] for r in found[:limit]]
     if len(found) <= limit:
-        return Page(rows, None)
-    last = found[limit - 1]
-    rank = last[1] if filters.sort == "severity" else 0
-    return Page(rows, Cursor(rank, last[0].created_at, last[0].id))
+        return Page(shown, None)
+    last, rank = found[limit - 1]
+    return Page(shown, Cursor(rank if filters.sort == "severity" else 0, last.created_at, last.id))
 
 
 def page_statement(

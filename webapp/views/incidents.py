@@ -36,6 +36,7 @@ from webapp.identity.login import safe_next
 from webapp.incidents import events, offers, queries, war_rooms
 from webapp.incidents import service as incidents
 from webapp.incidents.offers import Verb
+from webapp.incidents.rows import ListRow
 from webapp.incidents.service import (
     SNOOZE_MINUTES,
     Actor,
@@ -86,9 +87,9 @@ def labels() -> dict[str, Any]:
     return cached
 
 
-def row_offers(incident: Incident) -> offers.Offers:
+def row_offers(incident: offers.Stateful) -> offers.Offers:
     """What the signed-in member may do on an incident the page already found visible."""
-    return offers.offers(incident, utcnow(), _member(), visible=True)
+    return offers.visible_offers(incident, utcnow(), _member())
 
 
 def _labels() -> dict[str, Any]:
@@ -314,7 +315,7 @@ def _region_after_action(
             "incidents/_row.html",
             status,
             toast,
-            incident=incident,
+            incident=ListRow.of(incident),
             refusal=toast if status != 200 else None,
             next_url=safe_next(request.form.get("next"), url_for(".list")),
         )
