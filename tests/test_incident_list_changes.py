@@ -9,13 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from babel.dates import format_timedelta
+from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy import event, update
 
 from tests import factories
 from tests.incident_pages_support import enter, integration
 from webapp.extensions import db
-from webapp.i18n import ago_reads_until
+from webapp.i18n import ago, ago_reads_until
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
 from webapp.models import Incident, LarkIntegration, Source, Status, utcnow
@@ -186,6 +188,22 @@ def test_an_age_reads_the_same_until_the_moment_given(locale: str) -> None:
         for fraction in (0.25, 0.5, 0.9, 1.0):
             assert words(when, now + (until - now) * fraction) == words(when, now)
     assert lasting > 2000  # most ages hold for a while, so refreshes are probes
+
+
+@pytest.mark.parametrize("locale", ["en", "zh"])
+def test_the_remembered_words_of_an_age_are_babel_s(app: Flask, locale: str) -> None:
+    """`ago` looks its words up by (language, unit, count): at random ages, and at the edges
+    where babel changes unit (50.8 minutes, 51 minutes), they are babel's own."""
+    rng = random.Random(20261203)
+    now = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
+    ages = [rng.uniform(0, rng.choice([120, 7200, 40 * 86400, 800 * 86400])) for _ in range(3000)]
+    ages += [0, 0.4, 1, 50.5, 3049, 3050.2, 3060, 3061, 73439.9, 73440.1]
+    with app.test_request_context(), force_locale(locale):
+        for age in ages:
+            when = now - timedelta(seconds=age)
+            delta = min(when - now, timedelta(microseconds=-1))
+            expected = format_timedelta(delta, add_direction=True, locale=locale)
+            assert ago(when, now) == expected, age
 
 
 def test_an_age_under_a_minute_never_stands(client: FlaskClient) -> None:

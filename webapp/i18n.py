@@ -63,20 +63,42 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["current_zone"] = current_zone
 
 
-def ago(when: datetime | None) -> str:
+def ago(when: datetime | None, now: datetime | None = None) -> str:
     """ "2 minutes ago" in the request's language, the one way the product says how long ago.
 
     Negative is the past ("2 minutes ago", "2分钟前"); zero would read as the future ("in 0
-    seconds", "0秒钟后"), so a just-now moment is nudged a microsecond back."""
+    seconds", "0秒钟后"), so a just-now moment is nudged a microsecond back. Babel's words
+    depend only on the language, the unit and the rounded count (`_reading`), so they are
+    looked up once per those three: a list writes 50 ages per render."""
     if when is None:
         return ""
-    return format_timedelta(min(when - utcnow(), timedelta(microseconds=-1)), add_direction=True)
+    delta = min(when - (now or utcnow()), timedelta(microseconds=-1))
+    key = (str(get_locale()), *_reading(math.ceil(-delta.total_seconds())))
+    words = _AGO_WORDS.get(key)
+    if words is None:
+        words = format_timedelta(delta, add_direction=True)
+        if len(_AGO_WORDS) < _AGO_WORDS_MAX:
+            _AGO_WORDS[key] = words
+    return words
 
 
 # How babel's format_timedelta (the words of `ago`) picks its unit: the largest one the
 # span reaches 0.85 of, with the count rounded (babel.dates.TIMEDELTA_UNITS, threshold).
 _UNITS = (31536000, 2592000, 604800, 86400, 3600, 60, 1)
 _THRESHOLD = 0.85
+# (language, unit, count) -> words: at most a few hundred per language.
+_AGO_WORDS: dict[tuple[str, int, int], str] = {}
+_AGO_WORDS_MAX = 10_000
+
+
+def _reading(seconds: int) -> tuple[int, int]:
+    """(unit index, rounded count) babel writes for an age of `seconds` whole seconds (babel
+    drops the microseconds of a negative span, which rounds its age up)."""
+    seconds = max(1, seconds)
+    for index, unit in enumerate(_UNITS):
+        if seconds / unit >= _THRESHOLD or unit == 1:
+            return index, round(seconds / unit)
+    raise AssertionError("the last unit always matches")  # pragma: no cover
 
 
 def ago_reads_until(when: datetime, now: datetime) -> datetime:
@@ -84,13 +106,12 @@ def ago_reads_until(when: datetime, now: datetime) -> datetime:
     little longer, never less): "5 minutes ago" holds until it rounds to 6, or until 51
     minutes become "1 hour ago". Babel counts whole seconds, rounded up."""
     seconds = max(1, math.ceil((now - when).total_seconds()))
-    for index, unit in enumerate(_UNITS):
-        if seconds / unit >= _THRESHOLD or unit == 1:
-            rounds_up = (round(seconds / unit) + 0.5) * unit
-            larger = _UNITS[index - 1] * _THRESHOLD if index else math.inf
-            # At N whole seconds the words may change; N seconds are reached after N - 1.
-            return when + timedelta(seconds=math.floor(min(rounds_up, larger)) - 1)
-    raise AssertionError("the last unit always matches")  # pragma: no cover
+    index, count = _reading(seconds)
+    unit = _UNITS[index]
+    rounds_up = (count + 0.5) * unit
+    larger = _UNITS[index - 1] * _THRESHOLD if index else math.inf
+    # At N whole seconds the words may change; N seconds are reached after N - 1.
+    return when + timedelta(seconds=math.floor(min(rounds_up, larger)) - 1)
 
 
 def current_zone() -> str:
