@@ -46,7 +46,7 @@ from webapp.incidents.service import (
 )
 from webapp.lark import errors as lark_errors
 from webapp.models import EventKind, Incident, Member, Source, utcnow
-from webapp.views import list_etag
+from webapp.views import list_etag, list_rows
 from webapp.views.lark_context import lark_member_required
 
 bp = Blueprint("incidents_web", __name__, url_prefix="/lark/<key>/incidents")
@@ -66,6 +66,7 @@ def init_app(app: Any) -> None:
     globals_["inc_labels"] = labels
     globals_["inc_offers"] = row_offers
     globals_["inc_ago"] = ago
+    globals_["inc_row"] = list_rows.row_html
     globals_["inc_bulk_offers"] = lambda: offers.bulk_offers(_member())
     globals_["inc_event_label"] = events.event_label
     globals_["EventKind"] = EventKind
