@@ -113,7 +113,7 @@ def test_the_on_call_label_is_drawn_in_the_reader_s_language(
 def test_lines_stored_in_english_before_are_read_back_in_chinese(app: Any) -> None:
     import flask_babel
 
-    from webapp.views.schedules import notified_target
+    from webapp.views.schedule_words import notified_target
 
     legacy = {"target": "Han Meimei (on call in Core Platform primary)"}
     with flask_babel.force_locale("zh"):
