@@ -203,3 +203,39 @@ def test_the_lark_homepage_shows_who_is_on_call_now_and_my_next_shifts(
     assert axe_violations(page, within="#my-oncall") == []
     shot = screenshot(page, f"oncall-home-{size}-{locale}")
     shutil.copy(shot, TOUR / shot.name)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("viewport", "size", "locale", "words"),
+    [
+        (DESKTOP, "desktop", "en-US", ("Delete this schedule", "Delete the schedule", "deleted")),
+        (PHONE, "phone", "en-US", ("Delete this schedule", "Delete the schedule", "deleted")),
+        (DESKTOP, "desktop", "zh-CN", ("删除此值班表", "删除值班表", "已删除")),
+        (PHONE, "phone", "zh-CN", ("删除此值班表", "删除值班表", "已删除")),
+    ],
+)
+def test_an_admin_deletes_a_schedule_after_a_confirmation(
+    page_at: PageAt,
+    live_server: str,
+    owner: factories.Persona,
+    member: factories.Persona,
+    viewport: Any,
+    size: str,
+    locale: str,
+    words: tuple[str, str, str],
+) -> None:
+    schedule = drawn_schedule(owner, member)
+    page = page_at(viewport, locale=locale)
+    sign_in_at_login(page, live_server, owner)
+    page.goto(f"{live_server}/schedules/{schedule.id}")
+    page.get_by_role("link", name=words[0]).click()
+    confirm = page.get_by_role("button", name=words[1], exact=True)
+    expect(confirm).to_be_visible()
+    assert horizontal_overflow(page) == 0
+    assert axe_violations(page) == []
+    screenshot(page, f"schedule-delete-{size}-{locale[:2]}")
+    confirm.click()
+    expect(page.locator(".flash")).to_contain_text(words[2])
+    expect(page.locator(".flash")).to_contain_text("Core Platform primary")
+    assert page.url.endswith("/schedules")

@@ -11,7 +11,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Member, Schedule, ScheduleLayer, ScheduleOverride
+from webapp.models import (
+    Channel,
+    DispatchRule,
+    Member,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
+)
 from webapp.schedules.rotation import SHIFT_KINDS
 
 
@@ -73,6 +80,39 @@ def create_schedule(account_id: int, name: str, timezone: str) -> Schedule:
     db.session.add(schedule)
     db.session.commit()
     return schedule
+
+
+def rules_paging_through(schedule: Schedule) -> list[DispatchRule]:
+    """The dispatch policies whose escalation layers page whoever is on call here."""
+    stmt = (
+        select(DispatchRule)
+        .join(Channel, Channel.id == DispatchRule.channel_id)
+        .where(Channel.account_id == schedule.account_id)
+        .order_by(Channel.name, DispatchRule.position, DispatchRule.id)
+    )
+    return [
+        rule
+        for rule in db.session.scalars(stmt)
+        if any(schedule.id in (layer.get("schedule_ids") or []) for layer in rule.layers or [])
+    ]
+
+
+def delete_schedule(schedule: Schedule) -> None:
+    """Delete the schedule with its layers, overrides, cover requests and calendar URLs.
+
+    Refused while a dispatch policy pages through it: its incidents would reach nobody
+    through that layer, so the policy is changed first."""
+    using = rules_paging_through(schedule)
+    if using:
+        raise ScheduleError(
+            _(
+                "%(name)s pages whoever is on call here. Take the schedule out of its "
+                "escalation layers first, then delete it.",
+                name=", ".join(f"“{rule.name}” ({rule.channel.name})" for rule in using),
+            )
+        )
+    db.session.delete(schedule)
+    db.session.commit()
 
 
 def _layer_fields(schedule: Schedule, form: LayerInput) -> dict[str, Any]:

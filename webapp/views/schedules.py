@@ -138,6 +138,32 @@ def page(schedule_id: int) -> ResponseReturnValue:
     return _render_page(_schedule(schedule_id))
 
 
+@bp.get("/schedules/<int:schedule_id>/delete")
+def delete_confirm(schedule_id: int) -> ResponseReturnValue:
+    _admin()
+    schedule = _schedule(schedule_id)
+    using = service.rules_paging_through(schedule)
+    return render_template("schedules/delete.html", **_context(schedule=schedule, using=using))
+
+
+@bp.post("/schedules/<int:schedule_id>/delete")
+def delete(schedule_id: int) -> ResponseReturnValue:
+    _admin()
+    schedule = _schedule(schedule_id)
+    if request.form.get("confirm") != "delete":
+        return redirect(url_for("schedules.delete_confirm", schedule_id=schedule.id), 303)
+    name = schedule.name
+    try:
+        service.delete_schedule(schedule)
+    except ScheduleError as error:
+        db.session.rollback()
+        using = service.rules_paging_through(schedule)
+        context = _context(schedule=schedule, using=using, error=str(error))
+        return render_template("schedules/delete.html", **context), 409
+    flash(_("Schedule “%(name)s” deleted.", name=name), "success")
+    return redirect(url_for("schedules.index"), 303)
+
+
 def _digits(text: str | None) -> int:
     return int(text) if text and text.isdigit() else 0
 
