@@ -7,7 +7,7 @@ the time zone and its offset, whether the member has a seat (the buttons' refusa
 list's URL. Each process keeps the HTML of the rows it drew under exactly that key, bounded;
 a key that differs in any of them draws the row anew from `incidents/_row.html`.
 
-With the debugger on (`make run`), templates reload on edit, so rows are always drawn.
+In debug mode (`FLASK_DEBUG=1`) templates reload when edited, so rows are always drawn.
 """
 
 from __future__ import annotations
