@@ -15,7 +15,7 @@ from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import aliased, joinedload
 
 from webapp.cards import actions as card_actions
@@ -116,18 +116,27 @@ def _load(
     member: one statement."""
     if not open_id:
         return None, None
+    params = {"integration": integration.id, "open_id": open_id, "incident": incident_id}
+    rows = incidents.lock_rows(_LOAD, params)
+    if not rows:
+        return None, live_binding(integration, open_id)
+    incident, binding = rows[0]
+    return incident, binding
+
+
+def _load_statement() -> Select[Any]:
     acknowledged_by, closed_by = aliased(Member), aliased(Member)
-    stmt = (
+    return (
         select(Incident, LarkBinding)
         .outerjoin(
             LarkBinding,
             and_(
-                LarkBinding.integration_id == integration.id,
-                LarkBinding.open_id == open_id,
+                LarkBinding.integration_id == bindparam("integration"),
+                LarkBinding.open_id == bindparam("open_id"),
                 LarkBinding.ended_at.is_(None),
             ),
         )
-        .where(Incident.id == incident_id)
+        .where(Incident.id == bindparam("incident"))
         .options(
             joinedload(LarkBinding.member),
             joinedload(Incident.channel),
@@ -138,11 +147,9 @@ def _load(
             joinedload(Incident.card_messages),
         )
     )
-    rows = incidents.lock_rows(stmt)
-    if not rows:
-        return None, live_binding(integration, open_id)
-    incident, binding = rows[0]
-    return incident, binding
+
+
+_LOAD = _load_statement()  # every press runs it: built once
 
 
 def repeat_answer(

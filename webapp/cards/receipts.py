@@ -177,6 +177,7 @@ def settle(integration: LarkIntegration, cb: Callback, keys: list[str], answer: 
             .where(CallbackReceipt.integration_id == integration.id)
             .where(CallbackReceipt.dedupe_key.in_(keys))
             .values(outcome=answer.outcome, answer=answer.to_json(), incident_id=answer.incident_id)
+            .execution_options(synchronize_session=False)  # no receipt is loaded as an object
         )
     if secrets.randbelow(PRUNE_EVERY) == 0:
         db.session.execute(

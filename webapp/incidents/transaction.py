@@ -41,12 +41,12 @@ def commit_unless_deferred() -> None:
         db.session.commit()
 
 
-def lock_rows(stmt: Select[Any]) -> list[Row[Any]]:
+def lock_rows(stmt: Select[Any], params: dict[str, Any] | None = None) -> list[Row[Any]]:
     """Run a select of incidents (with whatever it joins or eager-loads) under a row lock
     on the incidents, fresh from the database. A verb called next in the same transaction
     uses these rows instead of reading and locking them again."""
     locked = stmt.with_for_update(of=Incident).execution_options(populate_existing=True)
-    rows = list(db.session.execute(locked).unique().all())
+    rows = list(db.session.execute(locked, params or {}).unique().all())
     ids = {item.id for row in rows for item in row if isinstance(item, Incident)}
     db.session.info[_HELD] = (db.session().get_transaction(), ids)
     return rows

@@ -18,8 +18,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy import bindparam, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 
 from webapp.cards import answers as card_answers
 from webapp.cards import late as card_late
@@ -97,10 +97,11 @@ def fix(key: str, reason: str) -> ResponseReturnValue:
 # -- verification ----------------------------------------------------------------------
 
 
+_INTEGRATION = select(LarkIntegration).where(LarkIntegration.key == bindparam("key"))
+
+
 def _integration(key: str) -> LarkIntegration:
-    integration = db.session.execute(
-        select(LarkIntegration).where(LarkIntegration.key == key)
-    ).scalar_one_or_none()
+    integration = db.session.execute(_INTEGRATION, {"key": key}).scalar_one_or_none()
     if integration is None or not integration.enabled:
         raise Refused(404, "unknown or disabled integration")
     return _snapshot(integration)
