@@ -1,7 +1,7 @@
 """The homepage's incident list as thousands of open phones see it: a refresh every 15 s.
 
-    python -m bench.homepages [--incidents 1000] [--requests 400] [--seconds 8]
-                              [--levels 300,600,1000,1500,2000,3000,4000,6000,8000]
+    python -m bench.homepages [--incidents 1000] [--requests 400] [--seconds 8] [--threads 0]
+                              [--levels 300,600,1000,...,16000]
 
 Loads `bench_incidents` (as bench/incidents.py does) with 1,000 incidents, then prints, each
 against the bare route of the same app in the same run:
@@ -184,7 +184,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--incidents", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=400, help="per route, closed loop")
     parser.add_argument("--seconds", type=float, default=8.0, help="per capacity level")
-    parser.add_argument("--levels", default="300,600,1000,1500,2000,3000,4000,6000,8000")
+    parser.add_argument(
+        "--levels", default="300,600,1000,1500,2000,3000,4000,6000,8000,10000,12000,16000"
+    )
     parser.add_argument(
         "--threads",
         type=int,
