@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests import factories
-from tests.conftest import sign_in
+from tests.conftest import csrf_token, sign_in
 from tests.factories import Persona
 from webapp.delivery import worker as outbox
 from webapp.extensions import db
@@ -290,3 +290,63 @@ def test_a_member_who_does_not_own_the_group_cannot_dissolve_it(
 
     assert answer.status_code == 403
     assert lark.sandbox.chats[seed.ONCALL_CHAT.chat_id].status == "normal"
+
+
+def test_a_missed_bot_added_event_is_corrected_by_lark_s_chat_list(
+    client: FlaskClient, owner: Persona, lark: LarkSandbox, live_server: str
+) -> None:
+    """The bot was removed (the event arrived), then added back while our event URL was
+    down: Lark's chat list, read later, shows it in the chat, and the marks go."""
+    from webapp.diagnostics import report as diagnostics
+
+    integration, path = _setup(owner, lark, live_server)
+    chat = seed.ONCALL_CHAT
+    _rule(integration, path, chat.chat_id, chat.name)
+    sign_in(client, owner)
+    lark.remove_bot(chat.chat_id, by=LI)
+    assert "can no longer receive cards" in client.get("/admin/diagnostics").get_data(as_text=True)
+
+    lark.set_bot_in_chat(chat.chat_id, present=True)  # added back; no event reaches us
+    diagnostics.clear_cache()  # the diagnostics read Lark's chat list at most once a minute
+
+    report = client.get("/admin/diagnostics").get_data(as_text=True)
+    assert "can no longer receive cards" not in report
+    assert "The bot is in all 1 chat(s) the dispatch policies use." in report
+    assert "The bot was removed from" not in client.get(path).get_data(as_text=True)
+    db.session.expire_all()
+    row = db.session.scalars(select(LarkChat).where(LarkChat.chat_id == chat.chat_id)).one()
+    assert row.status is ChatStatus.MEMBER
+
+
+def test_a_removal_after_lark_s_chat_list_was_read_stands(
+    client: FlaskClient, owner: Persona, lark: LarkSandbox, live_server: str
+) -> None:
+    integration, path = _setup(owner, lark, live_server)
+    chat = seed.ONCALL_CHAT
+    _rule(integration, path, chat.chat_id, chat.name)
+    sign_in(client, owner)
+    ok = client.get("/admin/diagnostics").get_data(as_text=True)  # reads the list: bot in
+    assert "The bot is in all 1 chat(s) the dispatch policies use." in ok
+
+    lark.remove_bot(chat.chat_id, by=LI)  # after that read
+
+    report = client.get("/admin/diagnostics").get_data(as_text=True)  # the list is cached
+    assert f"{chat.name} (rule Everything): the bot was removed" in report
+
+
+def test_refreshing_the_chat_list_corrects_a_missed_bot_added_event(
+    client: FlaskClient, owner: Persona, lark: LarkSandbox, live_server: str
+) -> None:
+    integration, path = _setup(owner, lark, live_server)
+    chat = seed.ONCALL_CHAT
+    _rule(integration, path, chat.chat_id, chat.name)
+    sign_in(client, owner)
+    lark.remove_bot(chat.chat_id, by=LI)
+    assert "The bot was removed from" in client.get(path).get_data(as_text=True)
+    lark.set_bot_in_chat(chat.chat_id, present=True)  # no event reaches us
+
+    token = csrf_token(client, path)
+    answer = client.post(f"{path}/refresh-chats", data={"csrf_token": token})  # the form's button
+
+    assert answer.status_code == 303
+    assert "The bot was removed from" not in client.get(path).get_data(as_text=True)

@@ -3,7 +3,7 @@ that war rooms hold all their people."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -40,12 +40,14 @@ def dispatch_chat_ids(integration: LarkIntegration) -> dict[str, list[str]]:
     return wanted
 
 
-def _live_chats(integration: LarkIntegration) -> set[str] | tuple[str, str]:
-    """The chat ids the bot is in, or Lark's error in words and the fix for that error."""
+def _live_chats(integration: LarkIntegration) -> tuple[datetime, set[str]] | tuple[str, str]:
+    """(when read, the chat ids the bot is in), or Lark's error in words and its fix."""
+    read_at = utcnow()
     try:
-        return {c.chat_id for c in LarkClient.for_integration(integration).list_all_chats()}
+        chats = LarkClient.for_integration(integration).list_all_chats()
     except LarkError as error:
         return lark_error_words(error), lark_fix(error.reason)
+    return read_at, {c.chat_id for c in chats}
 
 
 def _gone(integration: LarkIntegration) -> Check | None:
@@ -87,15 +89,20 @@ def chats_check(integration: LarkIntegration) -> Check:
     title = _("The bot is in the dispatch policies' group chats")
     if not wanted:
         return Check("chats", title, Level.OK, _("No dispatch policy sends to a group chat."))
+    from webapp.dispatch import chat_events
+
+    key = ("chats", integration.id, integration.app_id, integration.api_base_url)
+    live = cached(key, lambda: _live_chats(integration))
+    if isinstance(live[0], datetime):  # the list corrects events it saw and we missed
+        chat_events.reconcile(integration, live[1], live[0])
     gone = _gone(integration)
     if gone:
         return gone
-    key = ("chats", integration.id, integration.app_id, integration.api_base_url)
-    seen = cached(key, lambda: _live_chats(integration))
-    if isinstance(seen, tuple):
+    if isinstance(live[0], str):
         # The fix names the failure Lark answered (quota, credentials, rate limit, ...).
-        words, fix = seen
+        words, fix = live
         return Check("chats", title, Level.WARNING, words, fix)
+    seen = live[1]
     add_bot = _(
         "In Lark, open the group chat's settings → Group bots → Add bot, and add this app's bot. "
         "Then refresh the chat list on the channel's dispatch policy page."

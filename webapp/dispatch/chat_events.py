@@ -1,7 +1,8 @@
 """What Lark's chat events change: the bot's chats, the policies' targets, dissolved war rooms.
 
 Events (webapp/views/events.py) call `bot_added`, `bot_removed` and `chat_disbanded`; the
-dispatch form and page read `overrides` and `gone`. The caller commits.
+dispatch form and page read `overrides` and `gone`. The caller commits. Whoever reads Lark's
+chat list calls `reconcile`, so a missed "bot added" event does not leave a chat marked.
 """
 
 from __future__ import annotations
@@ -74,6 +75,27 @@ def chat_disbanded(integration: LarkIntegration, chat_id: str, name: str) -> Non
                 EventKind.WAR_ROOM,
                 {"name": room.name, "chat_id": chat_id, "status": "closed"},
             )
+
+
+def reconcile(integration: LarkIntegration, listed: set[str], read_at: datetime) -> int:
+    """Lark's own chat list is the truth as of `read_at`: a chat it lists that an older event
+    marked removed or dissolved has the bot again (the bot was added back and that event
+    never arrived: the event URL was down, or not set yet). Returns how many rows it marked
+    and commits them; an event after `read_at` stands."""
+    rows = db.session.scalars(
+        select(LarkChat).where(
+            LarkChat.integration_id == integration.id,
+            LarkChat.status != ChatStatus.MEMBER,
+            LarkChat.changed_at < read_at,
+            LarkChat.chat_id.in_(sorted(listed)),
+        )
+    ).all()
+    for row in rows:
+        row.status = ChatStatus.MEMBER
+        row.changed_at = read_at
+    if rows:
+        db.session.commit()
+    return len(rows)
 
 
 def overrides(integration_id: int, since: datetime) -> dict[str, LarkChat]:
