@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select, true
 
 from webapp.extensions import db
-from webapp.incidents import queries
+from webapp.incidents import memo, queries
 from webapp.models import Incident, Member, Status, channel_members
 from webapp.models.base import UTCDateTime
 
@@ -68,16 +68,8 @@ def _statement(
         return stmt
     stmt = _build(member, filters, limit)
     with _built_lock:
-        keep(_built, key, stmt, _BUILT_MAX)
+        memo.keep(_built, key, stmt, _BUILT_MAX)
     return stmt
-
-
-def keep(store: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
-    """Store in a bounded dict: when it is full, the oldest half goes. Callers hold its lock."""
-    if len(store) >= limit:
-        for old in list(store)[: limit // 2]:
-            del store[old]
-    store[key] = value
 
 
 def _build(member: Member, filters: queries.Filters, limit: int) -> Select[Any]:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     false,
     func,
     literal,
@@ -58,6 +59,7 @@ from webapp.models import (
     incident_responders,
     utcnow,
 )
+from webapp.models.base import UTCDateTime
 
 SCOPES = ("mine", "channels", "all")
 STATUSES = ("open", "triggered", "processing", "snoozed", "closed", "any")
@@ -260,6 +262,9 @@ def count_columns(member: Member, filters: Filters, now: datetime) -> list[Any]:
     return columns
 
 
+_NOW = bindparam("now", type_=UTCDateTime())
+
+
 def page(
     member: Member,
     filters: Filters,
@@ -269,7 +274,11 @@ def page(
 ) -> Page:
     """One page of rows in the chosen order, and the cursor of the next page (None at the end)."""
     limit = max(1, min(limit, MAX_ROWS))
-    found = rows.load(page_statement(member, filters, after, limit, now or utcnow()))
+    now = now or utcnow()
+    # Every render's first page: its statement is built once per view, the moment bound.
+    view = (member.id, member.account_id, member.is_admin, filters, limit) if not after else None
+    at: Any = _NOW if view else now
+    found = rows.load(lambda: page_statement(member, filters, after, limit, at), {"now": now}, view)
     shown = [r[0] for r in found[:limit]]
     if len(found) <= limit:
         return Page(shown, None)

@@ -8,8 +8,9 @@ incident the action loaded (`ListRow.of`), so both draw the same template.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from webapp.extensions import db
+from webapp.incidents import memo
 from webapp.models import Channel, Incident, Member, Severity, Status, incident_assignees
 
 
@@ -52,6 +54,11 @@ class ListRow:
         )
 
 
+_built: dict[tuple[Any, ...], Select[Any]] = {}
+_BUILT_MAX = 512
+_built_lock = threading.Lock()
+
+
 _CHANNEL_NAME = (
     select(Channel.name).where(Channel.id == Incident.channel_id).scalar_subquery().label("ch")
 )
@@ -68,10 +75,22 @@ COLUMNS = (
 )
 
 
-def load(stmt: Select[Any]) -> list[tuple[ListRow, Any]]:
-    """(row, rank) for each result of a page statement that selects (Incident, rank)."""
-    rank = list(stmt.selected_columns)[-1]
-    found = db.session.execute(stmt.with_only_columns(*COLUMNS, rank)).all()
+def load(
+    build: Callable[[], Select[Any]],
+    params: dict[str, Any] | None = None,
+    key: tuple[Any, ...] | None = None,
+) -> list[tuple[ListRow, Any]]:
+    """(row, rank) for each result of the page statement `build` makes, which selects
+    (Incident, rank). With a `key` (the member's view: the first page, the moment a bound
+    parameter) the statement is built once per key and process."""
+    stmt = _built.get(key) if key is not None else None
+    if stmt is None:
+        made = build()
+        stmt = made.with_only_columns(*COLUMNS, list(made.selected_columns)[-1])
+        if key is not None:
+            with _built_lock:
+                memo.keep(_built, key, stmt, _BUILT_MAX)
+    found = db.session.execute(stmt, params or {}).all()
     names = _assignee_names([r[0] for r in found])
     pages = []
     for id_, number, title, status, severity, version, created, snoozed, channel, at in found:

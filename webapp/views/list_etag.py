@@ -24,7 +24,7 @@ from flask_babel import format_timedelta, get_locale, get_timezone
 from flask_wtf.csrf import generate_csrf
 
 from webapp.i18n import ago_reads_until
-from webapp.incidents import freshness, queries
+from webapp.incidents import freshness, memo, queries
 from webapp.models import Member
 
 # The region's forms carry CSRF tokens that expire (Flask-WTF: an hour); draw them anew
@@ -80,7 +80,7 @@ def list_tag(member: Member, filters: queries.Filters, limit: int, now: datetime
             return look
     look = _look(member, filters, limit, now, view, since, marks)
     with _looks_lock:
-        freshness.keep(looks, view, look, _LOOKS_MAX)
+        memo.keep(looks, view, look, _LOOKS_MAX)
     return look
 
 

@@ -21,7 +21,7 @@ from flask_babel import get_locale, get_timezone
 from markupsafe import Markup
 
 from webapp.i18n import ago
-from webapp.incidents import freshness
+from webapp.incidents import memo
 from webapp.incidents.rows import ListRow
 from webapp.models import Member, utcnow
 
@@ -51,7 +51,7 @@ def row_html(row: ListRow, base: str, labels: dict[str, Any]) -> Markup:
     if html is None:
         html = _draw(row, base, now)
         with _rows_lock:
-            freshness.keep(drawn, key, html, _ROWS_MAX)
+            memo.keep(drawn, key, html, _ROWS_MAX)
     return html
 
 
