@@ -54,10 +54,10 @@ class ListRow:
         )
 
 
+# First-page statements by member's view; bounded: the oldest half goes when it is full.
 _built: dict[tuple[Any, ...], Select[Any]] = {}
 _BUILT_MAX = 512
 _built_lock = threading.Lock()
-
 
 _CHANNEL_NAME = (
     select(Channel.name).where(Channel.id == Incident.channel_id).scalar_subquery().label("ch")
@@ -83,7 +83,10 @@ def load(
     """(row, rank) for each result of the page statement `build` makes, which selects
     (Incident, rank). With a `key` (the member's view: the first page, the moment a bound
     parameter) the statement is built once per key and process."""
-    stmt = _built.get(key) if key is not None else None
+    stmt = None
+    if key is not None:
+        with _built_lock:
+            stmt = _built.get(key)
     if stmt is None:
         made = build()
         stmt = made.with_only_columns(*COLUMNS, list(made.selected_columns)[-1])
