@@ -155,14 +155,23 @@ def test_removing_the_bot_marks_the_policy_target_on_the_page_and_in_diagnostics
     assert f"{chat.name} (rule Everything): the bot was removed" in report
 
 
-def test_adding_the_bot_back_clears_the_mark(
+def _removed(
     client: FlaskClient, owner: Persona, lark: LarkSandbox, live_server: str
-) -> None:
+) -> tuple[str, seed.SeedChat]:
+    """A policy sending to the on-call chat, the owner signed in, and the bot removed from
+    that chat (Lark sent the event)."""
     integration, path = _setup(owner, lark, live_server)
     chat = seed.ONCALL_CHAT
     _rule(integration, path, chat.chat_id, chat.name)
     sign_in(client, owner)
     lark.remove_bot(chat.chat_id, by=LI)
+    return path, chat
+
+
+def test_adding_the_bot_back_clears_the_mark(
+    client: FlaskClient, owner: Persona, lark: LarkSandbox, live_server: str
+) -> None:
+    path, chat = _removed(client, owner, lark, live_server)
 
     lark.add_bot(chat.chat_id, by=LI)
 
@@ -299,11 +308,7 @@ def test_a_missed_bot_added_event_is_corrected_by_lark_s_chat_list(
     down: Lark's chat list, read later, shows it in the chat, and the marks go."""
     from webapp.diagnostics import report as diagnostics
 
-    integration, path = _setup(owner, lark, live_server)
-    chat = seed.ONCALL_CHAT
-    _rule(integration, path, chat.chat_id, chat.name)
-    sign_in(client, owner)
-    lark.remove_bot(chat.chat_id, by=LI)
+    path, chat = _removed(client, owner, lark, live_server)
     assert "can no longer receive cards" in client.get("/admin/diagnostics").get_data(as_text=True)
 
     lark.set_bot_in_chat(chat.chat_id, present=True)  # added back; no event reaches us
@@ -337,11 +342,7 @@ def test_a_removal_after_lark_s_chat_list_was_read_stands(
 def test_refreshing_the_chat_list_corrects_a_missed_bot_added_event(
     client: FlaskClient, owner: Persona, lark: LarkSandbox, live_server: str
 ) -> None:
-    integration, path = _setup(owner, lark, live_server)
-    chat = seed.ONCALL_CHAT
-    _rule(integration, path, chat.chat_id, chat.name)
-    sign_in(client, owner)
-    lark.remove_bot(chat.chat_id, by=LI)
+    path, chat = _removed(client, owner, lark, live_server)
     assert "The bot was removed from" in client.get(path).get_data(as_text=True)
     lark.set_bot_in_chat(chat.chat_id, present=True)  # no event reaches us
 
