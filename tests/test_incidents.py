@@ -10,7 +10,7 @@ from tests.factories import Persona
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
-from webapp.models import Incident, IncidentEvent, LicenseRefusal, Source, Status
+from webapp.models import EventKind, Incident, IncidentEvent, LicenseRefusal, Source, Status
 
 
 def events_of(incident: Incident) -> list[str]:
@@ -189,3 +189,11 @@ def test_a_failing_listener_rolls_the_change_back(owner: Persona) -> None:
     db.session.expire_all()
     assert db.session.get(Incident, incident.id).status is Status.TRIGGERED
     assert events_of(incident) == ["triggered"]
+
+
+def test_an_incident_starts_at_the_moment_it_is_triggered(owner: Persona) -> None:
+    """The detail page's "Started" and the timeline's "triggered" name one moment, so they
+    read the same words ("1 second ago") even on a rounding edge."""
+    incident = factories.incident(owner.account)
+    [triggered] = [e for e in incident.events if e.kind == EventKind.TRIGGERED]
+    assert triggered.created_at == incident.created_at

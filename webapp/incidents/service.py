@@ -312,8 +312,10 @@ def open_incident(
         ).scalar_one()
         or 0
     ) + 1
+    now = utcnow()  # the incident starts when it is triggered: one moment for both
     incident = Incident(
         account_id=account.id,
+        created_at=now,
         number=number,
         title=title,
         description=description,
@@ -332,6 +334,7 @@ def open_incident(
         source=actor.source,
         kind=EventKind.TRIGGERED,
         details=details or {},
+        created_at=now,
     )
     db.session.add(event)
     db.session.flush()
