@@ -6,7 +6,6 @@ could show changed since a moment, so an unchanged list is not even looked at ag
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,22 +53,13 @@ def shown(member: Member, filters: queries.Filters, limit: int, now: datetime) -
 # Building the statement is most of the Python a refresh costs (a few ms: five status
 # conditions, the scope's subqueries, the page's walk), so each member's view keeps its
 # statement, with the moment as a parameter. Bounded: the oldest half goes when it is full.
-_built: dict[tuple[Any, ...], Select[Any]] = {}
-_BUILT_MAX = 512
-_built_lock = threading.Lock()
+_built: memo.Store[Select[Any]] = memo.Store(512)
 
 
 def _statement(
     key: tuple[Any, ...], member: Member, filters: queries.Filters, limit: int
 ) -> Select[Any]:
-    with _built_lock:
-        stmt = _built.get(key)
-    if stmt is not None:
-        return stmt
-    stmt = _build(member, filters, limit)
-    with _built_lock:
-        memo.keep(_built, key, stmt, _BUILT_MAX)
-    return stmt
+    return _built.get_or_make(key, lambda: _build(member, filters, limit))
 
 
 def _build(member: Member, filters: queries.Filters, limit: int) -> Select[Any]:

@@ -8,7 +8,6 @@ incident the action loaded (`ListRow.of`), so both draw the same template.
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,9 +54,7 @@ class ListRow:
 
 
 # First-page statements by member's view; bounded: the oldest half goes when it is full.
-_built: dict[tuple[Any, ...], Select[Any]] = {}
-_BUILT_MAX = 512
-_built_lock = threading.Lock()
+_built: memo.Store[Select[Any]] = memo.Store(512)
 
 _CHANNEL_NAME = (
     select(Channel.name).where(Channel.id == Incident.channel_id).scalar_subquery().label("ch")
@@ -83,16 +80,12 @@ def load(
     """(row, rank) for each result of the page statement `build` makes, which selects
     (Incident, rank). With a `key` (the member's view: the first page, the moment a bound
     parameter) the statement is built once per key and process."""
-    stmt = None
-    if key is not None:
-        with _built_lock:
-            stmt = _built.get(key)
-    if stmt is None:
+
+    def columns() -> Select[Any]:
         made = build()
-        stmt = made.with_only_columns(*COLUMNS, list(made.selected_columns)[-1])
-        if key is not None:
-            with _built_lock:
-                memo.keep(_built, key, stmt, _BUILT_MAX)
+        return made.with_only_columns(*COLUMNS, list(made.selected_columns)[-1])
+
+    stmt = _built.get_or_make(key, columns) if key is not None else columns()
     found = db.session.execute(stmt, params or {}).all()
     names = _assignee_names([r[0] for r in found])
     pages = []

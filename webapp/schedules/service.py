@@ -82,6 +82,14 @@ def create_schedule(account_id: int, name: str, timezone: str) -> Schedule:
     return schedule
 
 
+class ScheduleInUse(ScheduleError):
+    """Dispatch policies page through the schedule: it is kept."""
+
+    def __init__(self, rules: list[DispatchRule], message: str) -> None:
+        super().__init__(message)
+        self.rules = rules
+
+
 def rules_paging_through(schedule: Schedule) -> list[DispatchRule]:
     """The dispatch policies whose escalation layers page whoever is on call here."""
     stmt = (
@@ -104,12 +112,13 @@ def delete_schedule(schedule: Schedule) -> None:
     through that layer, so the policy is changed first."""
     using = rules_paging_through(schedule)
     if using:
-        raise ScheduleError(
+        raise ScheduleInUse(
+            using,
             _(
                 "%(name)s pages whoever is on call here. Take the schedule out of its "
                 "escalation layers first, then delete it.",
                 name=", ".join(f"“{rule.name}” ({rule.channel.name})" for rule in using),
-            )
+            ),
         )
     db.session.delete(schedule)
     db.session.commit()

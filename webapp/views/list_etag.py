@@ -13,7 +13,6 @@ last tag stands without even that statement (`list_tag`).
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,7 +46,6 @@ class Look:
 
 # One look per member's view, app and process; bounded: the oldest half goes when it is full.
 _LOOKS_MAX = 4096
-_looks_lock = threading.Lock()
 # However quiet the account, the list itself is looked at again at least this often.
 LOOK_AGAIN = timedelta(seconds=60)
 
@@ -68,9 +66,10 @@ def list_tag(member: Member, filters: queries.Filters, limit: int, now: datetime
         int(time.time() // TOKEN_BUCKET_S),
         str(session.get("csrf_token", "")),
     )
-    looks: dict[tuple[Any, ...], Look] = current_app.extensions.setdefault("list_looks", {})
-    with _looks_lock:
-        look = looks.get(view)
+    looks: memo.Store[Look] = current_app.extensions.setdefault(
+        "list_looks", memo.Store(_LOOKS_MAX)
+    )
+    look = looks.get(view)
     since, marks = None, None
     # The window of the last look is kept while it is short, so a changed list costs one
     # probe, not two; a clock set back (tests travel) starts afresh.
@@ -79,8 +78,7 @@ def list_tag(member: Member, filters: queries.Filters, limit: int, now: datetime
         if now < look.until and marks == look.marks:
             return look
     look = _look(member, filters, limit, now, view, since, marks)
-    with _looks_lock:
-        memo.keep(looks, view, look, _LOOKS_MAX)
+    looks.put(view, look)
     return look
 
 

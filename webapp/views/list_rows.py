@@ -12,7 +12,6 @@ In debug mode (`FLASK_DEBUG=1`) templates reload when edited, so rows are always
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +25,6 @@ from webapp.incidents.rows import ListRow
 from webapp.models import Member, utcnow
 
 _ROWS_MAX = 4096  # rows of about 1.6 KB: a few MB per process
-_rows_lock = threading.Lock()
 
 
 def row_html(row: ListRow, base: str, labels: dict[str, Any]) -> Markup:
@@ -45,14 +43,10 @@ def row_html(row: ListRow, base: str, labels: dict[str, Any]) -> Markup:
     )
     if current_app.debug:
         return _draw(row, base, now)
-    drawn: dict[tuple[Any, ...], Markup] = current_app.extensions.setdefault("list_rows", {})
-    with _rows_lock:
-        html = drawn.get(key)
-    if html is None:
-        html = _draw(row, base, now)
-        with _rows_lock:
-            memo.keep(drawn, key, html, _ROWS_MAX)
-    return html
+    drawn: memo.Store[Markup] = current_app.extensions.setdefault(
+        "list_rows", memo.Store(_ROWS_MAX)
+    )
+    return drawn.get_or_make(key, lambda: _draw(row, base, now))
 
 
 def _draw(row: ListRow, base: str, now: datetime) -> Markup:

@@ -28,7 +28,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.schedules import cover, feeds, problems, service, views_model
-from webapp.schedules.service import LayerInput, ScheduleError
+from webapp.schedules.service import LayerInput, ScheduleError, ScheduleInUse
 from webapp.views import schedule_words
 
 bp = Blueprint("schedules", __name__)
@@ -155,10 +155,8 @@ def delete(schedule_id: int) -> ResponseReturnValue:
     name = schedule.name
     try:
         service.delete_schedule(schedule)
-    except ScheduleError as error:
-        db.session.rollback()
-        using = service.rules_paging_through(schedule)
-        context = _context(schedule=schedule, using=using, error=str(error))
+    except ScheduleInUse as error:
+        context = _context(schedule=schedule, using=error.rules, error=str(error))
         return render_template("schedules/delete.html", **context), 409
     flash(_("Schedule “%(name)s” deleted.", name=name), "success")
     return redirect(url_for("schedules.index"), 303)
