@@ -179,11 +179,16 @@ def settle(integration: LarkIntegration, cb: Callback, keys: list[str], answer: 
             .values(outcome=answer.outcome, answer=answer.to_json(), incident_id=answer.incident_id)
             .execution_options(synchronize_session=False)  # no receipt is loaded as an object
         )
-    if secrets.randbelow(PRUNE_EVERY) == 0:
+    if _prune_now():
         db.session.execute(
             delete(CallbackReceipt).where(CallbackReceipt.created_at < utcnow() - RECEIPT_TTL)
         )
     _evidence(integration, cb)
+
+
+def _prune_now() -> bool:
+    """One press in PRUNE_EVERY, at random, also clears receipts older than RECEIPT_TTL."""
+    return secrets.randbelow(PRUNE_EVERY) == 0
 
 
 def settle_failed(
