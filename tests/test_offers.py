@@ -12,6 +12,7 @@ from tests import factories
 from tests.incident_pages_support import enter, integration
 from webapp.cards.render import incident_card
 from webapp.extensions import db
+from webapp.incidents import offers
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
 from webapp.models import Incident, LarkIntegration, Source
@@ -216,3 +217,43 @@ def test_htmx_needs_only_the_page_s_token_header_and_nothing_passes_without_it(
     done = client.post(url, data=form, headers={**HX, "X-CSRFToken": token.group(1)})
     assert done.status_code == 200
     assert f"Incident #{incident.number} resolved." in done.headers["HX-Trigger"]
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_the_service_accepts_exactly_the_verbs_the_card_offers_in_every_state(
+    owner: factories.Persona, state: str
+) -> None:
+    reach, expected = STATES[state]
+    for verb in offers.Verb:
+        incident = factories.incident(owner.account, "Disk full on db-01")
+        actor = Actor(owner.member, Source.WEB)
+        reach(incident, actor)
+        db.session.refresh(incident)
+        version = incident.version
+        if offers.label(verb) in expected:
+            offers.perform(verb, incident, actor, version, 60)
+            continue
+        with pytest.raises(incidents.InvalidTransition):
+            offers.perform(verb, incident, actor, version, 60)
+        db.session.expire_all()
+        assert db.session.get(Incident, incident.id).version == version, verb  # type: ignore[union-attr]
+
+
+def test_a_snoozed_incident_refuses_acknowledge_from_the_web_app_and_stays_triggered(
+    client: FlaskClient, owner: factories.Persona, lark: LarkIntegration
+) -> None:
+    enter(client, owner, lark)
+    incident = factories.incident(owner.account, "Disk full on db-01", assignees=[owner.member])
+    incidents.snooze(incident, Actor(owner.member, Source.CARD), 60)
+    page = client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    assert token
+    response = client.post(
+        f"/lark/{lark.key}/incidents/{incident.number}/acknowledge",
+        data={"version": str(incident.version), "region": "row"},
+        headers={**HX, "X-CSRFToken": token.group(1)},
+    )
+    assert "Unsnooze it first" in response.headers["HX-Trigger"]
+    assert f"Incident #{incident.number} acknowledged." not in response.headers["HX-Trigger"]
+    db.session.expire_all()
+    assert db.session.get(Incident, incident.id).status.value == "Triggered"  # type: ignore[union-attr]
