@@ -1,7 +1,7 @@
 """The monitoring tools our users run, and their own words for severity.
 
 One table maps every source's severity vocabulary to ours; an unknown word is refused with
-the words that source accepts. Grafana's webhook is Alertmanager-shaped (webapp/alerts.py
+the words that source accepts. Grafana's webhook is Alertmanager-shaped (webapp/incidents/alerts.py
 parses it) and adds `values` and links, kept here as annotations. Zabbix (through the
 media type in contrib/zabbix/) and Nightingale v6/v7 (callback) have shapes of their own.
 """

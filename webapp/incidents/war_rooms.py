@@ -36,7 +36,7 @@ from webapp.models import (
 )
 
 # Lark: create chat takes at most 50 users, add members 50 per call, batch_get_id 50 emails
-# and 50 mobiles per call (open-api.md 4.2, 4.3, 5).
+# and 50 mobiles per call (docs/lark/open-api.md#chats and #contact-lookup).
 CHUNK = 50
 
 

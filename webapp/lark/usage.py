@@ -35,7 +35,8 @@ from webapp.models import ApiUsage, LarkApiEvent, LarkIntegration, utcnow
 
 log = logging.getLogger(__name__)
 
-# The free edition's quota leaves out auth, events and contact APIs (open-api.md 6.2).
+# The free edition's quota leaves out auth, events and contact APIs
+# (docs/lark/open-api.md#monthly-quota).
 _UNCOUNTED_PREFIXES = ("/open-apis/auth/", "/open-apis/authen/", "/open-apis/contact/")
 
 # reason -> LarkApiEvent.kind, for the answers the diagnostics page explains.
@@ -46,8 +47,9 @@ def is_counted(path: str) -> bool:
     return not path.startswith(_UNCOUNTED_PREFIXES)
 
 
-# The free quota resets "on the 1st" (open-api.md 6.2). Feishu is a China service, so the month
-# turns at midnight Beijing time (UTC+8, no daylight saving), as the sandbox decides too.
+# The free quota resets "on the 1st" (docs/lark/open-api.md#monthly-quota). Feishu is a China
+# service, so the month turns at midnight Beijing time (UTC+8, no daylight saving), as the
+# sandbox decides too.
 QUOTA_TZ = ZoneInfo("Asia/Shanghai")
 
 

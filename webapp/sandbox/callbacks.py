@@ -3,7 +3,7 @@
 The sandbox POSTs to the product over real HTTP (`requests`: it stands in for Lark's
 servers, outside the product's one Lark client seam), signs and encrypts as Lark does,
 waits at most 3 s (1 s for url_verification) and judges the answer the way the Lark client
-does, with Lark's client-side error codes. Sources: callbacks-and-login.md, part 1.
+does, with Lark's client-side error codes. Source: docs/lark/callbacks.md.
 """
 
 from __future__ import annotations

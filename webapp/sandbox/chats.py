@@ -1,6 +1,6 @@
 """Group chats of the bot and the contact lookup, as Lark serves them.
 
-Sources: /work/shared/lark/open-api.md sections 4 (chats) and 5 (batch_get_id).
+Sources: docs/lark/open-api.md#chats and #contact-lookup (batch_get_id).
 """
 
 from __future__ import annotations

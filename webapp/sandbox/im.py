@@ -1,6 +1,7 @@
 """im/v1 messages and the delayed card update, as Lark serves them.
 
-Sources: /work/shared/lark/open-api.md sections 2 and 3 (send, PATCH, interactive/v1).
+Sources: docs/lark/open-api.md#send and #card-update, docs/lark/callbacks.md#answering (the
+delayed update, interactive/v1).
 """
 
 from __future__ import annotations

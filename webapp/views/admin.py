@@ -64,7 +64,7 @@ def _format_when(when: datetime) -> str:
 
 
 def _dispatch_url() -> str | None:
-    """Helper DELIVERY's channels page, when the app has one."""
+    """The channels page (dispatch policies), when the app has one."""
     for rule in current_app.url_map.iter_rules():
         if rule.rule.rstrip("/") == "/admin/channels" and "GET" in (rule.methods or ()):
             return url_for(rule.endpoint)
@@ -178,7 +178,7 @@ def integration_new() -> ResponseReturnValue:
         integration, warnings = integrations.create(admin.account, data)
     except IntegrationInvalid as invalid:
         return _form_page(None, data.cleaned(), invalid.errors, 422)
-    flash(_("Integration created. Paste the three URLs below into the Lark developer console."))
+    flash(_("Integration created. Paste the four URLs below into the Lark developer console."))
     for warning in warnings:
         flash(warning, "warning")
     return redirect(url_for("admin.integration_detail", integration_id=integration.id), 303)

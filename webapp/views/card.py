@@ -35,7 +35,7 @@ from webapp.schedules import cover
 bp = Blueprint("card", __name__)
 log = logging.getLogger(__name__)
 
-# UNCONFIRMED (callbacks-and-login.md 1.4 item 6): Lark documents no replay window; we
+# Open (docs/lark/callbacks.md#replay-window): Lark documents no replay window; we
 # refuse signed requests whose X-Lark-Request-Timestamp is more than 5 minutes off.
 REPLAY_WINDOW_S = 300
 
@@ -175,7 +175,8 @@ def _authenticate_v2(
 
 
 def _authenticate_v1(integration: LarkIntegration, payload: dict[str, Any], raw: bytes) -> Callback:
-    # The old channel signs with the Verification Token and is never encrypted (D1, D6).
+    # The old channel signs with the Verification Token and is never encrypted
+    # (docs/lark/callbacks.md#signatures).
     _check_signature(crypto.v1_signature, integration.verification_token, raw)
     refresh = request.headers.get("X-Refresh-Token")
     return Callback(
