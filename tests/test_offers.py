@@ -257,3 +257,38 @@ def test_a_snoozed_incident_refuses_acknowledge_from_the_web_app_and_stays_trigg
     assert f"Incident #{incident.number} acknowledged." not in response.headers["HX-Trigger"]
     db.session.expire_all()
     assert db.session.get(Incident, incident.id).status.value == "Triggered"  # type: ignore[union-attr]
+
+
+# The one word per state, whoever draws it (webapp/incidents/states.state_words).
+WORDS = {
+    "triggered": ("Triggered", "待处理"),
+    "acknowledged": ("Acknowledged", "已认领"),
+    "snoozed": ("Snoozed", "已暂缓"),
+    "acknowledged and snoozed": ("Snoozed", "已暂缓"),
+    "resolved": ("Resolved", "已关闭"),
+    "reopened": ("Triggered", "待处理"),
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "zh"])
+@pytest.mark.parametrize("state", list(STATES))
+def test_the_card_the_row_and_the_detail_name_each_state_with_one_word(
+    client: FlaskClient, owner: factories.Persona, lark: LarkIntegration, state: str, locale: str
+) -> None:
+    owner.member.locale = locale
+    db.session.commit()
+    enter(client, owner, lark)
+    incident = factories.incident(owner.account, "Disk full on db-01", assignees=[owner.member])
+    STATES[state][0](incident, Actor(owner.member, Source.WEB))
+    db.session.refresh(incident)
+    word = WORDS[state][locale == "zh"]
+
+    card = incident_card(incident, locale=locale, web_url="https://example.test/")
+    assert card["header"]["text_tag_list"][0]["text"]["content"] == word
+
+    page = client.get(f"/lark/{lark.key}/incidents?status=any").get_data(as_text=True)
+    row = page[page.index(f'id="incident-{incident.number}"') :]
+    assert re.findall(r'<span class="badge st-\w+">([^<]+)</span>', row)[0] == word
+
+    detail = client.get(f"/lark/{lark.key}/incidents/{incident.number}").get_data(as_text=True)
+    assert re.findall(r'<span class="badge st-\w+">([^<]+)</span>', detail)[0] == word

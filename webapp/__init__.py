@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
         members,
         security,
         sources,
+        vocabulary,
     )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
@@ -122,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     dispatch_views.init_app(app)
     schedules_views.init_app(app)
     errors.init_app(app)
+    vocabulary.init_app(app)
     if app.config["LARK_SANDBOX"]:
         from webapp import sandbox
 
