@@ -38,6 +38,7 @@ from webapp.identity.integrations import IntegrationInput, IntegrationInvalid
 from webapp.incidents import queries as incident_queries
 from webapp.lark.errors import LarkError
 from webapp.models import Edition, LarkIntegration, Member, Platform, utcnow
+from webapp.views.access import account_row, require_admin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -80,18 +81,11 @@ def _me() -> Member:
 
 
 def _admin() -> Member:
-    member = _me()
-    if not member.is_admin:
-        abort(403)
-    return member
+    return require_admin()
 
 
 def _integration(integration_id: int) -> LarkIntegration:
-    admin = _admin()
-    integration = db.session.get(LarkIntegration, integration_id)
-    if integration is None or integration.account_id != admin.account_id:
-        abort(404)
-    return integration
+    return account_row(LarkIntegration, integration_id, _admin().account_id)
 
 
 def _is_htmx() -> bool:
@@ -318,11 +312,7 @@ bp.add_url_rule("/license", "license", license_page, methods=["GET"])
 
 
 def _seat_member(admin: Member) -> Member:
-    raw = request.form.get("member_id", "")
-    member = db.session.get(Member, int(raw)) if raw.isdigit() else None
-    if member is None or member.account_id != admin.account_id:
-        abort(404)
-    return member
+    return account_row(Member, request.form.get("member_id", ""), admin.account_id)
 
 
 @bp.post("/license/<action>")

@@ -27,7 +27,7 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.dispatch import rules as dispatch_rules
 from webapp.dispatch.rules import LayerInput, RuleInput, RuleInvalid
-from webapp.extensions import db, login_manager
+from webapp.extensions import db
 from webapp.incidents import queries as incident_queries
 from webapp.incidents import war_rooms
 from webapp.incidents.service import Actor, IncidentError
@@ -46,20 +46,14 @@ from webapp.models import (
     utcnow,
 )
 from webapp.schedules import targets as schedule_targets
+from webapp.views.access import account_row, signed_in_admin
 from webapp.views.lark_context import lark_member_required
 
 bp = Blueprint("dispatch", __name__, url_prefix="/admin/channels")
 war_room_bp = Blueprint("war_room", __name__)
 
 
-@bp.before_request
-def signed_in_admin() -> ResponseReturnValue | None:
-    """Admin pages' guard: sign in first, then admins only (insights uses it too)."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not current_user.is_admin:
-        abort(403)
-    return None
+bp.before_request(signed_in_admin)
 
 
 @bp.context_processor
@@ -68,10 +62,7 @@ def _admin_nav() -> dict[str, Any]:
 
 
 def _channel(channel_id: int) -> Channel:
-    channel = db.session.get(Channel, channel_id)
-    if channel is None or channel.account_id != current_user.account_id:
-        abort(404)
-    return channel
+    return account_row(Channel, channel_id)
 
 
 def _rule(channel: Channel, rule_id: int) -> DispatchRule:
