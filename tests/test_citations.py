@@ -58,5 +58,5 @@ def test_the_lark_notes_give_a_source_for_each_section() -> None:
         for section in sections:
             title = section.splitlines()[0]
             assert "https://" in section or "lark_oapi/" in section, (
-                f"{doc.name} § {title} names no source"
+                f"{doc.name}: section {title} names no source"
             )

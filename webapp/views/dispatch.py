@@ -26,10 +26,10 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from webapp.dispatch import rules as dispatch_rules
+from webapp.dispatch import war_rooms
 from webapp.dispatch.rules import LayerInput, RuleInput, RuleInvalid
 from webapp.extensions import db
-from webapp.incidents import queries as incident_queries
-from webapp.incidents import war_rooms
+from webapp.incidents import lookup as incident_lookup
 from webapp.incidents.service import Actor, IncidentError
 from webapp.lark import applink
 from webapp.models import (
@@ -45,7 +45,7 @@ from webapp.models import (
     WarRoom,
     utcnow,
 )
-from webapp.schedules import targets as schedule_targets
+from webapp.oncall import targets as schedule_targets
 from webapp.views.access import account_row, signed_in_admin
 from webapp.views.lark_context import lark_member_required
 
@@ -357,7 +357,7 @@ def _chat_words(name: str, gone: Any) -> str:
 def open_war_room(key: str, number: int) -> ResponseReturnValue:
     integration: LarkIntegration = g.lark.integration
     # The same lookup as every other incident route: one the member may not see is a 404.
-    incident = incident_queries.row(g.lark.member, number)
+    incident = incident_lookup.row(g.lark.member, number)
     if incident is None:
         abort(404)
     room: WarRoom | None
