@@ -19,15 +19,13 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from webapp.cardkit.answer import Answer
 from webapp.cards import answers as card_answers
 from webapp.cards.actions import CardAction, Click
 from webapp.extensions import db
 from webapp.lark.callbacks import Callback
-from webapp.models import CallbackReceipt, LarkIntegration, utcnow
+from webapp.models import CallbackReceipt, LarkIntegration, dialect_insert, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +78,13 @@ def claim(
     ]
     if not rows:
         return True
-    stmt = _insert(db.session.get_bind().dialect.name)(CallbackReceipt).values(rows)
+    stmt = dialect_insert(CallbackReceipt).values(rows)
     stmt = stmt.on_conflict_do_nothing(index_elements=["integration_id", "dedupe_key"])
     inserted = db.session.execute(stmt.returning(CallbackReceipt.dedupe_key)).all()
     if len(inserted) == len(rows):
         return True
     db.session.rollback()  # a copy: undo the keys this one did insert
     return False
-
-
-def _insert(dialect: str) -> Any:
-    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 def first_answer(integration: LarkIntegration, keys: list[str], request_id: str) -> Answer:

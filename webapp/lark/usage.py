@@ -25,13 +25,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.lark.errors import LarkError
-from webapp.models import ApiUsage, LarkApiEvent, LarkIntegration, utcnow
+from webapp.models import ApiUsage, LarkApiEvent, LarkIntegration, dialect_insert, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -204,8 +203,9 @@ def _evidence(integration_id: int | None, **values: Any) -> None:
 
 
 def _increment(conn: Connection, integration_id: int, month: str, calls: int) -> None:
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    stmt = dialect.insert(ApiUsage).values(integration_id=integration_id, month=month, calls=calls)
+    stmt = dialect_insert(ApiUsage, conn).values(
+        integration_id=integration_id, month=month, calls=calls
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["integration_id", "month"],
         set_={"calls": ApiUsage.__table__.c.calls + calls},
