@@ -20,7 +20,7 @@ from flask import Flask
 from flask_babel import gettext as _
 
 from webapp import outbox
-from webapp.cardkit.answer import Answer, platform_locale, toast
+from webapp.cardkit.answer import Answer, Outcome, Tone, platform_locale, toast
 from webapp.models import CardMessage, Delivery, DeliveryKind, Incident, LarkIntegration
 
 # Lark gives up after 3 s. The clock starts when the handler does, after the server's own
@@ -82,7 +82,7 @@ def answer_in_time(
 def being_applied(integration: LarkIntegration) -> Answer:
     text = lambda: _("Your press is being applied; the card updates in a moment.")  # noqa: E731
     return Answer(
-        toast=toast("info", text, platform_locale(integration)), card=None, outcome="late"
+        toast=toast(Tone.INFO, text, platform_locale(integration)), card=None, outcome=Outcome.LATE
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from webapp.cardkit.answer import Answer
+from webapp.cardkit.answer import RETRYABLE, Answer, Outcome
 from webapp.cards import answers as card_answers
 from webapp.cards.actions import CardAction, Click
 from webapp.extensions import db
@@ -71,7 +71,7 @@ def claim(
             "dedupe_key": key,
             "operator_open_id": (cb.open_id or "")[:64] or None,
             "action": click.action.value if click else None,
-            "outcome": "pending",
+            "outcome": Outcome.PENDING,
             "created_at": utcnow(),
         }
         for key in keys
@@ -127,9 +127,7 @@ def release_retryable(
         db.session.rollback()
         return False
     stale = [
-        r.id
-        for r in existing
-        if r.created_at < old and r.outcome in card_answers.RETRYABLE_OUTCOMES | {"pending"}
+        r.id for r in existing if r.created_at < old and r.outcome in RETRYABLE | {Outcome.PENDING}
     ]
     if stale:
         db.session.execute(delete(CallbackReceipt).where(CallbackReceipt.id.in_(stale)))
@@ -145,7 +143,7 @@ def settle(integration: LarkIntegration, cb: Callback, keys: list[str], answer: 
     under the delivery's own key: the next press of the same button, once they have linked
     their account, is judged afresh however soon it comes.
     """
-    if answer.outcome in card_answers.RETRYABLE_OUTCOMES:
+    if answer.outcome in RETRYABLE:
         press_keys = [k for k in keys if k.startswith("p:")]
         db.session.execute(
             delete(CallbackReceipt)

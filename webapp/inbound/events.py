@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from webapp.cardkit import answer as card_answer
 from webapp.dispatch import chat_events
 from webapp.extensions import db
 from webapp.models import CallbackReceipt, LarkIntegration, dialect_insert, utcnow
@@ -82,7 +83,7 @@ def _first_time(integration: LarkIntegration, event_id: str, event_type: str) ->
             integration_id=integration.id,
             dedupe_key=f"ev:{event_id}"[:128],
             action="event",
-            outcome="ok",
+            outcome=card_answer.Outcome.OK,
             answer={"event_type": event_type},
             created_at=utcnow(),
         )

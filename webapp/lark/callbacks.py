@@ -12,6 +12,7 @@ and their sources: docs/lark/callbacks.md.
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import time
@@ -47,11 +48,18 @@ class Malformed(Refused):
         super().__init__(400, "malformed JSON")
 
 
+class Channel(enum.StrEnum):
+    """The callback channel a press came by (docs/lark/callbacks.md#two-channels)."""
+
+    V2 = "v2"  # card.action.trigger
+    V1 = "v1"  # card.action.trigger_v1
+
+
 @dataclass(frozen=True)
 class Callback:
     """A verified button press, from either channel."""
 
-    channel: str  # "v2" (card.action.trigger) or "v1" (card.action.trigger_v1)
+    channel: Channel
     delivery_key: str | None  # header.event_id / X-Refresh-Token: the same delivery again
     open_id: str | None
     message_id: str | None
@@ -152,7 +160,7 @@ def _verify_v2(
     if header.get("event_type") == "card.action.trigger":
         event_id = header.get("event_id")
         press = Callback(
-            channel="v2",
+            channel=Channel.V2,
             delivery_key=f"e:{event_id}" if event_id else None,
             open_id=_dict(event.get("operator")).get("open_id"),
             message_id=_dict(event.get("context")).get("open_message_id"),
@@ -170,7 +178,7 @@ def _verify_v1(
     _check_signature(crypto.v1_signature, integration.verification_token, raw, headers)
     refresh = headers.get("X-Refresh-Token")
     return Callback(
-        channel="v1",
+        channel=Channel.V1,
         delivery_key=f"r:{refresh}" if refresh else None,
         open_id=payload.get("open_id"),
         message_id=payload.get("open_message_id"),

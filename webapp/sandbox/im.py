@@ -23,7 +23,7 @@ from webapp.sandbox.openapi import (
     ok,
     reply,
 )
-from webapp.sandbox.state import App, Chat, Message, Sandbox
+from webapp.sandbox.state import App, Chat, ChatState, Message, Sandbox
 
 bp = gateway("lark_sandbox_im", __name__)
 
@@ -115,7 +115,7 @@ def _target(sandbox: Sandbox, app: App, id_type: str, receive_id: str) -> Chat:
         chat = sandbox.chats.get(receive_id)
         if chat is None:
             raise invalid("chat_id not exist", decisions.CODE_UNKNOWN_CHAT)
-        if chat.status != "normal":
+        if chat.status is not ChatState.NORMAL:
             raise LarkApiError(
                 400, 232009, "Your request specifies a chat which has already been dissolved."
             )

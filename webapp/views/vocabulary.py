@@ -8,13 +8,24 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from webapp.delivery.outcomes import ToldState, ToldVia
 from webapp.diagnostics.checks import Level
 from webapp.incidents.states import State
-from webapp.models import AlertStatus, ChatStatus, Edition, EventKind, Platform, Source, Status
+from webapp.models import (
+    AlertStatus,
+    ChatStatus,
+    DeliveryKind,
+    Edition,
+    EventKind,
+    Platform,
+    Source,
+    Status,
+)
 
 ENUMS: tuple[type[enum.StrEnum], ...] = (
     AlertStatus,
     ChatStatus,
+    DeliveryKind,
     Edition,
     EventKind,
     Level,
@@ -22,6 +33,8 @@ ENUMS: tuple[type[enum.StrEnum], ...] = (
     Source,
     State,
     Status,
+    ToldState,
+    ToldVia,
 )
 
 
