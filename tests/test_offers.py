@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests import factories
 from tests.incident_pages_support import enter, integration
@@ -70,6 +71,20 @@ def card_verbs(incident: Incident) -> list[str]:
     return out
 
 
+def press_on_row(
+    client: FlaskClient, lark: LarkIntegration, incident: Incident, verb: str
+) -> TestResponse:
+    """A row's button pressed through htmx, with the page's CSRF token."""
+    page = client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    assert token
+    return client.post(
+        f"/lark/{lark.key}/incidents/{incident.number}/{verb}",
+        data={"version": str(incident.version), "region": "row"},
+        headers={**HX, "X-CSRFToken": token.group(1)},
+    )
+
+
 @pytest.fixture
 def lark(owner: factories.Persona) -> LarkIntegration:
     return integration(owner.account)
@@ -114,14 +129,7 @@ def test_unacknowledge_from_the_web_app_puts_the_incident_back_to_triggered(
     enter(client, owner, lark)
     incident = factories.incident(owner.account, "Disk full on db-01", assignees=[owner.member])
     incidents.acknowledge(incident, Actor(owner.member, Source.CARD))
-    page = client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True)
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
-    assert token
-    response = client.post(
-        f"/lark/{lark.key}/incidents/{incident.number}/unacknowledge",
-        data={"version": str(incident.version), "region": "row"},
-        headers={**HX, "X-CSRFToken": token.group(1)},
-    )
+    response = press_on_row(client, lark, incident, "unacknowledge")
     assert response.status_code == 200
     assert f"Incident #{incident.number} is triggered again." in response.headers["HX-Trigger"]
     assert ">Acknowledge</button>" in response.get_data(as_text=True)
@@ -245,14 +253,7 @@ def test_a_snoozed_incident_refuses_acknowledge_from_the_web_app_and_stays_trigg
     enter(client, owner, lark)
     incident = factories.incident(owner.account, "Disk full on db-01", assignees=[owner.member])
     incidents.snooze(incident, Actor(owner.member, Source.CARD), 60)
-    page = client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True)
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
-    assert token
-    response = client.post(
-        f"/lark/{lark.key}/incidents/{incident.number}/acknowledge",
-        data={"version": str(incident.version), "region": "row"},
-        headers={**HX, "X-CSRFToken": token.group(1)},
-    )
+    response = press_on_row(client, lark, incident, "acknowledge")
     assert "Unsnooze it first" in response.headers["HX-Trigger"]
     assert f"Incident #{incident.number} acknowledged." not in response.headers["HX-Trigger"]
     db.session.expire_all()
