@@ -4,7 +4,7 @@ with its offset on the pages, the timeline and the card."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,15 @@ def web(client: FlaskClient, owner: factories.Persona, lark: LarkIntegration) ->
     db.session.commit()
     enter(client, owner, lark)
     return client
+
+
+def read_in(when: datetime, zone: str) -> str:
+    """A moment as the pages write it in `zone`, with the offset of that day ("UTC-4" in New
+    York's summer, "UTC-5" in its winter), derived from the test's moment."""
+    local = when.astimezone(ZoneInfo(zone))
+    offset = local.utcoffset()
+    assert offset is not None
+    return f"{local:%Y-%m-%d %H:%M} UTC{int(offset.total_seconds() // 3600):+d}"
 
 
 def _settings(web: FlaskClient, lark: LarkIntegration, zone: str) -> Any:
@@ -77,16 +86,16 @@ def test_a_member_chooses_a_zone_and_the_detail_and_timeline_show_it_with_its_of
     assert "Saved. Times now show in Asia/Shanghai." in answer.get_data(as_text=True)
     flask_babel.refresh()
     page = web.get(f"/lark/{lark.key}/incidents/{incident.number}").get_data(as_text=True)
-    # The clock stands at 2026-06-15 02:00 UTC: 10:00 in Shanghai.
-    assert page.count("2026-06-15 10:00 UTC+8") >= 2  # Started, and the timeline's "triggered"
-    assert "02:00 UTC" not in page
+    # The incident opened at the test's moment, read in Shanghai (UTC+8 all year).
+    assert page.count(read_in(incident.created_at, "Asia/Shanghai")) >= 2  # Started, "triggered"
+    assert not re.search(rf"{incident.created_at.astimezone(UTC):%H:%M} UTC(?![+-])", page)
 
 
 def test_started_and_the_timeline_s_triggered_say_the_same_time_ago(
     web: FlaskClient, owner: factories.Persona, lark: LarkIntegration, clock: Any
 ) -> None:
     incident = factories.incident(owner.account, "Disk full on db-01")
-    clock.move_to(datetime(2026, 6, 20, 2, 0, tzinfo=UTC))
+    clock.move_to(incident.created_at + timedelta(days=5))
     flask_babel.refresh()
     page = web.get(f"/lark/{lark.key}/incidents/{incident.number}").get_data(as_text=True)
     started = re.search(r"<dt>Started</dt><dd><time [^>]*>([^<]+)</time>", page)
@@ -107,7 +116,7 @@ def test_the_lark_client_s_zone_is_learnt_from_the_web_app(
     page = web.get(f"/lark/{lark.key}/incidents/{incident.number}").get_data(as_text=True)
     db.session.refresh(owner.member)
     assert owner.member.client_timezone == "America/New_York"
-    assert "2026-06-14 22:00 UTC-4" in page
+    assert read_in(incident.created_at, "America/New_York") in page
 
 
 def test_an_unknown_zone_is_refused_and_nothing_changes(
@@ -139,4 +148,4 @@ def test_a_direct_card_follows_the_member_s_zone(
     timezones.choose(owner.member, "America/New_York")
     zone = timezones.zone_for(owner.member, lark)
     card = str(incident_card(incident, locale="en", web_url="https://x.test/", zone=zone))
-    assert "Started: 2026-06-14 22:00 UTC-4" in card
+    assert f"Started: {read_in(incident.created_at, 'America/New_York')}" in card
