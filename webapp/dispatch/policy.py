@@ -20,10 +20,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select, update
 
+from webapp.dispatch import chat_events
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor, incident_changed
 from webapp.models import (
+    ChatStatus,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
@@ -180,7 +182,15 @@ def tell(
         )
         if schedule_name := (on_call_in or {}).get(member.id):
             row.payload = {**row.payload, "on_call_in": schedule_name}
+    dissolved = {
+        chat_id
+        for chat_id, row in chat_events.gone([integration.id]).items()
+        if row.status is ChatStatus.DISBANDED
+    }
     for chat_id, name in chats.items():
+        if chat_id in dissolved:  # a dissolved chat never comes back: said, not sent
+            _chat_gone(incident, integration, chat_id, name, layer)
+            continue
         send_row(incident, integration, "chat_id", chat_id, name, layer, None)
 
 
@@ -218,6 +228,32 @@ def send_row(
     )
     db.session.add(row)
     return row
+
+
+def _chat_gone(
+    incident: Incident, integration: LarkIntegration, chat_id: str, name: str, layer: int
+) -> None:
+    db.session.add(
+        Delivery(
+            integration_id=integration.id,
+            incident_id=incident.id,
+            kind=DeliveryKind.SEND_CARD,
+            receive_id_type="chat_id",
+            receive_id=chat_id,
+            uuid=new_uuid(),
+            layer=layer,
+            status=DeliveryStatus.FAILED,
+            reason=FailureReason.CHAT_GONE,
+            last_error="Lark said the chat was dissolved",
+            payload={"target": name, "purpose": "notify"},
+        )
+    )
+    incidents.record(
+        incident,
+        Actor.system(),
+        EventKind.NOTIFICATION_FAILED,
+        {"target": name, "chat_id": chat_id, "reason": FailureReason.CHAT_GONE},
+    )
 
 
 def _not_linked(

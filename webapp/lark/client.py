@@ -41,6 +41,7 @@ _http = requests.Session()
 # refresh at that point; earlier requests would just return the same token.
 TOKEN_REFRESH_MARGIN = 30 * 60
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"  # noqa: S105 (a URL path)
+NO_VALID_MEMBERS = 232027  # add members: none of the ids can be added (docs/lark/chats.md)
 MAX_CHAT_PAGES = 50  # 5,000 chats: a bound on list_all_chats, far above any real tenant
 
 
@@ -50,10 +51,16 @@ class SentMessage:
     chat_id: str | None
 
 
+# Lark's chat list also lists chats that were dissolved (`chat_status` "dissolved", or
+# "dissolved_save" when members kept the history); only "normal" chats can take a message.
+LIVE_CHAT_STATUS = "normal"
+
+
 @dataclass(frozen=True)
 class Chat:
     chat_id: str
     name: str
+    dissolved: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,7 +200,12 @@ class LarkClient:
             params["page_token"] = page_token
         data = _data(self._call("GET", "/open-apis/im/v1/chats", params=params))
         items = [
-            Chat(chat_id=str(item.get("chat_id", "")), name=str(item.get("name", "")))
+            Chat(
+                chat_id=str(item.get("chat_id", "")),
+                name=str(item.get("name", "")),
+                # A status we do not know is taken as gone: paging a dead chat fails late.
+                dissolved=str(item.get("chat_status") or LIVE_CHAT_STATUS) != LIVE_CHAT_STATUS,
+            )
             for item in data.get("items") or []
         ]
         return ChatPage(
@@ -203,6 +215,7 @@ class LarkClient:
         )
 
     def list_all_chats(self) -> list[Chat]:
+        """Every chat Lark lists for the bot, dissolved ones included (marked `dissolved`)."""
         chats: list[Chat] = []
         page_token: str | None = None
         for _page in range(MAX_CHAT_PAGES):
@@ -224,13 +237,20 @@ class LarkClient:
         return str(_data(body).get("chat_id", ""))
 
     def add_chat_members(self, chat_id: str, open_ids: Iterable[str]) -> AddMembersResult:
-        body = self._call(
-            "POST",
-            f"/open-apis/im/v1/chats/{chat_id}/members",
-            # 1: add the usable ids, list the rest (0, the default, fails the whole call).
-            params={"member_id_type": "open_id", "succeed_type": 1},
-            json={"id_list": list(open_ids)},
-        )
+        ids = list(open_ids)
+        try:
+            body = self._call(
+                "POST",
+                f"/open-apis/im/v1/chats/{chat_id}/members",
+                # 1: add the usable ids, list the rest (0, the default, fails the whole call).
+                params={"member_id_type": "open_id", "succeed_type": 1},
+                json={"id_list": ids},
+            )
+        except LarkError as exc:
+            if exc.code != NO_VALID_MEMBERS:
+                raise
+            # Nobody among the ids was usable: the same as Lark listing every one invalid.
+            return AddMembersResult(invalid=ids, not_existed=[], pending_approval=[])
         data = _data(body)
         return AddMembersResult(
             invalid=list(data.get("invalid_id_list") or []),
@@ -261,8 +281,9 @@ class LarkClient:
         return found
 
     def user_name(self, open_id: str) -> str | None:
-        """A Lark user's display name (contact/v3/users/:user_id, scope
-        contact:user.base:readonly); None when the answer carries none."""
+        """A Lark user's display name (contact/v3/users/:user_id; the call needs one of the
+        contact:contact.base:readonly family, and the name field contact:user.base:readonly,
+        docs/lark/contacts.md); None when the answer carries none."""
         body = self._call(
             "GET",
             f"/open-apis/contact/v3/users/{quote(open_id, safe='')}",

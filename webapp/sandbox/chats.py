@@ -29,7 +29,8 @@ def list_chats(app: App) -> Response:
         mine = [
             c
             for c in sandbox.chats.values()
-            if app.app_id in c.bots and not c.p2p and c.status == "normal"
+            # Dissolved chats stay listed with their chat_status (decisions.py).
+            if app.app_id in c.bots and not c.p2p
         ]
         page = [_chat_item(c) for c in mine[start : start + size]]
     has_more = start + size < len(mine)

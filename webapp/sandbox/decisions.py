@@ -45,6 +45,11 @@ CODE_UNKNOWN_GROUP = 232006
 # availability range 232024 (the page lists all three; which one wins when several apply
 # is ours: unknown first, then resigned). 1 adds the usable ones and lists the rest in
 # invalid_id_list / not_existed_id_list. 2 adds the usable ones, unknown ids fail (99992351).
+# The chat list (im/v1/chats) keeps listing a chat the bot was in after it was dissolved,
+# with chat_status "dissolved", or "dissolved_save" when the owner kept the history for
+# members (the list page's enum; a third-party report of dissolved_save chats listed). A
+# plain dissolve sends im.chat.disbanded_v1; one keeping the history sends nothing
+# (the disbanded-event page says so).
 # --- Contact ----------------------------------------------------------------------------
 BATCH_GET_ID_DEFAULT_TYPE = "open_id"  # default user_id_type undocumented
 # The contact data range is the availability range: a person outside it comes back

@@ -166,8 +166,8 @@ class LarkSandbox:
     ) -> events.Sent | None:
         return talk.set_bot(self.sandbox, chat_id, app_id, by, False)
 
-    def disband(self, chat_id: str, by: str) -> list[events.Sent]:
-        return talk.dissolve(self.sandbox, chat_id, by)
+    def disband(self, chat_id: str, by: str, keep_history: bool = False) -> list[events.Sent]:
+        return talk.dissolve(self.sandbox, chat_id, by, keep_history)
 
     def say(
         self, chat_id: str, by: str, text: str, *, at: tuple[str, ...] = (seed.DEMO_APP_ID,)
