@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import requests
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -351,3 +352,28 @@ def test_refreshing_the_chat_list_corrects_a_missed_bot_added_event(
 
     assert answer.status_code == 303
     assert "The bot was removed from" not in client.get(path).get_data(as_text=True)
+
+
+def test_a_signed_event_of_another_tenant_changes_nothing_and_is_logged(
+    client: FlaskClient,
+    owner: Persona,
+    lark: LarkSandbox,
+    live_server: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An app can be installed in several tenants; the integration serves its own only."""
+    integration, path = _setup(owner, lark, live_server)
+    integration.tenant_key = seed.TENANT_KEY  # learnt from a sign-in
+    db.session.commit()
+    url = f"{live_server}/lark/{integration.key}/events"
+    foreign = _event(seed.DEMO_VERIFICATION_TOKEN)
+    foreign["header"] = {**foreign["header"], "tenant_key": seed.OTHER_TENANT_KEY}  # type: ignore[dict-item]
+
+    answer = _post(url, foreign, seed.DEMO_ENCRYPT_KEY)
+
+    assert answer == 200  # Lark need not send it again
+    assert db.session.scalars(select(LarkChat)).all() == []
+    sign_in(client, owner)
+    form = client.get(f"{path}/new").get_data(as_text=True)
+    assert PAYMENTS.name not in form
+    assert any("ignored" in r.getMessage() and "tenant" in r.getMessage() for r in caplog.records)

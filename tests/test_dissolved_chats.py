@@ -107,4 +107,3 @@ def test_reading_the_chat_list_closes_a_war_room_dissolved_with_its_history(
     page = client.get(f"/admin/incidents/{incident.number}/delivery").get_data(as_text=True)
     assert "was dissolved in Lark: the war room is closed" in page
     assert integration.id
-

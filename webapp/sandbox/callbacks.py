@@ -12,6 +12,8 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,16 +86,30 @@ def click(
     if isinstance(prepared, ClickResult):
         return prepared
     result = ClickResult(ok=False)
-    for channel in _channels(prepared.app):
-        attempt, outcome = _post_click(channel, prepared)
-        result.attempts.append(attempt)
-        if outcome.ok:
-            outcome.attempts = result.attempts
-            result = outcome
-            break
-        result.error_code, result.error = outcome.error_code, outcome.error
+    with pressing(sandbox, prepared.message):
+        for channel in _channels(prepared.app):
+            attempt, outcome = _post_click(channel, prepared)
+            result.attempts.append(attempt)
+            if outcome.ok:
+                outcome.attempts = result.attempts
+                result = outcome
+                break
+            result.error_code, result.error = outcome.error_code, outcome.error
     _apply(sandbox, prepared, result)
     return result
+
+
+@contextmanager
+def pressing(sandbox: Sandbox, message: Message) -> Iterator[None]:
+    """While a press is in flight a JSON 2.0 card is locked: a PATCH of it answers 230099
+    with "card action is lock" (im.py)."""
+    with sandbox.lock:
+        message.pressed += 1
+    try:
+        yield
+    finally:
+        with sandbox.lock:
+            message.pressed -= 1
 
 
 def _channels(app: App) -> list[str]:

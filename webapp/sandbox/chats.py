@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, g, request
 
 from webapp.sandbox import decisions
-from webapp.sandbox.openapi import LarkApiError, body, bp, invalid, lark_api, ok
+from webapp.sandbox.openapi import LarkApiError, body, bp, invalid, lark_api, ok, require_scope
 from webapp.sandbox.state import App, Chat, Sandbox
 
 CHAT_UUID_TTL_S = 10 * 3600
@@ -159,8 +159,11 @@ def add_members(app: App, chat_id: str) -> Response:
             if any(sandbox.find_user(id_type, i).resigned for i in invalid_ids):  # type: ignore[union-attr]
                 raise LarkApiError(400, 232043, "Some users cannot be added (resigned).")
             raise LarkApiError(400, 232024, "Users are not in the app's availability range.")
-        if succeed_type == "2" and missing:
-            raise LarkApiError(400, 99992351, f"invalid ids: {', '.join(missing)}")
+        if succeed_type == "2" and (missing or invalid_ids):
+            # 2: any unusable id (unknown, outside the range, resigned) fails the call.
+            raise LarkApiError(400, 99992351, f"invalid ids: {', '.join(missing + invalid_ids)}")
+        if succeed_type == "1" and not usable:
+            raise LarkApiError(400, 232027, "no valid members")
         for user in usable:
             if user.open_id not in chat.members:
                 chat.members.append(user.open_id)
@@ -216,6 +219,7 @@ def get_user(app: App, user_id: str) -> Response:
     id_type = request.args.get("user_id_type", "open_id")
     if id_type not in ID_TYPES:
         raise invalid("user_id_type is invalid", 99992402)
+    require_scope(app, decisions.CONTACT_USER_SCOPES)
     with sandbox.lock:
         user = sandbox.find_user(id_type, user_id)
         if user is None or not sandbox.visible(app, user):

@@ -76,6 +76,9 @@ def message_received(
     or in the bot's direct chat (decisions.MESSAGE_EVENT_ONLY_WHEN_MENTIONED)."""
     if not chat.p2p and app not in mentions and decisions.MESSAGE_EVENT_ONLY_WHEN_MENTIONED:
         return None
+    needed = decisions.P2P_MESSAGE_SCOPES if chat.p2p else decisions.GROUP_MESSAGE_SCOPES
+    if not app.scopes & needed:
+        return None  # the app lacks the event's permission: Lark sends it nothing
     event = {
         "sender": {
             "sender_id": _user_id(sender),
@@ -101,13 +104,15 @@ def message_received(
 
 
 def _mention(index: int, bot: App, sender: User) -> dict[str, Any]:
-    return {
+    mention = {
         "key": f"@_user_{index}",
         "id": {"union_id": "", "user_id": "", "open_id": bot.bot_open_id},
-        "mentioned_type": "bot",
         "name": bot.name,
         "tenant_key": sender.tenant_key,
     }
+    if decisions.MENTIONED_TYPE_SENT:
+        mention["mentioned_type"] = "bot"
+    return mention
 
 
 def send(sandbox: Sandbox, app: App, event_type: str, event: dict[str, Any]) -> Sent | None:
@@ -161,6 +166,13 @@ def deliver(sandbox: Sandbox, app: App, payload: dict[str, Any]) -> Sent:
     with sandbox.lock:
         sandbox.events_sent.append(sent)
     return sent
+
+
+def push_again(sandbox: Sandbox, sent: Sent) -> Sent:
+    """Lark's duplicate push: the same event under a new event_id. The receive_v1 page warns
+    of it ("特殊情况下可能会收到重复的推送") and says to de-duplicate on message_id."""
+    payload = {**sent.payload, "header": {**sent.payload["header"], "event_id": uuid.uuid4().hex}}
+    return deliver(sandbox, sandbox.apps[sent.app_id], payload)
 
 
 def redeliver(sandbox: Sandbox, sent: Sent) -> Sent:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import secrets
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,6 +182,10 @@ class LarkSandbox:
             sent = list(self.sandbox.events_sent)
         return [s for s in sent if event_type is None or s.event_type == event_type]
 
+    def push_again(self, sent: events.Sent) -> events.Sent:
+        """Lark's duplicate push: the same event under a new event_id."""
+        return events.push_again(self.sandbox, sent)
+
     def redeliver(self, sent: events.Sent) -> events.Sent:
         """Lark's retry: the same event (same event_id) again."""
         return events.redeliver(self.sandbox, sent)
@@ -225,6 +230,10 @@ class LarkSandbox:
         ]
 
     # --- acting as a Lark user ----------------------------------------------------------
+    def pressing(self, message_id: str) -> AbstractContextManager[None]:
+        """Someone's press of this card is in flight for as long as the block runs."""
+        return callbacks.pressing(self.sandbox, self.sandbox.messages[message_id])
+
     def click(
         self,
         message_id: str,

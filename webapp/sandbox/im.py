@@ -118,6 +118,10 @@ def _target(sandbox: Sandbox, app: App, id_type: str, receive_id: str) -> Chat:
             )
         if app.app_id not in chat.bots:
             raise LarkApiError(400, 230002, "The bot can not be outside the group.")
+        if chat.only_admins_speak and app.app_id not in chat.admin_bots:
+            # Lark's FAQ on bots in speak-restricted groups: a bot that is not an admin
+            # may not post there.
+            raise LarkApiError(400, 230035, "Bot has NO permission to send messages here.")
         return chat
     user = sandbox.find_user(id_type, receive_id)
     if user is None:
@@ -173,6 +177,9 @@ def update_message(app: App, message_id: str) -> Response:
     with sandbox.lock:
         message = _own_card(sandbox, app, message_id)
         check_receiver_rate(sandbox, f"message:{message_id}")
+        if message.pressed and cards.version(json.loads(message.content)) == "2.0":
+            # Lark's 230099 sub-codes: a JSON 2.0 card being interacted with cannot be updated.
+            raise _card_error("11310", "card action is lock")
         if not cards.is_shared(json.loads(message.content)) or not cards.is_shared(new_card):
             raise invalid(
                 "the card is not shared: declare config.update_multi=true before and after",

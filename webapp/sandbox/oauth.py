@@ -263,12 +263,15 @@ def user_info() -> Response:
     g.lark_app_id = token.app_id
     if user.resigned:
         return reply({"code": 20021, "msg": "The user has resigned."})
-    return reply({"code": 0, "msg": "success", "data": profile(sandbox, user)})
+    app = sandbox.apps.get(token.app_id)
+    granted = app.scopes if app is not None else set()
+    return reply({"code": 0, "msg": "success", "data": profile(sandbox, user, granted)})
 
 
-def profile(sandbox: Sandbox, user: User) -> dict[str, Any]:
+def profile(sandbox: Sandbox, user: User, granted: set[str]) -> dict[str, Any]:
+    """user_info's data: e-mail and mobile only with their scopes (USER_INFO_FIELD_SCOPES)."""
     avatar = f"{sandbox.base_url}/_lark/avatars/{user.open_id}.svg"
-    return {
+    fields = {
         "name": user.name,
         "en_name": user.en_name,
         "avatar_url": avatar,
@@ -284,3 +287,7 @@ def profile(sandbox: Sandbox, user: User) -> dict[str, Any]:
         "tenant_key": user.tenant_key,
         "employee_no": user.user_id,
     }
+    for name, scope in decisions.USER_INFO_FIELD_SCOPES.items():
+        if scope not in granted:
+            fields.pop(name)
+    return fields

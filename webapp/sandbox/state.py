@@ -72,6 +72,9 @@ class App:
     event_request_url: str = ""
     events: set[str] = field(default_factory=set)  # subscribed CHAT_EVENTS
     event_url_check: str = ""
+    # The scopes granted in the developer console (decisions.DEFAULT_SCOPES by default).
+    scopes: set[str] = field(default_factory=lambda: set(decisions.DEFAULT_SCOPES))
+    disabled: bool = False  # stopped by the tenant admin: tokens answer 10014
 
     @property
     def bot_open_id(self) -> str:
@@ -88,8 +91,11 @@ class Chat:
     bots: set[str]  # app_ids
     description: str = ""
     p2p: bool = False
-    status: str = "normal"  # normal | dissolved
+    status: str = "normal"  # normal | dissolved | dissolved_save (the history kept)
     owner_id: str = ""
+    # The group setting "only the owner and admins may speak", and the bots made admins.
+    only_admins_speak: bool = False
+    admin_bots: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -108,6 +114,7 @@ class Message:
     # The last press's answer, shown to the person who pressed only (by open_id).
     toasts: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    pressed: int = 0  # presses in flight: a JSON 2.0 card is locked against PATCH meanwhile
 
     def revisions(self) -> list[str]:
         """Every content this message has shown, oldest first; the index is its revision."""
