@@ -291,6 +291,10 @@ def _stamp() -> dict[str, str]:
     }
 
 
+# card-callback-communication: toast "type…可选值有：info、success、error、和 warning".
+TOAST_TYPES = {"info", "success", "error", "warning"}
+
+
 def _judge(channel: str, text: str, p: _Prepared) -> ClickResult:
     """Read the answer as the client does: toast and card, or 200672/200673/200830."""
     try:
@@ -301,7 +305,9 @@ def _judge(channel: str, text: str, p: _Prepared) -> ClickResult:
         return _client_error(200672)
     toast = answer.get("toast")
     if toast is not None and not (
-        isinstance(toast, dict) and isinstance(toast.get("content", ""), str)
+        isinstance(toast, dict)
+        and isinstance(toast.get("content", ""), str)
+        and toast.get("type", "info") in TOAST_TYPES
     ):
         return _client_error(200672)
     card = _new_card(answer) if channel == "card.action.trigger" else _old_card(answer)
@@ -336,6 +342,8 @@ def _new_card(answer: dict[str, Any]) -> dict[str, Any] | int | None:
 def _old_card(answer: dict[str, Any]) -> dict[str, Any] | int | None:
     if isinstance(answer.get("card"), dict) and answer["card"].get("type") in ("raw", "template"):
         return 200672  # a new-shape answer on the old channel
+    if version(answer) == "2.0":
+        return 200673  # the old channel's answer documents 1.0 card fields only
     if answer.get("type") == "template":
         return {"type": "template", "data": answer.get("data") or {}}
     card = {k: v for k, v in answer.items() if k != "toast"}

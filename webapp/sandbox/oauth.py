@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -198,8 +199,15 @@ def _check_code(
     sent_uri = data.get("redirect_uri")
     if grant["redirect_uri"] and sent_uri is not None and sent_uri != grant["redirect_uri"]:
         raise _oauth_error(20071, "invalid_grant", "The redirect_uri does not match.")
-    if not _pkce_ok(grant, str(data.get("code_verifier") or "")):
+    verifier = str(data.get("code_verifier") or "")
+    if verifier and not VERIFIER.fullmatch(verifier):
+        # The token page: 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 too).
+        raise _oauth_error(20049, "invalid_grant", "The code_verifier is malformed (43-128).")
+    if not _pkce_ok(grant, verifier):
         raise _oauth_error(20049, "invalid_grant", "The code_verifier check failed (PKCE).")
+
+
+VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 def _pkce_ok(grant: dict[str, Any], verifier: str) -> bool:

@@ -249,10 +249,12 @@ def _cover_answer(integration: LarkIntegration, cb: Callback, request_id: str) -
 
 
 def _format(channel: str, answer: Answer) -> dict[str, Any]:
-    """New channel: {"toast", "card": {"type": "raw", "data"}}; old: the card itself + toast."""
+    """New channel: {"toast", "card": {"type": "raw", "data"}}; old: the toast alone. The
+    old channel's answer documents JSON 1.0 card fields only and our cards are 2.0 (which
+    cannot turn into 1.0), so the outbox redraws the pressed card there (cards/press.py)."""
     if channel == "v2":
         out: dict[str, Any] = {"toast": answer.toast}
         if answer.card is not None:
             out["card"] = {"type": "raw", "data": answer.card}
         return out
-    return {**(answer.card or {}), "toast": answer.toast}
+    return {"toast": answer.toast}
