@@ -142,3 +142,23 @@ def test_contact_user_needs_a_contact_scope_not_the_field_scope(
 
     assert code(refused) == 99991672
     assert "contact:contact.base:readonly" in refused.json["msg"]
+
+
+def test_an_event_not_answered_200_is_pushed_again_on_lark_s_schedule_with_the_same_bytes(
+    lark: LarkSandbox, lark_receiver: Receiver
+) -> None:
+    """The event guide: retried after 15 s, 5 min, 1 h and 6 h, at most 4 times."""
+    lark_receiver.answer = lambda received: (500, {})
+    lark.app().configure(event_request_url=lark_receiver.url, events={"im.chat.disbanded_v1"})
+    [first] = lark.disband(seed.ONCALL_CHAT.chat_id, by=LI)
+    pushed = [first]
+
+    for interval in (15, 300, 3600, 21600, 21600):
+        assert lark.retry_events() == []  # not yet
+        lark.advance(interval)
+        pushed += lark.retry_events()
+
+    assert [p.tries for p in pushed] == [1, 2, 3, 4, 5]
+    assert {p.body for p in pushed} == {first.body}
+    assert all(p.headers == first.headers for p in pushed)
+    assert len(lark_receiver.requests) == 5

@@ -152,8 +152,15 @@ CARD_V2_INTERACTION_DAYS = 14
 # Verification Token pair for events and callbacks (callbacks-and-login.md 1.1, D6, D7).
 # Lark wants a 200 within 3 s (event guide, 接收事件); we wait that long. Lark re-sends a
 # failed event with the same event_id (retries after 15 s, 5 min, 1 h, 6 h on the guide's
-# page); the sandbox re-sends only when asked (handle.redeliver), to keep tests in time.
+# page); the sandbox queues them (EVENT_RETRY_AFTER_S) and pushes those due when asked
+# (handle.retry_events), so tests choose the moment.
 EVENT_TIMEOUT_S = 3.0
+# A push that got no 200 is pushed again 15 s, 5 min, 1 h and 6 h later (the event guide's
+# schedule, each interval after the previous try). Whether a retry is signed afresh is not
+# documented; the sandbox sends the very same bytes and headers, so the retry carries the
+# first push's timestamp: the harder case for a receiver with a freshness window
+# (docs/lark/events.md, "The replay window against Lark's retries").
+EVENT_RETRY_AFTER_S = (15, 300, 3600, 21600)
 # header.create_time is milliseconds as a string (the event pages' samples: "1608725989000");
 # the card channel's callbacks keep their own format.
 # im.message.receive_v1 reaches a bot for its direct chat and, in a group, only for messages

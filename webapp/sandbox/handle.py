@@ -187,8 +187,13 @@ class LarkSandbox:
         return events.push_again(self.sandbox, sent)
 
     def redeliver(self, sent: events.Sent) -> events.Sent:
-        """Lark's retry: the same event (same event_id) again."""
+        """Lark's retry: the same event (same event_id, same signed bytes) again, now."""
         return events.redeliver(self.sandbox, sent)
+
+    def retry_events(self) -> list[events.Sent]:
+        """Push Lark's automatic retries that are due (15 s, 5 min, 1 h, 6 h after a push
+        that got no 200), as of the sandbox's clock."""
+        return events.retry_due(self.sandbox)
 
     # --- what the product sent ----------------------------------------------------------
     def messages_to(self, receiver: str, app_id: str | None = None) -> list[ReceivedMessage]:

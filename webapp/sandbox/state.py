@@ -161,6 +161,7 @@ class Sandbox:
         self.current_tenant_token: dict[str, tuple[str, float]] = {}
         self.calls: deque[Call] = deque(maxlen=20_000)
         self.events_sent: deque[Any] = deque(maxlen=2_000)  # webapp/sandbox/events.py
+        self.event_retries: list[tuple[float, Any]] = []  # (due, Sent) Lark will push again
         self.limits = RateLimits()
         self.faults = Faults()
         _seed(self)

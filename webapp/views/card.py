@@ -198,16 +198,18 @@ def _check_token(integration: LarkIntegration, given: Any) -> None:
 Signer = Callable[[str, str, str, bytes], str]
 
 
-def _check_signature(sign: Signer, secret: str, raw: bytes) -> None:
+def _check_signature(
+    sign: Signer, secret: str, raw: bytes, window: float = REPLAY_WINDOW_S
+) -> None:
     timestamp = request.headers.get("X-Lark-Request-Timestamp", "")
     nonce = request.headers.get("X-Lark-Request-Nonce", "")
-    _check_fresh(timestamp, required=True)
+    _check_fresh(timestamp, required=True, window=window)
     expected = sign(timestamp, nonce, secret, raw)
     if not crypto.signatures_match(expected, request.headers.get("X-Lark-Signature")):
         raise Refused(401, "missing or forged signature")
 
 
-def _check_fresh(timestamp: str | None, *, required: bool) -> None:
+def _check_fresh(timestamp: str | None, *, required: bool, window: float = REPLAY_WINDOW_S) -> None:
     if not timestamp:
         if required:
             raise Refused(401, "missing X-Lark-Request-Timestamp")
@@ -216,7 +218,7 @@ def _check_fresh(timestamp: str | None, *, required: bool) -> None:
         sent = float(timestamp)
     except ValueError:
         raise Refused(401, "malformed X-Lark-Request-Timestamp") from None
-    if not math.isfinite(sent) or abs(time.time() - sent) > REPLAY_WINDOW_S:
+    if not math.isfinite(sent) or abs(time.time() - sent) > window:
         raise Refused(401, "timestamp outside the replay window")
 
 

@@ -30,6 +30,12 @@ from webapp.views.card import (
 )
 
 bp = Blueprint("lark_events", __name__)
+
+# Lark pushes a failed event again 15 s, 5 min, 1 h and 6 h later, and does not say whether a
+# retry is signed afresh (docs/lark/events.md). A replayed event changes nothing (each is
+# remembered by event_id or message_id for two days), so events may be as old as the whole
+# retry schedule, plus ten minutes of clock skew; card presses keep the 5-minute window.
+EVENT_REPLAY_WINDOW_S = 15 + 5 * 60 + 60 * 60 + 6 * 60 * 60 + 10 * 60
 log = logging.getLogger(__name__)
 
 
@@ -57,9 +63,12 @@ def events(key: str) -> ResponseReturnValue:
         header = _dict(payload.get("header"))
         _check_token(integration, header.get("token"))
         if integration.encrypt_key:
-            _check_signature(crypto.v2_signature, integration.encrypt_key, raw)
+            _check_signature(
+                crypto.v2_signature, integration.encrypt_key, raw, EVENT_REPLAY_WINDOW_S
+            )
         else:
-            _check_fresh(request.headers.get("X-Lark-Request-Timestamp"), required=False)
+            stamp = request.headers.get("X-Lark-Request-Timestamp")
+            _check_fresh(stamp, required=False, window=EVENT_REPLAY_WINDOW_S)
     except Refused as refused:
         log.warning("event %s refused (%s): %s", request_id, key[:8], refused)
         return jsonify(error="refused", request_id=request_id), refused.status
