@@ -274,9 +274,11 @@ class LarkClient:
             params={"user_id_type": "open_id"},
             json={"emails": email_list, "mobiles": mobile_list, "include_resigned": False},
         )
+        # Lark may echo an address normalised (case, the +86 prefix): match on the same key.
+        asked = {_address_key(a): a for a in found}
         for entry in _data(body).get("user_list") or []:
-            address = entry.get("email") or entry.get("mobile")
-            if address in found:
+            address = asked.get(_address_key(str(entry.get("email") or entry.get("mobile"))))
+            if address is not None:
                 found[address] = entry.get("user_id") or None
         return found
 
@@ -364,6 +366,20 @@ class LarkClient:
         usage.note_failure(self.integration_id, path, error)
         log.info("lark %s %s -> %s", method, path, error)
         raise error
+
+
+def _address_key(address: str) -> str:
+    """An e-mail in lower case; a mobile as its digits, mainland numbers without 86."""
+    if "@" in address:
+        return address.strip().lower()
+    digits = "".join(c for c in address if c.isdigit())
+    return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+
+
+def wire_bytes(card: dict[str, Any]) -> int:
+    """The bytes `card` takes in a send's request body: the compact JSON string as
+    `requests` writes it (non-ASCII escaped as \\uXXXX, quotes escaped again)."""
+    return len(jsonlib.dumps(_compact(card)).encode())
 
 
 def _compact(card: dict[str, Any]) -> str:

@@ -234,7 +234,11 @@ def get_user(app: App, user_id: str) -> Response:
 
 
 def _lookup(sandbox: Sandbox, app: App, field: str, value: str, id_type: str) -> dict[str, Any]:
-    """Unknown, or outside the app's range: the entry comes back without user_id."""
+    """Unknown, or outside the app's range: the entry comes back without user_id. An
+    e-mail is found whatever its case and echoed as Lark stores it, lower-case
+    (decisions.py: the harder of the two readings for a caller matching the echo)."""
+    if field == "email":
+        value = value.strip().lower()
     entry: dict[str, Any] = {field: value}
     user = sandbox.find_user(field, value)
     if user is None and field == "mobile" and not value.startswith("+"):

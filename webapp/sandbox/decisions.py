@@ -55,6 +55,9 @@ CODE_UNKNOWN_GROUP = 232006
 # (the disbanded-event page says so).
 # --- Contact ----------------------------------------------------------------------------
 BATCH_GET_ID_DEFAULT_TYPE = "open_id"  # default user_id_type undocumented
+# Whether batch_get_id echoes an address as sent or normalised is undocumented. E-mails are
+# matched whatever their case and echoed lower-case (the seeded ones are lower-case), so a
+# caller that matches the echo against what it sent byte for byte is caught.
 # The contact data range is the availability range: a person outside it comes back
 # without user_id, and sending to their open_id answers 230013.
 

@@ -66,7 +66,10 @@ def _fields(data: dict[str, Any]) -> tuple[str, str, str]:
         raise invalid("msg_type is invalid")
     if not isinstance(content, str) or not content:
         raise invalid("content must be a JSON string")
-    if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_BODY:
+    # The request body as it came over the wire (a client escaping non-ASCII as \uXXXX
+    # sends twice the bytes): whether Lark counts these or the decoded card is not said,
+    # and these are the larger (docs/lark/cards.md, "How the 30 KB is counted").
+    if len(request.get_data()) > MAX_BODY:
         raise LarkApiError(400, 230025, "The length of the message content reaches its limit.")
     if msg_type == "interactive":
         check_card(content)
