@@ -163,3 +163,22 @@ def test_a_reply_lark_keeps_refusing_gives_up_inside_the_uuid_hour(
     db.session.refresh(reply)
     assert reply.status is DeliveryStatus.FAILED
     assert "gave up" in (reply.last_error or "")
+
+
+def test_a_card_someone_recalled_is_no_longer_updated_and_says_why(
+    client: FlaskClient, setup: tuple[LarkIntegration, Channel], owner: Persona, lark: LarkSandbox
+) -> None:
+    _, channel = setup
+    incident = factories.incident(owner.account, ch=channel)
+    outbox.run_once()
+    [card] = lark.messages_to(CHAT)
+    lark.recall(card.message_id)  # Lark: 230011 on any later update
+
+    incidents.acknowledge(incident, Actor(owner.member, Source.WEB))
+    outbox.run_once()
+
+    [row] = rows(incident, "update_card")
+    assert (row.status, row.reason) == (DeliveryStatus.FAILED, "message_too_old")
+    sign_in(client, owner)
+    page = client.get(f"/admin/incidents/{incident.number}/delivery").get_data(as_text=True)
+    assert "recalled or deleted" in page

@@ -162,3 +162,27 @@ def test_an_event_not_answered_200_is_pushed_again_on_lark_s_schedule_with_the_s
     assert {p.body for p in pushed} == {first.body}
     assert all(p.headers == first.headers for p in pushed)
     assert len(lark_receiver.requests) == 5
+
+
+def test_a_recalled_or_deleted_message_cannot_be_updated(
+    client: FlaskClient, lark: LarkSandbox
+) -> None:
+    tok = token(client)
+    patch = {"content": json.dumps(card("Acknowledged"))}
+    recalled = send(client, tok, LI).json["data"]["message_id"]
+    deleted = send(client, tok, LI).json["data"]["message_id"]
+
+    lark.recall(recalled)
+    lark.recall(deleted, deleted=True)
+
+    url = f"{API}/im/v1/messages/"
+    assert code(client.patch(url + recalled, json=patch, headers=bearer(tok))) == 230011
+    assert code(client.patch(url + deleted, json=patch, headers=bearer(tok))) == 230110
+
+
+def test_the_tenant_s_dlp_audit_refuses_a_message(client: FlaskClient, lark: LarkSandbox) -> None:
+    lark.sandbox.tenants[seed.TENANT_KEY].dlp_words = {"13800000000"}
+
+    refused = send(client, token(client), LI, content=card("call 13800000000"))
+
+    assert code(refused) == 230028

@@ -235,6 +235,11 @@ class LarkSandbox:
         ]
 
     # --- acting as a Lark user ----------------------------------------------------------
+    def recall(self, message_id: str, deleted: bool = False) -> None:
+        """Someone recalled (or deleted) the message: updating it answers 230011 (230110)."""
+        with self.sandbox.lock:
+            self.sandbox.messages[message_id].gone = "deleted" if deleted else "recalled"
+
     def pressing(self, message_id: str) -> AbstractContextManager[None]:
         """Someone's press of this card is in flight for as long as the block runs."""
         return callbacks.pressing(self.sandbox, self.sandbox.messages[message_id])

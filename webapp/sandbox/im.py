@@ -49,6 +49,7 @@ def send_message(app: App) -> Response:
         if repeated is not None:
             return ok(message_data(repeated, app))
         chat = _target(sandbox, app, id_type, receive_id)
+        _audit(sandbox, app, content)
         check_receiver_rate(sandbox, f"receiver:{chat.chat_id}")
         message = _store(sandbox, app, chat, msg_type, content, uuid)
     return ok(message_data(message, app))
@@ -134,6 +135,14 @@ def _target(sandbox: Sandbox, app: App, id_type: str, receive_id: str) -> Chat:
     return sandbox.p2p_chat(app, user)
 
 
+def _audit(sandbox: Sandbox, app: App, content: str) -> None:
+    """The tenant's DLP audit (message create page: 230028 "The messages do NOT pass the
+    audit")."""
+    words = sandbox.tenants[app.tenant_key].dlp_words
+    if any(word in content for word in words):
+        raise LarkApiError(400, 230028, "The messages do NOT pass the audit.")
+
+
 def _store(
     sandbox: Sandbox, app: App, chat: Chat, msg_type: str, content: str, uuid: str
 ) -> Message:
@@ -200,6 +209,10 @@ def _own_card(sandbox: Sandbox, app: App, message_id: str) -> Message:
         raise LarkApiError(400, 230027, "Lack of necessary permissions.")
     if message.msg_type != "interactive":
         raise invalid("only interactive messages (cards) can be updated")
+    if message.gone == "recalled":  # the PATCH page's error table
+        raise LarkApiError(400, 230011, "The message was recalled.")
+    if message.gone == "deleted":
+        raise LarkApiError(400, 230110, "The message was deleted.")
     if sandbox.now() - message.created_at > UPDATE_WINDOW_S:
         raise LarkApiError(
             400, 230031, "Message can only be modified within 14 days after sending."

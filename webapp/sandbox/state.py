@@ -52,6 +52,8 @@ class Tenant:
     edition: str = "free"  # "free" (monthly quota) or "paid"
     monthly_quota: int = decisions.FREE_MONTHLY_QUOTA
     usage: dict[str, int] = field(default_factory=dict)  # "2026-11" -> counted calls
+    # Words the tenant's data-loss-prevention audit refuses in a message (230028).
+    dlp_words: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -115,6 +117,7 @@ class Message:
     toasts: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     pressed: int = 0  # presses in flight: a JSON 2.0 card is locked against PATCH meanwhile
+    gone: str = ""  # "recalled" or "deleted": it can no longer be updated
 
     def revisions(self) -> list[str]:
         """Every content this message has shown, oldest first; the index is its revision."""
