@@ -14,8 +14,8 @@ from tests.factories import Persona
 from tests.test_chat_events import _rule, _setup
 from webapp.delivery import worker as outbox
 from webapp.diagnostics import report as diagnostics
+from webapp.dispatch import war_rooms
 from webapp.extensions import db
-from webapp.incidents import war_rooms
 from webapp.incidents.service import Actor
 from webapp.lark.client import LarkClient
 from webapp.models import (

@@ -16,9 +16,9 @@ from tests.test_dispatch import bind, rows
 from tests.test_outbox import CHAT, SEND, later
 from tests.test_outbox import setup as setup  # the fixture
 from webapp.delivery import worker as outbox
+from webapp.dispatch import war_rooms
 from webapp.extensions import db
 from webapp.incidents import service as incidents
-from webapp.incidents import war_rooms
 from webapp.incidents.service import Actor
 from webapp.models import Channel, Delivery, DeliveryStatus, LarkIntegration, Source
 from webapp.sandbox import seed
