@@ -241,7 +241,10 @@ def _answer(integration: LarkIntegration, cb: Callback, request_id: str, arrived
 
 def _cover_answer(integration: LarkIntegration, cb: Callback, request_id: str) -> Answer:
     try:
-        answer = cover.press(integration, cb.open_id, cb.message_id, cb.value)
+        # The old channel's answer carries no card (_format): every copy is redrawn then,
+        # the pressed one included.
+        pressed = cb.message_id if cb.channel == "v2" else None
+        answer = cover.press(integration, cb.open_id, pressed, cb.value)
     except Exception:
         db.session.rollback()
         log.exception("card callback %s (cover) failed", request_id)
