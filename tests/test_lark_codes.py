@@ -5,6 +5,7 @@ usable to add. Each is produced by the sandbox as Lark would answer it
 
 from __future__ import annotations
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests import factories
@@ -13,7 +14,7 @@ from tests.factories import Persona
 from tests.test_admin_setup import post
 from tests.test_ask_oncall import _setup as ask_setup
 from tests.test_dispatch import bind, rows
-from tests.test_outbox import CHAT, SEND, later
+from tests.test_outbox import CHAT, SEND, later, wait_for
 from tests.test_outbox import setup as setup  # the fixture
 from webapp.delivery import worker as outbox
 from webapp.dispatch import war_rooms
@@ -103,24 +104,39 @@ def test_a_disabled_app_is_told_to_be_enabled_not_its_secret_re_pasted(
 
 
 def test_a_chat_still_being_created_is_asked_for_again_not_given_up(
-    owner: Persona, lark: LarkSandbox
+    owner: Persona, lark: LarkSandbox, app: Flask
 ) -> None:
+    """Lark's create-chat page: 232068 "the group is being created" answers a repeat of a
+    create still running (here: our first call timed out while Lark kept building)."""
     factories.lark_integration(owner.account)
     owner.member.email = seed.LI_LEI.email
     db.session.commit()
     incident = factories.incident(owner.account, assignees=[owner.member])
     room = war_rooms.open_war_room(incident, Actor(owner.member, Source.WEB))
-    # Lark's create-chat page: 232068 while a create with the same uuid is still running.
-    lark.fail("/open-apis/im/v1/chats", code=232068, times=1)
-
-    outbox.run_once()
-    [row] = rows(incident, "war_room")
-    assert (row.status, row.reason) == (DeliveryStatus.PENDING, "busy")
-    later(60)
+    lark.sandbox.chat_build_seconds = 1.0
+    timeout = app.config["LARK_HTTP_TIMEOUT"]
+    app.config["LARK_HTTP_TIMEOUT"] = 0.3
+    try:
+        outbox.run_once()  # times out; Lark goes on building the chat
+        later(5)  # the retry, while it still builds
+        [row] = rows(incident, "war_room")
+        assert (row.status, row.reason, row.last_error_code) == (
+            DeliveryStatus.PENDING,
+            "busy",
+            232068,
+        )
+        wait_for(lambda: not lark.sandbox.chats_building)
+        lark.sandbox.chat_build_seconds = 0.0
+        later(60)
+    finally:
+        app.config["LARK_HTTP_TIMEOUT"] = timeout
 
     db.session.refresh(room)
     assert room.chat_id is not None
     assert LI in lark.sandbox.chats[room.chat_id].members
+    assert [c for c in lark.sandbox.chats.values() if c.name == room.name] == [
+        lark.sandbox.chats[room.chat_id]
+    ]  # one chat, whatever the retries
 
 
 def test_a_war_room_where_lark_can_add_nobody_is_made_and_names_them(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 from typing import Any
 
 from flask import Response, g, request
@@ -91,10 +92,26 @@ def create_chat(app: App) -> Response:
     ids = data.get("user_id_list") or []
     if not isinstance(ids, list) or len(ids) > 50:
         raise invalid("user_id_list must be a list of at most 50 users")
+    key = (app.app_id, uuid)
     with sandbox.lock:
-        held = sandbox.chat_uuids.get((app.app_id, uuid)) if uuid else None
+        held = sandbox.chat_uuids.get(key) if uuid else None
         if held and sandbox.now() - held[1] < CHAT_UUID_TTL_S:
             return ok(_created(sandbox.chats[held[0]]))
+        if uuid and key in sandbox.chats_building:
+            raise LarkApiError(400, 232068, "The group is being created, please wait.")
+        sandbox.chats_building.add(key)
+    try:
+        time.sleep(sandbox.chat_build_seconds)  # a create takes time; a repeat meanwhile: 232068
+        return _create(sandbox, app, id_type, uuid, data, ids)
+    finally:
+        with sandbox.lock:
+            sandbox.chats_building.discard(key)
+
+
+def _create(
+    sandbox: Sandbox, app: App, id_type: str, uuid: str, data: dict[str, Any], ids: list[Any]
+) -> Response:
+    with sandbox.lock:
         users = _users(sandbox, id_type, ids)
         resigned = [u for u in users if u.resigned]
         if resigned:

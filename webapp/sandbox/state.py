@@ -157,6 +157,8 @@ class Sandbox:
         self.messages: dict[str, Message] = {}
         self.uuids: dict[tuple[str, str], tuple[str, float]] = {}  # (app, uuid) -> (msg, at)
         self.chat_uuids: dict[tuple[str, str], tuple[str, float]] = {}
+        self.chats_building: set[tuple[str, str]] = set()  # (app, uuid) of creates running
+        self.chat_build_seconds = 0.0  # how long a create takes (tests make it slow)
         self.card_tokens: dict[str, CardToken] = {}
         self.refresh_tokens: dict[tuple[str, str], str] = {}  # X-Refresh-Token per click
         self.oauth_codes: dict[str, Any] = {}
