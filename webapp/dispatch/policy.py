@@ -135,11 +135,8 @@ def tell(
         )
         if schedule_name := (on_call_in or {}).get(member.id):
             row.payload = {**row.payload, "on_call_in": schedule_name}
-    dissolved = {
-        chat_id
-        for chat_id, row in chat_events.gone([integration.id]).items()
-        if row.status is ChatStatus.DISBANDED
-    }
+    gone = chat_events.gone([integration.id]) if chats else {}
+    dissolved = {chat_id for chat_id, row in gone.items() if row.status is ChatStatus.DISBANDED}
     for chat_id, name in chats.items():
         if chat_id in dissolved:  # a dissolved chat never comes back: said, not sent
             _chat_gone(incident, integration, chat_id, name, layer)
