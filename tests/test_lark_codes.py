@@ -5,6 +5,7 @@ usable to add. Each is produced by the sandbox as Lark would answer it
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -21,6 +22,7 @@ from webapp.dispatch import war_rooms
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
+from webapp.lark.errors import LarkError
 from webapp.models import Channel, Delivery, DeliveryStatus, LarkIntegration, Source
 from webapp.sandbox import seed
 from webapp.sandbox.handle import LarkSandbox
@@ -198,3 +200,37 @@ def test_a_card_someone_recalled_is_no_longer_updated_and_says_why(
     sign_in(client, owner)
     page = client.get(f"/admin/incidents/{incident.number}/delivery").get_data(as_text=True)
     assert "recalled or deleted" in page
+
+
+@pytest.mark.parametrize(
+    ("code", "msg", "reason", "permanent"),
+    [
+        (
+            230018,
+            "These operations are NOT allowed at current group settings.",
+            "group_restricted",
+            True,
+        ),
+        (230049, "The message is being sent.", "busy", False),
+        (
+            230099,
+            "Failed to create card content, ext=ErrCode: 11310; ErrMsg: card action is lock",
+            "busy",
+            False,
+        ),
+        (
+            230099,
+            "Failed to create card content, ext=ErrCode: 11310; ErrMsg: element exceeds the limit",
+            "card_invalid",
+            True,
+        ),
+    ],
+)
+def test_codes_lark_s_pages_explain_are_classified_as_they_say(
+    code: int, msg: str, reason: str, permanent: bool
+) -> None:
+    """The codes the sandbox produces only by fault injection, read from Lark's own words
+    (docs/lark/errors.md)."""
+    error = LarkError(code, msg, http_status=400)
+
+    assert (error.reason, error.permanent) == (reason, permanent)
