@@ -310,6 +310,20 @@ def test_it_records_the_tenant_and_the_time_of_the_last_callback(
     assert integration.last_callback_at is not None
 
 
+def test_a_press_from_another_tenant_does_not_move_the_integration_s_tenant(
+    client: FlaskClient, integration: LarkIntegration, bound: Persona, incident: Incident
+) -> None:
+    """Events of a tenant other than the integration's are ignored (docs/lark/events.md):
+    a callback must not teach the integration that other tenant."""
+    integration.tenant_key = "tenant-0"
+    db.session.commit()
+
+    post(client, integration, signed_v2(v2_payload(value(CardAction.REFRESH, incident))))
+
+    db.session.refresh(integration)
+    assert integration.tenant_key == "tenant-0"
+
+
 # -- refusals ----------------------------------------------------------------------------
 
 
