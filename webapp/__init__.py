@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
         members,
         security,
         sources,
+        war_room,
     )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
@@ -116,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
         insights,
         sources,
         security,
+        war_room,
     ):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)
