@@ -40,7 +40,7 @@ def handle(
                 return again
             answer = card_answers.answer(integration, cb.open_id, cb.message_id, click)
             card_receipts.settle(integration, cb, keys, answer)
-            # The old channel's answer carries no 2.0 card (views/card.py): redraw it too.
+            # The old channel's answer carries no 2.0 card (cards/route.py): redraw it too.
             if handoff.gave_up() or cb.channel == "v1":
                 late_row = redraw_pressed_card(integration, answer, cb.message_id)
             db.session.commit()

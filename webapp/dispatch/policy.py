@@ -173,53 +173,54 @@ def send_row(
 def _chat_gone(
     incident: Incident, integration: LarkIntegration, chat_id: str, name: str, layer: int
 ) -> None:
-    db.session.add(
-        Delivery(
-            integration_id=integration.id,
-            incident_id=incident.id,
-            kind=DeliveryKind.SEND_CARD,
-            receive_id_type="chat_id",
-            receive_id=chat_id,
-            uuid=new_uuid(),
-            layer=layer,
-            status=DeliveryStatus.FAILED,
-            reason=FailureReason.CHAT_GONE,
-            last_error="Lark said the chat was dissolved",
-            payload={"target": name, "purpose": "notify"},
-        )
-    )
-    incidents.record(
-        incident,
-        Actor.system(),
-        EventKind.NOTIFICATION_FAILED,
-        {"target": name, "chat_id": chat_id, "reason": FailureReason.CHAT_GONE},
-    )
+    target = {"receive_id_type": "chat_id", "receive_id": chat_id}
+    why = "Lark said the chat was dissolved"
+    _failed(incident, integration, layer, FailureReason.CHAT_GONE, why, name, target)
 
 
 def _not_linked(
     incident: Incident, integration: LarkIntegration, member: Member, layer: int
 ) -> None:
+    why = "no live Lark binding for this member"
+    _failed(
+        incident, integration, layer, FailureReason.NOT_LINKED, why, member.name, {"member": member}
+    )
+    fallback.email(incident, member, fallback.NOT_BOUND, integration.id, utcnow())
+
+
+def _failed(
+    incident: Incident,
+    integration: LarkIntegration,
+    layer: int,
+    reason: FailureReason,
+    why: str,
+    name: str,
+    target: dict[str, Any],
+) -> None:
+    """A send that is not attempted, recorded as failed with its reason, and said on the
+    incident's timeline, so nobody is left out silently."""
     db.session.add(
         Delivery(
             integration_id=integration.id,
             incident_id=incident.id,
             kind=DeliveryKind.SEND_CARD,
-            member=member,
             uuid=new_uuid(),
             layer=layer,
             status=DeliveryStatus.FAILED,
-            reason=FailureReason.NOT_LINKED,
-            last_error="no live Lark binding for this member",
-            payload={"target": member.name, "purpose": "notify"},
+            reason=reason,
+            last_error=why,
+            payload={"target": name, "purpose": "notify"},
+            **target,
         )
     )
+    member = target.get("member")
+    details = {"member_id": member.id} if member else {"chat_id": target.get("receive_id")}
     incidents.record(
         incident,
         Actor.system(),
         EventKind.NOTIFICATION_FAILED,
-        {"target": member.name, "member_id": member.id, "reason": FailureReason.NOT_LINKED},
+        {"target": name, **details, "reason": reason},
     )
-    fallback.email(incident, member, fallback.NOT_BOUND, integration.id, utcnow())
 
 
 def schedule_escalation(

@@ -212,9 +212,7 @@ def _check_signature(
         raise Refused(401, "missing or forged signature")
 
 
-def _check_fresh(
-    timestamp: str | None, *, required: bool, window: float = REPLAY_WINDOW_S
-) -> None:
+def _check_fresh(timestamp: str | None, *, required: bool, window: float = REPLAY_WINDOW_S) -> None:
     if not timestamp:
         if required:
             raise Refused(401, "missing X-Lark-Request-Timestamp")
