@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
         members,
         security,
         sources,
+        vocabulary,
         war_room,
     )
     from webapp.views import dispatch as dispatch_views
@@ -125,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     dispatch_views.init_app(app)
     schedules_views.init_app(app)
     errors.init_app(app)
+    vocabulary.init_app(app)
     if app.config["LARK_SANDBOX"]:
         from webapp import sandbox
 

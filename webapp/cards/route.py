@@ -16,7 +16,7 @@ from webapp.cards import answers as card_answers
 from webapp.cards import late as card_late
 from webapp.cards import press as card_press
 from webapp.extensions import db
-from webapp.lark.callbacks import Callback
+from webapp.lark.callbacks import Callback, Channel
 from webapp.models import LarkIntegration
 from webapp.schedules import cover
 
@@ -48,7 +48,7 @@ def _cover_answer(integration: LarkIntegration, cb: Callback, request_id: str) -
     try:
         # The old channel's answer carries no card (_format): every copy is redrawn then,
         # the pressed one included.
-        pressed = cb.message_id if cb.channel == "v2" else None
+        pressed = cb.message_id if cb.channel is Channel.V2 else None
         answer = cover.press(integration, cb.open_id, pressed, cb.value)
     except Exception:
         db.session.rollback()
@@ -58,12 +58,12 @@ def _cover_answer(integration: LarkIntegration, cb: Callback, request_id: str) -
     return answer
 
 
-def _format(channel: str, answer: Answer) -> dict[str, Any]:
+def _format(channel: Channel, answer: Answer) -> dict[str, Any]:
     """New channel: {"toast", "card": {"type": "raw", "data"}}; old: the toast alone. The
     old channel's answer documents JSON 1.0 card fields only and our cards are 2.0 (which
     cannot turn into 1.0), so the outbox redraws the pressed card there (cards/press.py;
     docs/lark/cards.md)."""
-    if channel == "v2":
+    if channel is Channel.V2:
         out: dict[str, Any] = {"toast": answer.toast}
         if answer.card is not None:
             out["card"] = {"type": "raw", "data": answer.card}

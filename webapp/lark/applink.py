@@ -1,10 +1,10 @@
 """Links from a Lark card into our web app.
 
 On real Lark an AppLink opens the page inside the web-app container, where login-free
-sign-in works (docs/lark/cards.md, "Links into the web app"). We use `lk_target_url` with
-the exact URL rather than `path`, so query strings survive; the target shares scheme and
-host with the configured home page, which older clients (< 7.27) require. Anywhere else
-(the sandbox, a self-hosted stand-in) the plain web URL is the link.
+sign-in works (docs/lark/login.md#applink). We use `lk_target_url` with the exact URL
+rather than `path`, so query strings survive; the target shares scheme and host with the
+configured home page, which older clients (< 7.27) require. Anywhere else (the sandbox, a
+self-hosted stand-in) the plain web URL is the link.
 
 Every link a card or a bot answer carries into the web app is made here: pages under
 /lark/<key>/ directly, any other page of ours (a schedule, insights) through the web app's

@@ -77,7 +77,7 @@ REMOVED_TAGS = {"action", "note"}
 
 # The card colour enum shared by text_color and the other colour fields: 14 base names,
 # the coloured ones with shades -50 ... -900, grey with -00 ... -1000 (Lark's colour
-# enumeration page; larksuite/cli skills/lark-im/references/card/resource/colors.md).
+# enumeration page; sources in docs/lark/cards.md).
 BASE_COLOURS = {"blue", "carmine", "green", "indigo", "lime", "orange", "purple", "red",
                 "sunflower", "turquoise", "violet", "wathet", "yellow"}  # fmt: skip
 SHADES = {"50", "100", "200", "300", "350", "400", "500", "600", "700", "800", "900"}
