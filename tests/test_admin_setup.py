@@ -224,3 +224,36 @@ def test_the_whole_guide_in_the_sandbox_console_and_our_ui_ends_with_a_working_c
     assert step_status(page, "Set the desktop and mobile homepage") == "waiting"
     assert step_status(page, "Apply for im:chat") == "waiting"
     assert "Confirmed so far: im:message, contact:user.id:readonly." in page
+
+
+def test_the_permissions_step_names_the_message_event_scopes_and_waits_for_a_message(
+    client: FlaskClient, owner: factories.Persona, live_server: str, lark: LarkSandbox
+) -> None:
+    """Lark's receive_v1 page: subscribing im.message.receive_v1 needs a message-event scope
+    (im:message is not one); only a message reaching us proves the app holds one."""
+    from webapp.models import utcnow
+
+    integration = factories.lark_integration(owner.account)
+    lark.app().configure(event_request_url=f"{live_server}/lark/{integration.key}/events")
+    # The other three scopes already proved by traffic (the guide test above walks it).
+    integration.last_send_ok_at = integration.chats_listed_at = utcnow()
+    db.session.commit()
+    owner.member.email = seed.LI_LEI.email
+    db.session.commit()
+    sign_in(client, owner)
+    detail = f"/admin/integrations/{integration.id}"
+    post(client, f"{detail}/link-members")
+
+    before = client.get(detail).get_data(as_text=True)
+    lark.say(seed.ONCALL_CHAT.chat_id, seed.LI_LEI.open_id, "oncall")
+    db.session.expire_all()  # the event was handled by the live server's thread
+    after = client.get(detail).get_data(as_text=True)
+
+    title = (
+        "Apply for im:chat, im:message, im:message.group_at_msg:readonly, "
+        "im:message.p2p_msg:readonly, contact:user.id:readonly and contact:contact.base:readonly"
+    )
+    assert title in before
+    assert step_status(before, "Apply for im:chat") == "waiting"
+    assert "someone writes @bot in a group" in before
+    assert step_status(after, "Apply for im:chat") == "done"

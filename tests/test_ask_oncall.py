@@ -176,3 +176,46 @@ def test_a_person_asks_from_the_sandbox_client_and_reads_the_answer_there(
     assert sent.status_code == 200  # the chat again, after the redirect
     assert f"@{seed.DEMO_APP_NAME} oncall" in page  # the question, as the chat shows it
     assert "Who is on call now" in page and _on_call_now(owner, member).member.name in page
+
+
+def test_a_duplicate_push_of_a_message_under_a_new_event_id_is_answered_once(
+    owner: Persona, member: Persona, lark: LarkSandbox, live_server: str
+) -> None:
+    """Lark's receive_v1 page: a message may be pushed twice; de-duplicate on message_id."""
+    _setup(owner, member, lark, live_server)
+    _, [sent] = lark.say(CHAT, LI, "oncall")
+
+    again = lark.push_again(sent)
+    outbox.run_once()
+
+    assert again.event_id != sent.event_id
+    assert again.status == 200  # not a 500 that Lark would retry for six hours
+    assert len(_bot_answers(lark)) == 1
+    assert db.session.query(Delivery).filter(Delivery.kind == "reply").count() == 1
+
+
+def test_mentions_without_mentioned_type_still_reach_the_bot(
+    owner: Persona, member: Persona, lark: LarkSandbox, live_server: str
+) -> None:
+    """Lark's receive_v1 page and lark-oapi's MentionEvent carry no mentioned_type."""
+    _setup(owner, member, lark, live_server)
+
+    _, [sent] = lark.say(CHAT, LI, "oncall")
+    outbox.run_once()
+
+    [mention] = sent.payload["event"]["message"]["mentions"]
+    assert "mentioned_type" not in mention
+    [answer] = _bot_answers(lark)
+    assert "Core primary" in answer.content
+
+
+def test_an_app_without_a_group_message_scope_hears_no_at_bot(
+    owner: Persona, member: Persona, lark: LarkSandbox, live_server: str
+) -> None:
+    _setup(owner, member, lark, live_server)
+    lark.app().configure(scopes={"im:chat", "im:message", "contact:user.id:readonly"})
+
+    _, sent = lark.say(CHAT, LI, "oncall")
+    outbox.run_once()
+
+    assert sent == [] and _bot_answers(lark) == []

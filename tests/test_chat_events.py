@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
+import pytest
 import requests
+import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -351,3 +354,60 @@ def test_refreshing_the_chat_list_corrects_a_missed_bot_added_event(
 
     assert answer.status_code == 303
     assert "The bot was removed from" not in client.get(path).get_data(as_text=True)
+
+
+def test_a_signed_event_of_another_tenant_changes_nothing_and_is_logged(
+    client: FlaskClient,
+    owner: Persona,
+    lark: LarkSandbox,
+    live_server: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An app can be installed in several tenants; the integration serves its own only."""
+    integration, path = _setup(owner, lark, live_server)
+    integration.tenant_key = seed.TENANT_KEY  # learnt from a sign-in
+    db.session.commit()
+    url = f"{live_server}/lark/{integration.key}/events"
+    foreign = _event(seed.DEMO_VERIFICATION_TOKEN)
+    foreign["header"] = {**foreign["header"], "tenant_key": seed.OTHER_TENANT_KEY}  # type: ignore[dict-item]
+
+    answer = _post(url, foreign, seed.DEMO_ENCRYPT_KEY)
+
+    assert answer == 200  # Lark need not send it again
+    assert db.session.scalars(select(LarkChat)).all() == []
+    sign_in(client, owner)
+    form = client.get(f"{path}/new").get_data(as_text=True)
+    assert PAYMENTS.name not in form
+    assert any("ignored" in r.getMessage() and "tenant" in r.getMessage() for r in caplog.records)
+
+
+def test_lark_s_retry_an_hour_later_with_the_first_timestamp_is_still_taken(
+    client: FlaskClient,
+    owner: Persona,
+    lark: LarkSandbox,
+    live_server: str,
+    clock: time_machine.Traveller,
+) -> None:
+    """Lark pushes a failed event again 15 s, 5 min, 1 h and 6 h later; the sandbox sends
+    the very same signed bytes, so the 1-hour retry carries a timestamp an hour old."""
+    integration, _ = _setup(owner, lark, live_server)
+    events_url = f"{live_server}/lark/{integration.key}/events"
+    lark.app().configure(event_request_url="http://127.0.0.1:9/events")  # our URL is down
+    first = lark.add_bot(PAYMENTS.chat_id, by=LI)
+    assert first is not None and not first.received
+    start, waited = datetime.now(UTC), 0
+    for interval in (15, 300):  # the first two retries find it down too
+        waited += interval + 1  # each retry comes that long after the try before
+        clock.move_to(start + timedelta(seconds=waited))
+        assert [s.received for s in lark.retry_events()] == [False]
+    lark.app().configure(event_request_url=events_url)  # back up
+
+    clock.move_to(start + timedelta(seconds=waited + 3600 + 1))
+    [retry] = lark.retry_events()
+
+    assert retry.headers == first.headers and retry.tries == 4
+    assert retry.status == 200
+    db.session.expire_all()
+    row = db.session.scalars(select(LarkChat).where(LarkChat.chat_id == PAYMENTS.chat_id)).one()
+    assert row.status is ChatStatus.MEMBER
+    assert lark.retry_events() == []  # received: no 6-hour retry

@@ -88,3 +88,23 @@ def test_a_name_lark_will_not_give_is_shown_as_the_id_and_says_so(
     status, text = check(client, "card_operators")
     assert f"{seed.WANG_FANG.open_id} (Lark did not give the name)" in text
     assert status == "failing"
+
+
+def test_without_the_contact_scope_the_id_is_shown_with_the_scope_lark_wants(
+    client: FlaskClient, pressed: tuple[LarkIntegration, LarkSandbox]
+) -> None:
+    """Lark's user-get page: the call needs contact:contact.base:readonly (or a wider
+    contact:contact scope); contact:user.base:readonly only lets the name field through."""
+    _integration, lark = pressed
+    lark.app().configure(
+        scopes={"im:chat", "im:message", "contact:user.id:readonly", "contact:user.base:readonly"}
+    )
+
+    status, text = check(client, "card_operators")
+
+    assert status == "failing"
+    assert seed.WANG_FANG.name not in text
+    assert (
+        f"{seed.WANG_FANG.open_id} (Lark did not give the name: the app lacks the permission "
+        "contact:contact.base:readonly)"
+    ) in text

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -110,8 +111,10 @@ def test_on_monday_the_channels_chat_gets_last_weeks_figures_and_a_link(
     )
     [button] = [e for e in card["body"]["elements"] if e["tag"] == "button"]
     link = button["behaviors"][0]["default_url"]
-    assert (
-        link == f"{app.config['PUBLIC_BASE_URL']}/admin/insights/?days=7&channel={week.channel.id}"
+    # Through the web app's entry, signed in with Lark (an AppLink on a real tenant).
+    insights = f"/admin/insights/?days=7&channel={week.channel.id}"
+    assert link == (
+        f"{app.config['PUBLIC_BASE_URL']}/lark/{_integration.key}/go?{urlencode({'to': insights})}"
     )
     assert lark.messages_to(PAYMENTS) == []  # a chat no rule of the channel names
 

@@ -202,3 +202,44 @@ def test_user_info_refuses_a_bad_token_and_refresh_tokens_are_single_use(
     }
     assert client.post(f"{API}/authen/v2/oauth/token", json=refresh).json["code"] == 0
     assert client.post(f"{API}/authen/v2/oauth/token", json=refresh).json["code"] == 20064
+
+
+def _code_for(client: FlaskClient, challenge: str = CHALLENGE) -> str:
+    answer = client.post(
+        AUTHORIZE,
+        query_string=_authorize_query(code_challenge=challenge),
+        data={"open_id": seed.LI_LEI.open_id, "decision": "allow"},
+    )
+    return parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+
+
+def test_a_code_verifier_shorter_than_43_characters_is_refused(
+    client: FlaskClient, lark: LarkSandbox
+) -> None:
+    """Lark's token page: code_verifier has 43 to 128 characters of [A-Za-z0-9-._~]."""
+    _setup(lark)
+    short = "v" * 42
+    digest = hashlib.sha256(short.encode()).digest()
+    challenge = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    refused = _exchange(client, _code_for(client, challenge), verifier=short)
+
+    assert (refused["status"], refused["code"]) == (400, 20049)
+    assert _exchange(client, _code_for(client))["code"] == 0
+
+
+def test_user_info_gives_e_mail_and_mobile_only_with_their_scopes(
+    client: FlaskClient, lark: LarkSandbox
+) -> None:
+    """Lark's user_info page: email needs contact:user.email:readonly, mobile
+    contact:user.phone:readonly."""
+    _setup(lark)
+    lark.app().configure(scopes={"im:chat", "im:message"})
+    token = _exchange(client, _code_for(client))
+
+    info = client.get(
+        f"{API}/authen/v1/user_info", headers={"Authorization": f"Bearer {token['access_token']}"}
+    ).json
+
+    assert info["code"] == 0 and info["data"]["open_id"] == seed.LI_LEI.open_id
+    assert not {"email", "enterprise_email", "mobile"} & set(info["data"])

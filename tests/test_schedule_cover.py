@@ -318,3 +318,23 @@ def test_asking_twice_for_the_same_range_is_refused_while_nobody_took_it(
     assert status == 422
     assert "you already asked for cover in that range" in page
     assert len(db.session.scalars(select(CoverRequest)).all()) == 1
+
+
+@pytest.mark.now(NOW)
+def test_a_cover_taken_on_the_old_card_channel_is_redrawn_by_the_outbox(
+    client: FlaskClient, team: Team, lark: LarkSandbox
+) -> None:
+    """That channel's answer carries the toast only (it documents 1.0 cards; ours are 2.0)."""
+    lark.app().configure(callbacks={"card.action.trigger_v1"})
+    ask(client, team)
+    deliver()
+    li_card = the_card(lark, seed.LI_LEI.open_id)
+
+    pressed = lark.click(li_card.message_id, seed.LI_LEI.open_id, button="I'll cover")
+    deliver()
+
+    assert pressed.ok, pressed.error
+    assert pressed.toast and "Han Meimei" in pressed.toast["content"]
+    assert lark.message(li_card.message_id).title == (
+        "Li Lei covers Han Meimei Sat 09:00–21:00 (UTC+8)"
+    )

@@ -175,3 +175,22 @@ def test_the_people_left_out_of_a_war_room_are_named_to_the_presser_the_room_and
     report = client.get("/admin/diagnostics").get_data(as_text=True)
     assert "were made without some people" in report
     assert f"{room.name}: {member.member.name}" in report
+
+
+def test_a_responder_whose_email_differs_in_case_from_lark_s_is_found_and_added(
+    owner: Persona, member: Persona, lark: LarkSandbox
+) -> None:
+    """batch_get_id may echo an address normalised (docs/lark/contacts.md): the answer is
+    matched on the lower-cased e-mail and the mobile's digits."""
+    factories.lark_integration(owner.account)
+    _as(owner.member, seed.LI_LEI.email.upper(), "+8600000000000")
+    _as(member.member, "nobody@example.com", seed.HAN_MEIMEI.mobile.removeprefix("+86"))
+    incident = factories.incident(owner.account, title="db-01 is down", assignees=[member.member])
+
+    room = war_rooms.open_war_room(incident, Actor(owner.member, Source.WEB))
+    outbox.run_once()
+
+    db.session.refresh(room)
+    chat = lark.sandbox.chats[room.chat_id]
+    assert {seed.LI_LEI.open_id, seed.HAN_MEIMEI.open_id} <= set(chat.members)
+    assert room.missing == []

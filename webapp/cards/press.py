@@ -13,7 +13,7 @@ from webapp.cards import late as card_late
 from webapp.cards import receipts as card_receipts
 from webapp.extensions import db
 from webapp.incidents import service as incidents
-from webapp.lark.callbacks import Callback
+from webapp.lark.callbacks import Callback, Channel
 from webapp.models import Delivery, Incident, LarkIntegration
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,8 @@ def handle(
                 return again
             answer = card_answers.answer(integration, cb.open_id, cb.message_id, click)
             card_receipts.settle(integration, cb, keys, answer)
-            if handoff.gave_up():
+            # The old channel's answer carries no 2.0 card (cards/route.py): redraw it too.
+            if handoff.gave_up() or cb.channel is Channel.V1:
                 late_row = redraw_pressed_card(integration, answer, cb.message_id)
             db.session.commit()
     except Exception:

@@ -199,7 +199,9 @@ def _evidence(integration: LarkIntegration, cb: Callback) -> None:
     seen = integration.last_callback_at
     if seen is None or now - seen > EVIDENCE_EVERY:
         values["last_callback_at"] = now
-    if cb.tenant_key and integration.tenant_key != cb.tenant_key:
+    # Learnt once, like a sign-in does: a press from another tenant (an app installed in
+    # several) must not move the integration, whose events are then checked against it.
+    if cb.tenant_key and integration.tenant_key is None:
         values["tenant_key"] = cb.tenant_key[:64]
     if values:
         record_evidence(integration, **values)

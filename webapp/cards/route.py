@@ -46,7 +46,10 @@ def _incident_answer(
 
 def _cover_answer(integration: LarkIntegration, cb: Callback, request_id: str) -> Answer:
     try:
-        answer = cover.press(integration, cb.open_id, cb.message_id, cb.value)
+        # The old channel's answer carries no card (_format): every copy is redrawn then,
+        # the pressed one included.
+        pressed = cb.message_id if cb.channel is Channel.V2 else None
+        answer = cover.press(integration, cb.open_id, pressed, cb.value)
     except Exception:
         db.session.rollback()
         log.exception("card callback %s (cover) failed", request_id)
@@ -56,10 +59,13 @@ def _cover_answer(integration: LarkIntegration, cb: Callback, request_id: str) -
 
 
 def _format(channel: Channel, answer: Answer) -> dict[str, Any]:
-    """New channel: {"toast", "card": {"type": "raw", "data"}}; old: the card itself + toast."""
+    """New channel: {"toast", "card": {"type": "raw", "data"}}; old: the toast alone. The
+    old channel's answer documents JSON 1.0 card fields only and our cards are 2.0 (which
+    cannot turn into 1.0), so the outbox redraws the pressed card there (cards/press.py;
+    docs/lark/cards.md)."""
     if channel is Channel.V2:
         out: dict[str, Any] = {"toast": answer.toast}
         if answer.card is not None:
             out["card"] = {"type": "raw", "data": answer.card}
         return out
-    return {**(answer.card or {}), "toast": answer.toast}
+    return {"toast": answer.toast}

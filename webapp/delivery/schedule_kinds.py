@@ -35,7 +35,7 @@ from webapp.models import (
 )
 from webapp.schedules import cover, reminders
 from webapp.schedules.cards import cover_card
-from webapp.schedules.outbox import page_url
+from webapp.schedules.outbox import card_url
 
 # Lark drops a repeated send `uuid` for one hour only (worker.RETRY_WINDOW gives incident
 # sends the same bound): a send still failing 55 minutes after its first failure ends failed.
@@ -48,7 +48,7 @@ def _cover(row: Delivery, integration: LarkIntegration) -> dict[str, Any] | None
     if request is None:
         return None
     locale = locale_for(integration, row)
-    return cover_card(request, locale=locale, page_url=page_url(request.schedule))
+    return cover_card(request, locale=locale, page_url=card_url(request.schedule, integration))
 
 
 def _withdrawn(row: Delivery) -> bool:

@@ -47,6 +47,10 @@ BACKOFF_CAP = 60.0  # ... up to a minute, so a recovered Lark is used again with
 # Lark drops a repeated `uuid` for one hour; past that a retried send could post twice, so
 # a send still failing after 55 minutes of retries ends as failed (with its reason).
 RETRY_WINDOW = timedelta(minutes=55)
+# The rows that post a message with a `uuid` (schedule_kinds has its own bound).
+UUID_SENDS = frozenset(
+    {DeliveryKind.SEND_CARD, DeliveryKind.NOTICE, DeliveryKind.REPLY, DeliveryKind.DIGEST}
+)
 PERIODIC_EVERY = timedelta(minutes=5)  # how often each loop runs the periodic jobs
 
 _claim_lock = threading.Lock()  # SQLite has no SKIP LOCKED: threads of one process take turns
@@ -222,7 +226,7 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
         row.next_attempt_at = lark_limits.quota_resets_at(now)
     elif exc.permanent:
         fail(row, exc.reason, exc.code, str(exc), now)
-    elif row.kind == DeliveryKind.SEND_CARD and now - first > RETRY_WINDOW:
+    elif row.kind in UUID_SENDS and now - first > RETRY_WINDOW:
         fail(row, exc.reason, exc.code, f"gave up after {row.attempts} attempts: {exc}", now)
     else:
         row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, exc.retry_after))

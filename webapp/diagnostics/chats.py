@@ -13,7 +13,7 @@ from webapp.dispatch import chat_events
 from webapp.dispatch import rules as dispatch_rules
 from webapp.extensions import db
 from webapp.identity.integrations import lark_error_words
-from webapp.lark.client import LarkClient
+from webapp.lark.client import Chat, LarkClient
 from webapp.lark.errors import LarkError
 from webapp.lark.errors import fix as lark_fix
 from webapp.models import (
@@ -42,14 +42,15 @@ def dispatch_chat_ids(integration: LarkIntegration) -> dict[str, list[str]]:
     return wanted
 
 
-def _live_chats(integration: LarkIntegration) -> tuple[datetime, set[str]] | tuple[str, str]:
-    """(when read, the chat ids the bot is in), or Lark's error in words and its fix."""
+def _live_chats(integration: LarkIntegration) -> tuple[datetime, list[Chat]] | tuple[str, str]:
+    """(when read, the chats Lark lists, dissolved ones too), or Lark's error in words and
+    its fix."""
     read_at = utcnow()
     try:
         chats = LarkClient.for_integration(integration).list_all_chats()
     except LarkError as error:
         return lark_error_words(error), lark_fix(error.reason)
-    return read_at, {c.chat_id for c in chats}
+    return read_at, chats
 
 
 def _gone(integration: LarkIntegration) -> Check | None:
@@ -100,7 +101,7 @@ def chats_check(integration: LarkIntegration) -> Check:
         # The fix names the failure Lark answered (quota, credentials, rate limit, ...).
         words, fix = live
         return Check("chats", title, Level.WARNING, words, fix)
-    seen = live[1]
+    seen = {c.chat_id for c in live[1] if not c.dissolved}
     add_bot = _(
         "In Lark, open the group chat's settings → Group bots → Add bot, and add this app's bot. "
         "Then refresh the chat list on the channel's dispatch policy page."

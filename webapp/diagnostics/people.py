@@ -19,13 +19,18 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.lark.client import LarkClient
 from webapp.lark.errors import LarkError
-from webapp.models import LarkBinding, LarkIntegration
+from webapp.models import FailureReason, LarkBinding, LarkIntegration
 from webapp.vault import VaultError
 
 LOOKUPS_PER_PAGE = 10
 NAME_TTL = 3600.0  # seconds; a name barely changes, and a failed lookup is retried after it
 
+# contact/v3/users/:user_id needs one of the contact:contact... scopes, not the field scope
+# contact:user.base:readonly (Lark's user-get page; docs/lark/contacts.md).
+NAME_SCOPE = "contact:contact.base:readonly"
+
 _names: dict[tuple[int, str], tuple[float, str | None]] = {}
+_scope_missing: set[tuple[int, str]] = set()  # lookups Lark refused for that scope
 _lock = threading.Lock()
 
 
@@ -39,7 +44,7 @@ def lark_names(integration: LarkIntegration, open_ids: list[str]) -> dict[str, s
         if name is None and lookups < LOOKUPS_PER_PAGE and not _tried(integration.id, open_id):
             lookups += 1
             name = _ask_lark(integration, open_id)
-        named[open_id] = name or _("%(id)s (Lark did not give the name)", id=open_id)
+        named[open_id] = name or _unnamed(integration.id, open_id)
     return named
 
 
@@ -64,19 +69,39 @@ def _tried(integration_id: int, open_id: str) -> bool:
     return bool(hit and hit[0] > time.monotonic())
 
 
+def _unnamed(integration_id: int, open_id: str) -> str:
+    with _lock:
+        scope_missing = (integration_id, open_id) in _scope_missing
+    if scope_missing:
+        return _(
+            "%(id)s (Lark did not give the name: the app lacks the permission %(scope)s)",
+            id=open_id,
+            scope=NAME_SCOPE,
+        )
+    return _("%(id)s (Lark did not give the name)", id=open_id)
+
+
 def _ask_lark(integration: LarkIntegration, open_id: str) -> str | None:
+    refused = False
     try:
         name = LarkClient.for_integration(integration).user_name(open_id)
-    except (LarkError, VaultError):
+    except LarkError as exc:
+        name, refused = None, exc.reason == FailureReason.NO_PERMISSION
+    except VaultError:
         name = None
     with _lock:
         _names[(integration.id, open_id)] = (time.monotonic() + NAME_TTL, name)
+        if refused:
+            _scope_missing.add((integration.id, open_id))
+        else:
+            _scope_missing.discard((integration.id, open_id))
     return name
 
 
 def forget_names() -> None:
     with _lock:
         _names.clear()
+        _scope_missing.clear()
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,8 @@
 
 Events (webapp/views/events.py) call `bot_added`, `bot_removed` and `chat_disbanded`; the
 dispatch form and page read `overrides` and `gone`. The caller commits. Whoever reads Lark's
-chat list calls `reconcile`, so a missed "bot added" event does not leave a chat marked.
+chat list calls `reconcile`, so a missed "bot added" event does not leave a chat marked, and
+a chat dissolved without an event (members kept the history) is marked all the same.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
+from webapp.lark.client import Chat
 from webapp.models import (
     ChatStatus,
     EventKind,
@@ -58,6 +60,10 @@ def bot_removed(integration: LarkIntegration, chat_id: str, name: str) -> None:
 def chat_disbanded(integration: LarkIntegration, chat_id: str, name: str) -> None:
     """im.chat.disbanded_v1: policies sending there are marked; a war room there is closed."""
     _mark(integration, chat_id, name, ChatStatus.DISBANDED)
+    _close_war_rooms(integration, chat_id)
+
+
+def _close_war_rooms(integration: LarkIntegration, chat_id: str) -> None:
     rooms = db.session.scalars(
         select(WarRoom).where(
             WarRoom.integration_id == integration.id,
@@ -77,25 +83,38 @@ def chat_disbanded(integration: LarkIntegration, chat_id: str, name: str) -> Non
             )
 
 
-def reconcile(integration: LarkIntegration, listed: set[str], read_at: datetime) -> int:
-    """Lark's own chat list is the truth as of `read_at`: a chat it lists that an older event
-    marked removed or dissolved has the bot again (the bot was added back and that event
-    never arrived: the event URL was down, or not set yet). Returns how many rows it marked
-    and commits them; an event after `read_at` stands."""
-    rows = db.session.scalars(
-        select(LarkChat).where(
-            LarkChat.integration_id == integration.id,
-            LarkChat.status != ChatStatus.MEMBER,
-            LarkChat.changed_at < read_at,
-            LarkChat.chat_id.in_(sorted(listed)),
+def reconcile(integration: LarkIntegration, listed: list[Chat], read_at: datetime) -> int:
+    """Lark's own chat list is the truth as of `read_at`. A live chat it lists that an older
+    event marked removed or dissolved has the bot again (the bot was added back and that
+    event never arrived: the event URL was down, or not set yet). A chat it lists as
+    dissolved is marked so, and its war room closed: a chat dissolved with "keep the
+    history" sends no im.chat.disbanded_v1 (Lark's disbanded-event page), the list is the
+    only word of it. Returns how many rows it marked and commits them; an event after
+    `read_at` stands."""
+    by_id = {c.chat_id: c for c in listed}
+    rows = {
+        row.chat_id: row
+        for row in db.session.scalars(
+            select(LarkChat).where(
+                LarkChat.integration_id == integration.id,
+                LarkChat.chat_id.in_(sorted(by_id)),
+            )
         )
-    ).all()
-    for row in rows:
-        row.status = ChatStatus.MEMBER
-        row.changed_at = read_at
-    if rows:
+    }
+    marked = 0
+    for chat in listed:
+        row = rows.get(chat.chat_id)
+        if row is not None and row.changed_at >= read_at:
+            continue  # an event newer than the list
+        if chat.dissolved and (row is None or row.status is not ChatStatus.DISBANDED):
+            chat_disbanded(integration, chat.chat_id, chat.name)
+            marked += 1
+        elif not chat.dissolved and row is not None and row.status is not ChatStatus.MEMBER:
+            row.status, row.changed_at = ChatStatus.MEMBER, read_at
+            marked += 1
+    if marked:
         db.session.commit()
-    return len(rows)
+    return marked
 
 
 def overrides(integration_id: int, since: datetime) -> dict[str, LarkChat]:

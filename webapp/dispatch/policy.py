@@ -20,12 +20,13 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from webapp import outbox
-from webapp.dispatch import fallback
+from webapp.dispatch import chat_events, fallback
 from webapp.dispatch.matching import layer_members, live_binding_of, matching_rule
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor, incident_changed
 from webapp.models import (
+    ChatStatus,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
@@ -129,7 +130,12 @@ def tell(
         )
         if schedule_name := (on_call_in or {}).get(member.id):
             row.payload = {**row.payload, "on_call_in": schedule_name}
+    gone = chat_events.gone([integration.id]) if chats else {}
+    dissolved = {chat_id for chat_id, row in gone.items() if row.status is ChatStatus.DISBANDED}
     for chat_id, name in chats.items():
+        if chat_id in dissolved:  # a dissolved chat never comes back: said, not sent
+            _chat_gone(incident, integration, chat_id, name, layer)
+            continue
         send_row(incident, integration, "chat_id", chat_id, name, layer, None)
 
 
@@ -154,27 +160,54 @@ def send_row(
     )
 
 
+def _chat_gone(
+    incident: Incident, integration: LarkIntegration, chat_id: str, name: str, layer: int
+) -> None:
+    target = {"receive_id_type": "chat_id", "receive_id": chat_id}
+    why = "Lark said the chat was dissolved"
+    _failed(incident, integration, layer, FailureReason.CHAT_GONE, why, name, target)
+
+
 def _not_linked(
     incident: Incident, integration: LarkIntegration, member: Member, layer: int
 ) -> None:
+    why = "no live Lark binding for this member"
+    _failed(
+        incident, integration, layer, FailureReason.NOT_LINKED, why, member.name, {"member": member}
+    )
+    fallback.email(incident, member, fallback.NOT_BOUND, integration.id, utcnow())
+
+
+def _failed(
+    incident: Incident,
+    integration: LarkIntegration,
+    layer: int,
+    reason: FailureReason,
+    why: str,
+    name: str,
+    target: dict[str, Any],
+) -> None:
+    """A send that is not attempted, recorded as failed with its reason, and said on the
+    incident's timeline, so nobody is left out silently."""
     outbox.enqueue(
         DeliveryKind.SEND_CARD,
         integration.id,
         status=DeliveryStatus.FAILED,
-        reason=FailureReason.NOT_LINKED,
-        last_error="no live Lark binding for this member",
+        reason=reason,
+        last_error=why,
         incident_id=incident.id,
-        member=member,
         layer=layer,
-        payload={"target": member.name, "purpose": outbox.NOTIFY_PURPOSE},
+        payload={"target": name, "purpose": outbox.NOTIFY_PURPOSE},
+        **target,
     )
+    member = target.get("member")
+    details = {"member_id": member.id} if member else {"chat_id": target.get("receive_id")}
     incidents.record(
         incident,
         Actor.system(),
         EventKind.NOTIFICATION_FAILED,
-        {"target": member.name, "member_id": member.id, "reason": FailureReason.NOT_LINKED},
+        {"target": name, **details, "reason": reason},
     )
-    fallback.email(incident, member, fallback.NOT_BOUND, integration.id, utcnow())
 
 
 def schedule_escalation(

@@ -103,7 +103,8 @@ def bot_chats(
         held = _with_events(integration, hit[1], hit[2]) if hit else []
         words = _("Lark did not list the chats: %(fix)s", fix=fix(exc.reason))
         return ChatList(held, words, _gone_of(integration))
-    chat_events.reconcile(integration, {c.chat_id for c in chats}, read_at)
+    chat_events.reconcile(integration, chats, read_at)
+    chats = [c for c in chats if not c.dissolved]
     with _cache_lock:
         _cache[integration.id] = (time.monotonic() + CHATS_TTL, chats, read_at)
     return ChatList(_with_events(integration, chats, read_at), gone=_gone_of(integration))

@@ -3,7 +3,10 @@
 Lark re-sends an event it thinks was not received (its event guide: retried for a while
 when the answer is not a 200 within 3 s), so `header.event_id` is remembered in the same
 transaction as the change: a redelivery finds it and does nothing, a failed change takes
-the memory with it and the redelivery tries again.
+the memory with it and the redelivery tries again. A message event is remembered by its
+`message_id` instead: Lark may push the same message twice under two event_ids (the
+receive_v1 page says to de-duplicate on message_id). An event of another tenant than the
+integration's changes nothing (docs/lark/events.md).
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ SUBSCRIBED = tuple(EventType)
 
 class Outcome(enum.StrEnum):
     DONE = "done"
-    REPEAT = "repeat"  # the same event_id again
+    REPEAT = "repeat"  # the same event_id (a message: the same message_id) again
     IGNORED = "ignored"  # an event we did not subscribe to
+    OTHER_TENANT = "other_tenant"  # signed for this app, but from another tenant
 
 
 def verified(integration: LarkIntegration) -> None:
@@ -50,11 +54,21 @@ def receive(integration: LarkIntegration, header: dict[str, Any], event: dict[st
     event_type, event_id = str(header.get("event_type") or ""), str(header.get("event_id") or "")
     if event_type not in SUBSCRIBED:
         return Outcome.IGNORED
-    if event_id and not _first_time(integration, event_id, event_type):
+    if not _same_tenant(integration, str(header.get("tenant_key") or "")):
+        log.warning(
+            "event %s of tenant %s ignored: integration %s belongs to tenant %s",
+            event_id,
+            header.get("tenant_key"),
+            integration.id,
+            integration.tenant_key,
+        )
+        return Outcome.OTHER_TENANT
+    key = _dedupe_key(EventType(event_type), event_id, event)
+    if key and not _first_time(integration, key, event_type):
         db.session.rollback()
         return Outcome.REPEAT
     _act(integration, EventType(event_type), event)
-    _evidence(integration, last_event_at=utcnow())
+    _evidence(integration, **_proof(EventType(event_type)))
     # The chat lists held by the web workers are not dropped: they read the row written
     # here over their list (rules.bot_chats), which spares a Lark call per event.
     db.session.commit()
@@ -76,12 +90,34 @@ def _act(integration: LarkIntegration, event_type: EventType, event: dict[str, A
     }[event_type](integration, chat_id, name)
 
 
-def _first_time(integration: LarkIntegration, event_id: str, event_type: str) -> bool:
+def _same_tenant(integration: LarkIntegration, tenant_key: str) -> bool:
+    """An app can be installed in several tenants; the integration serves one. Until a
+    login or a callback taught us which, an event cannot be told apart and is taken."""
+    return not (integration.tenant_key and tenant_key != integration.tenant_key)
+
+
+def _dedupe_key(event_type: EventType, event_id: str, event: dict[str, Any]) -> str:
+    if event_type is EventType.MESSAGE:
+        message = event.get("message")
+        message_id = message.get("message_id") if isinstance(message, dict) else None
+        if message_id:
+            return f"msg:{message_id}"
+    return f"ev:{event_id}" if event_id else ""
+
+
+def _proof(event_type: EventType) -> dict[str, Any]:
+    now = utcnow()
+    if event_type is EventType.MESSAGE:
+        return {"last_event_at": now, "last_message_at": now}
+    return {"last_event_at": now}
+
+
+def _first_time(integration: LarkIntegration, key: str, event_type: str) -> bool:
     stmt = (
         dialect_insert(CallbackReceipt)
         .values(
             integration_id=integration.id,
-            dedupe_key=f"ev:{event_id}"[:128],
+            dedupe_key=key[:128],
             action="event",
             outcome=card_answer.Outcome.OK,
             answer={"event_type": event_type},

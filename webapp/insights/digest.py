@@ -17,7 +17,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -28,6 +28,7 @@ from webapp.cardkit import parts
 from webapp.extensions import db
 from webapp.insights import queries
 from webapp.insights.words import duration
+from webapp.lark import applink
 from webapp.models import (
     Channel,
     Delivery,
@@ -121,9 +122,8 @@ def digest_card(target: Target, due: datetime) -> dict[str, Any]:
     out_of_hours = sum(p.out_of_hours for p in found.people)
     period = found.scope.period
     last = period.first_day + timedelta(days=6)
-    url = (
-        f"{current_app.config['PUBLIC_BASE_URL']}/admin/insights/"
-        f"?days=7&channel={target.channel.id}"
+    url = applink.page_url(
+        target.integration, f"/admin/insights/?days=7&channel={target.channel.id}"
     )
     locale = "zh" if target.integration.platform is Platform.FEISHU else "en"
     with force_locale(locale):

@@ -5,11 +5,15 @@ sign-in works (docs/lark/login.md#applink). We use `lk_target_url` with the exac
 rather than `path`, so query strings survive; the target shares scheme and host with the
 configured home page, which older clients (< 7.27) require. Anywhere else (the sandbox, a
 self-hosted stand-in) the plain web URL is the link.
+
+Every link a card or a bot answer carries into the web app is made here: pages under
+/lark/<key>/ directly, any other page of ours (a schedule, insights) through the web app's
+entry `/lark/<key>/go?to=<path>`, which signs the person in with Lark first.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import current_app
 
@@ -44,3 +48,9 @@ def web_app_url(integration: LarkIntegration, path: str) -> str:
 
 def incident_url(integration: LarkIntegration, number: int) -> str:
     return web_app_url(integration, f"incidents/{number}")
+
+
+def page_url(integration: LarkIntegration, path: str) -> str:
+    """Any page of ours ("/schedules/4", "/admin/insights/?days=7"), opened from Lark: the
+    AppLink to the web app's entry, which signs in with Lark, then goes to `path`."""
+    return web_app_url(integration, "go?" + urlencode({"to": path}))

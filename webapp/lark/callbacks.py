@@ -31,6 +31,11 @@ from webapp.models import LarkIntegration
 # Open (docs/lark/callbacks.md#replay-window): Lark documents no replay window; we
 # refuse signed requests whose X-Lark-Request-Timestamp is more than 5 minutes off.
 REPLAY_WINDOW_S = 300
+# Events are: Lark pushes a failed one again 15 s, 5 min, 1 h and 6 h later and does not say
+# whether a retry is signed afresh (docs/lark/events.md). A replayed event changes nothing
+# (each is remembered by event_id or message_id for two days), so an event may be as old as
+# the whole retry schedule, plus ten minutes of clock skew.
+EVENT_REPLAY_WINDOW_S = 15 + 5 * 60 + 60 * 60 + 6 * 60 * 60 + 10 * 60
 
 
 class Refused(Exception):
@@ -106,12 +111,17 @@ def _parse(raw: bytes) -> dict[str, Any]:
 
 
 def open_and_verify(
-    key: str, raw: bytes, headers: Headers, *, old_card_channel: bool = False
+    key: str,
+    raw: bytes,
+    headers: Headers,
+    *,
+    old_card_channel: bool = False,
+    window: float = REPLAY_WINDOW_S,
 ) -> Verified:
     """Read, decrypt and check one callback to the integration `key` names: Malformed for a
     body that is not a JSON object, Refused when it is not Lark's for this integration. The
     card URL also takes the old channel's presses (`old_card_channel`), the event URL only
-    schema 2.0."""
+    schema 2.0, and events as old as Lark's retries (`window`: EVENT_REPLAY_WINDOW_S)."""
     body = _parse(raw)
     found = integration(key)
     payload = _open(found, body)
@@ -119,7 +129,7 @@ def open_and_verify(
         _check_token(found, payload.get("token"))
         return Verified(found, challenge=payload.get("challenge"))
     if payload.get("schema") == "2.0":
-        return _verify_v2(found, payload, raw, headers)
+        return _verify_v2(found, payload, raw, headers, window)
     if old_card_channel and isinstance(payload.get("action"), dict):
         return Verified(found, press=_verify_v1(found, payload, raw, headers))
     if old_card_channel:
@@ -144,7 +154,11 @@ def _open(integration: LarkIntegration, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _verify_v2(
-    integration: LarkIntegration, payload: dict[str, Any], raw: bytes, headers: Headers
+    integration: LarkIntegration,
+    payload: dict[str, Any],
+    raw: bytes,
+    headers: Headers,
+    window: float,
 ) -> Verified:
     header = _dict(payload.get("header"))
     _check_token(integration, header.get("token"))
@@ -152,9 +166,9 @@ def _verify_v2(
     if key:
         # Without an Encrypt Key the signature would use an empty key anyone can compute,
         # so it proves nothing; the Verification Token above is the check then (as the SDK).
-        _check_signature(crypto.v2_signature, key, raw, headers)
+        _check_signature(crypto.v2_signature, key, raw, headers, window)
     else:
-        _check_fresh(headers.get("X-Lark-Request-Timestamp"), required=False)
+        _check_fresh(headers.get("X-Lark-Request-Timestamp"), required=False, window=window)
     event = _dict(payload.get("event"))
     press = None
     if header.get("event_type") == "card.action.trigger":
@@ -197,16 +211,18 @@ def _check_token(integration: LarkIntegration, given: Any) -> None:
 Signer = Callable[[str, str, str, bytes], str]
 
 
-def _check_signature(sign: Signer, secret: str, raw: bytes, headers: Headers) -> None:
+def _check_signature(
+    sign: Signer, secret: str, raw: bytes, headers: Headers, window: float = REPLAY_WINDOW_S
+) -> None:
     timestamp = headers.get("X-Lark-Request-Timestamp", "")
     nonce = headers.get("X-Lark-Request-Nonce", "")
-    _check_fresh(timestamp, required=True)
+    _check_fresh(timestamp, required=True, window=window)
     expected = sign(timestamp, nonce, secret, raw)
     if not crypto.signatures_match(expected, headers.get("X-Lark-Signature")):
         raise Refused(401, "missing or forged signature")
 
 
-def _check_fresh(timestamp: str | None, *, required: bool) -> None:
+def _check_fresh(timestamp: str | None, *, required: bool, window: float = REPLAY_WINDOW_S) -> None:
     if not timestamp:
         if required:
             raise Refused(401, "missing X-Lark-Request-Timestamp")
@@ -215,7 +231,7 @@ def _check_fresh(timestamp: str | None, *, required: bool) -> None:
         sent = float(timestamp)
     except ValueError:
         raise Refused(401, "malformed X-Lark-Request-Timestamp") from None
-    if not math.isfinite(sent) or abs(time.time() - sent) > REPLAY_WINDOW_S:
+    if not math.isfinite(sent) or abs(time.time() - sent) > window:
         raise Refused(401, "timestamp outside the replay window")
 
 

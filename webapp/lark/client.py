@@ -15,11 +15,13 @@ from urllib.parse import quote
 from flask import current_app
 
 from webapp.lark import usage
+from webapp.lark.errors import LarkError
 from webapp.lark.transport import LarkTransport
 from webapp.models import LarkIntegration
 
 log = logging.getLogger(__name__)
 
+NO_VALID_MEMBERS = 232027  # add members: none of the ids can be added (docs/lark/chats.md)
 MAX_CHAT_PAGES = 50  # 5,000 chats: a bound on list_all_chats, far above any real tenant
 
 
@@ -29,10 +31,16 @@ class SentMessage:
     chat_id: str | None
 
 
+# Lark's chat list also lists chats that were dissolved (`chat_status` "dissolved", or
+# "dissolved_save" when members kept the history); only "normal" chats can take a message.
+LIVE_CHAT_STATUS = "normal"
+
+
 @dataclass(frozen=True)
 class Chat:
     chat_id: str
     name: str
+    dissolved: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,12 @@ class LarkClient(LarkTransport):
             params["page_token"] = page_token
         data = _data(self._call("GET", "/open-apis/im/v1/chats", params=params))
         items = [
-            Chat(chat_id=str(item.get("chat_id", "")), name=str(item.get("name", "")))
+            Chat(
+                chat_id=str(item.get("chat_id", "")),
+                name=str(item.get("name", "")),
+                # A status we do not know is taken as gone: paging a dead chat fails late.
+                dissolved=str(item.get("chat_status") or LIVE_CHAT_STATUS) != LIVE_CHAT_STATUS,
+            )
             for item in data.get("items") or []
         ]
         return ChatPage(
@@ -111,6 +124,7 @@ class LarkClient(LarkTransport):
         )
 
     def list_all_chats(self) -> list[Chat]:
+        """Every chat Lark lists for the bot, dissolved ones included (marked `dissolved`)."""
         chats: list[Chat] = []
         page_token: str | None = None
         for _page in range(MAX_CHAT_PAGES):
@@ -132,13 +146,20 @@ class LarkClient(LarkTransport):
         return str(_data(body).get("chat_id", ""))
 
     def add_chat_members(self, chat_id: str, open_ids: Iterable[str]) -> AddMembersResult:
-        body = self._call(
-            "POST",
-            f"/open-apis/im/v1/chats/{chat_id}/members",
-            # 1: add the usable ids, list the rest (0, the default, fails the whole call).
-            params={"member_id_type": "open_id", "succeed_type": 1},
-            json={"id_list": list(open_ids)},
-        )
+        ids = list(open_ids)
+        try:
+            body = self._call(
+                "POST",
+                f"/open-apis/im/v1/chats/{chat_id}/members",
+                # 1: add the usable ids, list the rest (0, the default, fails the whole call).
+                params={"member_id_type": "open_id", "succeed_type": 1},
+                json={"id_list": ids},
+            )
+        except LarkError as exc:
+            if exc.code != NO_VALID_MEMBERS:
+                raise
+            # Nobody among the ids was usable: the same as Lark listing every one invalid.
+            return AddMembersResult(invalid=ids, not_existed=[], pending_approval=[])
         data = _data(body)
         return AddMembersResult(
             invalid=list(data.get("invalid_id_list") or []),
@@ -162,15 +183,18 @@ class LarkClient(LarkTransport):
             params={"user_id_type": "open_id"},
             json={"emails": email_list, "mobiles": mobile_list, "include_resigned": False},
         )
+        # Lark may echo an address normalised (case, the +86 prefix): match on the same key.
+        asked = {_address_key(a): a for a in found}
         for entry in _data(body).get("user_list") or []:
-            address = entry.get("email") or entry.get("mobile")
-            if address in found:
+            address = asked.get(_address_key(str(entry.get("email") or entry.get("mobile"))))
+            if address is not None:
                 found[address] = entry.get("user_id") or None
         return found
 
     def user_name(self, open_id: str) -> str | None:
-        """A Lark user's display name (contact/v3/users/:user_id, scope
-        contact:user.base:readonly); None when the answer carries none."""
+        """A Lark user's display name (contact/v3/users/:user_id; the call needs one of the
+        contact:contact.base:readonly family, and the name field contact:user.base:readonly,
+        docs/lark/contacts.md); None when the answer carries none."""
         body = self._call(
             "GET",
             f"/open-apis/contact/v3/users/{quote(open_id, safe='')}",
@@ -179,6 +203,20 @@ class LarkClient(LarkTransport):
         user = _data(body).get("user") or {}
         name = user.get("name") if isinstance(user, dict) else None
         return str(name) if name else None
+
+
+def _address_key(address: str) -> str:
+    """An e-mail in lower case; a mobile as its digits, mainland numbers without 86."""
+    if "@" in address:
+        return address.strip().lower()
+    digits = "".join(c for c in address if c.isdigit())
+    return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+
+
+def wire_bytes(card: dict[str, Any]) -> int:
+    """The bytes `card` takes in a send's request body: the compact JSON string as
+    `requests` writes it (non-ASCII escaped as \\uXXXX, quotes escaped again)."""
+    return len(jsonlib.dumps(_compact(card)).encode())
 
 
 def _compact(card: dict[str, Any]) -> str:

@@ -18,15 +18,18 @@ REASONS: dict[FailureReason, frozenset[int]] = {
     FailureReason.CHAT_GONE: frozenset({232009, 232006}),
     # 232024 outside the availability range, 232043 cannot be added (resigned...), 232022
     # resigned (create chat), 99992351 unknown id: Lark's chat and chat-member pages.
-    FailureReason.MEMBERS_REFUSED: frozenset({232022, 232024, 232043, 99992351}),
+    # 232027 "no valid members": add-members with nobody usable among the ids.
+    FailureReason.MEMBERS_REFUSED: frozenset({232022, 232024, 232027, 232043, 99992351}),
     FailureReason.BOT_DISABLED: frozenset({232025}),
     FailureReason.APP_NOT_INSTALLED: frozenset({232034}),
     FailureReason.NO_PERMISSION: frozenset(
-        {99991672, 99991676, 99991679, 230027, 230035, 232014, 99991401}
+        {99991672, 99991676, 99991679, 230027, 232014, 99991401}
     ),
+    FailureReason.APP_DISABLED: frozenset({10014}),
+    # 230035: only the owner and admins may speak; 230018: another group setting forbids it.
+    FailureReason.GROUP_RESTRICTED: frozenset({230035, 230018}),
     FailureReason.BAD_CREDENTIALS: frozenset(
         {
-            10014,
             10015,
             99991543,
             99991661,
@@ -41,7 +44,7 @@ REASONS: dict[FailureReason, frozenset[int]] = {
     FailureReason.RATE_LIMITED: frozenset({99991400, 230020, 232019}),
     FailureReason.QUOTA: frozenset({99991403}),
     FailureReason.INVALID_REQUEST: frozenset(
-        {232001, 230001, 230006, 230018, 230022, 230028, 230034, 230038, 230054, 99992355, 99992356}
+        {232001, 230001, 230006, 230022, 230028, 230034, 230038, 230054, 99992355, 99992356}
         | {99992361}
     ),
     FailureReason.CARD_INVALID: frozenset(
@@ -49,13 +52,22 @@ REASONS: dict[FailureReason, frozenset[int]] = {
     ),
     FailureReason.MESSAGE_TOO_OLD: frozenset({230031, 230011, 230110, 200000}),
     FailureReason.TOKEN_EXPIRED: frozenset({300020, 300030, 300040}),
-    FailureReason.SERVER: frozenset({20050, 230049}),
+    FailureReason.SERVER: frozenset({20050}),
+    # 232068 "the group is being created" (a repeat of a create still running), 230049 "the
+    # message is being sent": the same request again a little later succeeds.
+    FailureReason.BUSY: frozenset({232068, 230049}),
 }
 _BY_CODE = {code: reason for reason, codes in REASONS.items() for code in codes}
 
 # Waiting helps for these; everything else needs a person to change something first.
 # `quota` counts as permanent: retrying does not help until the 1st of next month.
-TRANSIENT = frozenset({FailureReason.RATE_LIMITED, FailureReason.SERVER, FailureReason.NETWORK})
+TRANSIENT = frozenset(
+    {FailureReason.RATE_LIMITED, FailureReason.SERVER, FailureReason.NETWORK, FailureReason.BUSY}
+)
+
+# 230099 / 11310 covers two things: a card over 200 elements (permanent) and, with this
+# message, a JSON 2.0 card someone is interacting with right now (it can be updated later).
+CARD_LOCKED_WORDS = "card action is lock"
 
 # Lark's token-invalid answers: drop the cached tenant token and retry the call once.
 TOKEN_INVALID_CODES = frozenset({99991663, 99991664, 99991671})
@@ -81,17 +93,19 @@ class LarkError(Exception):
         self.code = code
         self.msg = msg
         self.http_status = http_status
-        self.reason = reason or classify(code, http_status)
+        self.reason = reason or classify(code, http_status, msg)
         self.permanent = self.reason not in TRANSIENT
         self.retry_after = retry_after
         self.path = path
         super().__init__(f"Lark {path or 'call'} failed: {code} {msg} (HTTP {http_status})")
 
 
-def classify(code: int, http_status: int | None) -> str:
+def classify(code: int, http_status: int | None, msg: str = "") -> str:
     """The reason for a Lark code; unknown codes fall back on the HTTP status."""
     if code == NETWORK_CODE:
         return FailureReason.NETWORK
+    if code in (230099, 11310) and CARD_LOCKED_WORDS in msg.lower():
+        return FailureReason.BUSY
     if code in _BY_CODE:
         return _BY_CODE[code]
     if http_status == 429:
@@ -119,6 +133,19 @@ def fix(reason: str) -> str:
         FailureReason.NO_PERMISSION: _(
             "The Lark app lacks a permission (scope). Add it in the developer console, publish "
             "a new version and have the tenant admin approve it."
+        ),
+        FailureReason.APP_DISABLED: _(
+            "Lark says the app is disabled in this tenant (10014). Have the tenant admin "
+            "enable it again in the Lark admin console (Workplace → App management)."
+        ),
+        FailureReason.GROUP_RESTRICTED: _(
+            "The group chat's settings stop the bot from posting (for example only the owner "
+            "and admins may speak). In the chat's settings let all members speak, or make "
+            "the bot a group admin."
+        ),
+        FailureReason.BUSY: _(
+            "Lark was still busy with the same thing (a group being created, a message being "
+            "sent, or someone pressing the card). It is retried automatically."
         ),
         FailureReason.BAD_CREDENTIALS: _(
             "Lark refused the App ID or App Secret. Copy them again from the developer console "

@@ -68,6 +68,9 @@ class FailureReason(enum.StrEnum):
     MEMBERS_REFUSED = "members_refused"
     BOT_DISABLED = "bot_disabled"
     APP_NOT_INSTALLED = "app_not_installed"
+    APP_DISABLED = "app_disabled"  # 10014: the app is switched off in the tenant
+    GROUP_RESTRICTED = "group_restricted"  # the group's settings stop the bot posting
+    BUSY = "busy"  # Lark is still busy with the same thing (a create, a send, a press)
     NO_PERMISSION = "no_permission"
     BAD_CREDENTIALS = "bad_credentials"
     RATE_LIMITED = "rate_limited"

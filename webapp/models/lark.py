@@ -65,6 +65,8 @@ class LarkIntegration(db.Model):  # type: ignore[name-defined]
     # The event request URL: its url_verification, and the last event Lark sent to it.
     events_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last im.message.receive_v1: proof the app holds a message-event scope.
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account: Mapped[Account] = relationship()
 

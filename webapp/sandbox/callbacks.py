@@ -12,6 +12,8 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,16 +86,30 @@ def click(
     if isinstance(prepared, ClickResult):
         return prepared
     result = ClickResult(ok=False)
-    for channel in _channels(prepared.app):
-        attempt, outcome = _post_click(channel, prepared)
-        result.attempts.append(attempt)
-        if outcome.ok:
-            outcome.attempts = result.attempts
-            result = outcome
-            break
-        result.error_code, result.error = outcome.error_code, outcome.error
+    with pressing(sandbox, prepared.message):
+        for channel in _channels(prepared.app):
+            attempt, outcome = _post_click(channel, prepared)
+            result.attempts.append(attempt)
+            if outcome.ok:
+                outcome.attempts = result.attempts
+                result = outcome
+                break
+            result.error_code, result.error = outcome.error_code, outcome.error
     _apply(sandbox, prepared, result)
     return result
+
+
+@contextmanager
+def pressing(sandbox: Sandbox, message: Message) -> Iterator[None]:
+    """While a press is in flight a JSON 2.0 card is locked: a PATCH of it answers 230099
+    with "card action is lock" (im.py)."""
+    with sandbox.lock:
+        message.pressed += 1
+    try:
+        yield
+    finally:
+        with sandbox.lock:
+            message.pressed -= 1
 
 
 def _channels(app: App) -> list[CardCallback]:
@@ -275,6 +291,10 @@ def _stamp() -> dict[str, str]:
     }
 
 
+# card-callback-communication: toast "type…可选值有：info、success、error、和 warning".
+TOAST_TYPES = {"info", "success", "error", "warning"}
+
+
 def _judge(channel: CardCallback, text: str, p: _Prepared) -> ClickResult:
     """Read the answer as the client does: toast and card, or 200672/200673/200830."""
     try:
@@ -285,7 +305,9 @@ def _judge(channel: CardCallback, text: str, p: _Prepared) -> ClickResult:
         return _client_error(200672)
     toast = answer.get("toast")
     if toast is not None and not (
-        isinstance(toast, dict) and isinstance(toast.get("content", ""), str)
+        isinstance(toast, dict)
+        and isinstance(toast.get("content", ""), str)
+        and toast.get("type", "info") in TOAST_TYPES
     ):
         return _client_error(200672)
     card = _new_card(answer) if channel is CardCallback.NEW else _old_card(answer)
@@ -320,6 +342,8 @@ def _new_card(answer: dict[str, Any]) -> dict[str, Any] | int | None:
 def _old_card(answer: dict[str, Any]) -> dict[str, Any] | int | None:
     if isinstance(answer.get("card"), dict) and answer["card"].get("type") in ("raw", "template"):
         return 200672  # a new-shape answer on the old channel
+    if version(answer) == "2.0":
+        return 200673  # the old channel's answer documents 1.0 card fields only
     if answer.get("type") == "template":
         return {"type": "template", "data": answer.get("data") or {}}
     card = {k: v for k, v in answer.items() if k != "toast"}

@@ -27,8 +27,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from webapp.sandbox.cards import count_elements
+
 MAX_CARD_BYTES = 30 * 1024  # "卡片 JSON 数据大小不超过 30 KB"
-MAX_ELEMENTS = 200  # components in a card, nested ones included
+MAX_ELEMENTS = 200  # components and text elements in a card, nested ones included
 
 TOP_LEVEL_V2 = {"schema", "config", "card_link", "header", "body"}
 TOP_LEVEL_V1 = {"config", "card_link", "header", "elements", "i18n_elements", "i18n_header",
@@ -73,6 +75,25 @@ BEHAVIOUR_KEYS = {
 REMOVED_TAGS = {"action", "note"}
 
 
+# The card colour enum shared by text_color and the other colour fields: 14 base names,
+# the coloured ones with shades -50 ... -900, grey with -00 ... -1000 (Lark's colour
+# enumeration page; sources in docs/lark/cards.md).
+BASE_COLOURS = {"blue", "carmine", "green", "indigo", "lime", "orange", "purple", "red",
+                "sunflower", "turquoise", "violet", "wathet", "yellow"}  # fmt: skip
+SHADES = {"50", "100", "200", "300", "350", "400", "500", "600", "700", "800", "900"}
+GREY_SHADES = {"00", "50"} | {str(n) for n in range(100, 1001, 50)}
+COLOURS = (
+    {"default", "grey", "white", "bg-white"}
+    | BASE_COLOURS
+    | {f"{c}-{s}" for c in BASE_COLOURS for s in SHADES}
+    | {f"grey-{s}" for s in GREY_SHADES}
+)
+
+
+def _is_colour(value: Any) -> bool:
+    return isinstance(value, str) and value in COLOURS
+
+
 class CardRefused(ValueError):
     """The card breaks a rule; `path` says where, the message says what."""
 
@@ -109,6 +130,8 @@ def check(card: Any) -> None:
         _enum("$.body.direction", body["direction"], {"vertical", "horizontal"})
     counter = [0]
     _elements("$.body.elements", body.get("elements", []), counter)
+    if count_elements(card) > MAX_ELEMENTS:
+        raise CardRefused("$.body", f"more than {MAX_ELEMENTS} elements, text elements included")
 
 
 def _config(config: dict[str, Any]) -> None:
@@ -299,6 +322,8 @@ def _text(path: str, value: Any, tags: set[str]) -> None:
     _keys(path, text, TEXT_KEYS)
     _enum(path + ".tag", text.get("tag"), tags)
     _str(path + ".content", text.get("content", ""))
+    if "text_color" in text and not _is_colour(text["text_color"]):
+        raise CardRefused(path + ".text_color", f"{text['text_color']!r} is not a card colour")
     if "lines" in text and not (isinstance(text["lines"], int) and text["lines"] >= 1):
         raise CardRefused(path + ".lines", "a positive whole number")
     if "text_align" in text:

@@ -65,17 +65,18 @@ def elements_of(card: dict[str, Any], locale: str = "zh_cn") -> list[Any]:
 
 
 def count_elements(card: dict[str, Any]) -> int:
+    """Components and text elements towards Lark's 200: "一张卡片最多支持 200 个元素（如 tag
+    为 plain_text 的文本元素）或组件" (card JSON 2.0 structure page). Every object with a
+    `tag` under the body counts: a div with its plain_text is two."""
+
     def count(items: Any) -> int:
         if isinstance(items, dict):
-            return 1 + sum(count(v) for k, v in items.items() if k in _NESTED)
+            return (1 if "tag" in items else 0) + sum(count(v) for v in items.values())
         if isinstance(items, list):
             return sum(count(i) for i in items)
         return 0
 
     return count(elements_of(card))
-
-
-_NESTED = ("elements", "columns", "actions")
 
 
 def text_of(obj: Any, locale: str) -> str:

@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 from typing import Any
 
 from flask import Response, g, request
 
 from webapp.sandbox import decisions
-from webapp.sandbox.openapi import LarkApiError, body, gateway, invalid, lark_api, ok
+from webapp.sandbox.openapi import (
+    LarkApiError,
+    body,
+    gateway,
+    invalid,
+    lark_api,
+    ok,
+    require_scope,
+)
 from webapp.sandbox.state import App, Chat, ChatState, Sandbox
 
 bp = gateway("lark_sandbox_chats", __name__)
@@ -31,7 +40,8 @@ def list_chats(app: App) -> Response:
         mine = [
             c
             for c in sandbox.chats.values()
-            if app.app_id in c.bots and not c.p2p and c.status is ChatState.NORMAL
+            # Dissolved chats stay listed with their chat_status (decisions.py).
+            if app.app_id in c.bots and not c.p2p
         ]
         page = [_chat_item(c) for c in mine[start : start + size]]
     has_more = start + size < len(mine)
@@ -82,10 +92,26 @@ def create_chat(app: App) -> Response:
     ids = data.get("user_id_list") or []
     if not isinstance(ids, list) or len(ids) > 50:
         raise invalid("user_id_list must be a list of at most 50 users")
+    key = (app.app_id, uuid)
     with sandbox.lock:
-        held = sandbox.chat_uuids.get((app.app_id, uuid)) if uuid else None
+        held = sandbox.chat_uuids.get(key) if uuid else None
         if held and sandbox.now() - held[1] < CHAT_UUID_TTL_S:
             return ok(_created(sandbox.chats[held[0]]))
+        if uuid and key in sandbox.chats_building:
+            raise LarkApiError(400, 232068, "The group is being created, please wait.")
+        sandbox.chats_building.add(key)
+    try:
+        time.sleep(sandbox.chat_build_seconds)  # a create takes time; a repeat meanwhile: 232068
+        return _create(sandbox, app, id_type, uuid, data, ids)
+    finally:
+        with sandbox.lock:
+            sandbox.chats_building.discard(key)
+
+
+def _create(
+    sandbox: Sandbox, app: App, id_type: str, uuid: str, data: dict[str, Any], ids: list[Any]
+) -> Response:
+    with sandbox.lock:
         users = _users(sandbox, id_type, ids)
         resigned = [u for u in users if u.resigned]
         if resigned:
@@ -160,8 +186,11 @@ def add_members(app: App, chat_id: str) -> Response:
             if any(sandbox.find_user(id_type, i).resigned for i in invalid_ids):  # type: ignore[union-attr]
                 raise LarkApiError(400, 232043, "Some users cannot be added (resigned).")
             raise LarkApiError(400, 232024, "Users are not in the app's availability range.")
-        if succeed_type == "2" and missing:
-            raise LarkApiError(400, 99992351, f"invalid ids: {', '.join(missing)}")
+        if succeed_type == "2" and (missing or invalid_ids):
+            # 2: any unusable id (unknown, outside the range, resigned) fails the call.
+            raise LarkApiError(400, 99992351, f"invalid ids: {', '.join(missing + invalid_ids)}")
+        if succeed_type == "1" and not usable:
+            raise LarkApiError(400, 232027, "no valid members")
         for user in usable:
             if user.open_id not in chat.members:
                 chat.members.append(user.open_id)
@@ -217,6 +246,7 @@ def get_user(app: App, user_id: str) -> Response:
     id_type = request.args.get("user_id_type", "open_id")
     if id_type not in ID_TYPES:
         raise invalid("user_id_type is invalid", 99992402)
+    require_scope(app, decisions.CONTACT_USER_SCOPES)
     with sandbox.lock:
         user = sandbox.find_user(id_type, user_id)
         if user is None or not sandbox.visible(app, user):
@@ -231,7 +261,11 @@ def get_user(app: App, user_id: str) -> Response:
 
 
 def _lookup(sandbox: Sandbox, app: App, field: str, value: str, id_type: str) -> dict[str, Any]:
-    """Unknown, or outside the app's range: the entry comes back without user_id."""
+    """Unknown, or outside the app's range: the entry comes back without user_id. An
+    e-mail is found whatever its case and echoed as Lark stores it, lower-case
+    (decisions.py: the harder of the two readings for a caller matching the echo)."""
+    if field == "email":
+        value = value.strip().lower()
     entry: dict[str, Any] = {field: value}
     user = sandbox.find_user(field, value)
     if user is None and field == "mobile" and not value.startswith("+"):

@@ -44,11 +44,71 @@ CODE_UNKNOWN_GROUP = 232006
 # on one unusable id: an unknown id 99992351, a resigned one 232043, one outside the
 # availability range 232024 (the page lists all three; which one wins when several apply
 # is ours: unknown first, then resigned). 1 adds the usable ones and lists the rest in
-# invalid_id_list / not_existed_id_list. 2 adds the usable ones, unknown ids fail (99992351).
+# invalid_id_list / not_existed_id_list, and when none is usable answers 232027 "no valid
+# members" (the page's error table; whether Lark answers it or an empty success here is
+# not said, and the error is the stricter choice). 2 fails on any unusable id (99992351):
+# the page says "任一不可用…失败".
+# The chat list (im/v1/chats) keeps listing a chat the bot was in after it was dissolved,
+# with chat_status "dissolved", or "dissolved_save" when the owner kept the history for
+# members (the list page's enum; a third-party report of dissolved_save chats listed). A
+# plain dissolve sends im.chat.disbanded_v1; one keeping the history sends nothing
+# (the disbanded-event page says so).
 # --- Contact ----------------------------------------------------------------------------
 BATCH_GET_ID_DEFAULT_TYPE = "open_id"  # default user_id_type undocumented
+# Whether batch_get_id echoes an address as sent or normalised is undocumented. E-mails are
+# matched whatever their case and echoed lower-case (the seeded ones are lower-case), so a
+# caller that matches the echo against what it sent byte for byte is caught.
 # The contact data range is the availability range: a person outside it comes back
 # without user_id, and sending to their open_id answers 230013.
+
+# --- Scopes ----------------------------------------------------------------------------
+# An app has the scopes granted in its console; a call or a field needing one it lacks is
+# refused or left out, as Lark does. A new sandbox app has every scope the product uses, so
+# a test takes scopes away to see the refusal. Sources: docs/lark/scopes.md.
+DEFAULT_SCOPES = frozenset(
+    {
+        "im:chat",
+        "im:message",
+        "im:message.group_at_msg:readonly",
+        "im:message.p2p_msg:readonly",
+        "contact:user.id:readonly",
+        "contact:contact.base:readonly",
+        "contact:user.base:readonly",
+        "contact:user.email:readonly",
+        "contact:user.phone:readonly",
+    }
+)
+# im.message.receive_v1 reaches the bot for a direct message with one of the first set, and
+# for a group message that @mentions it with one of the second (the receive_v1 page lists
+# these as the event's permissions; im:message alone is not among them).
+P2P_MESSAGE_SCOPES = frozenset({"im:message.p2p_msg:readonly", "im:message.p2p_msg"})
+GROUP_MESSAGE_SCOPES = frozenset(
+    {
+        "im:message.group_at_msg:readonly",
+        "im:message.group_at_msg",
+        "im:message.group_msg",
+        "im:message.group_msg:readonly",
+    }
+)
+# contact/v3/users/:user_id needs one of these (the user-get page); without: 99991672.
+CONTACT_USER_SCOPES = frozenset(
+    {
+        "contact:contact.base:readonly",
+        "contact:contact:access_as_app",
+        "contact:contact:readonly",
+        "contact:contact:readonly_as_app",
+    }
+)
+# user_info's fields and their scopes (the user_info page's field permissions).
+USER_INFO_FIELD_SCOPES = {
+    "email": "contact:user.email:readonly",
+    "mobile": "contact:user.phone:readonly",
+    "enterprise_email": "contact:user.employee:readonly",
+}
+CODE_SCOPE_MISSING = 99991672
+# A disabled app (stopped in the admin console) gets 10014 "app unauthorized" on its
+# token request (the generic error-code page: 应用状态不可用).
+CODE_APP_DISABLED = 10014
 
 # --- Limits and quota ------------------------------------------------------------------
 API_PER_SECOND = 50  # per API x app (official doc), also the third-party "per app" reading
@@ -95,15 +155,25 @@ CARD_V2_INTERACTION_DAYS = 14
 # Verification Token pair for events and callbacks (docs/lark/callbacks.md#two-channels).
 # Lark wants a 200 within 3 s (event guide, 接收事件); we wait that long. Lark re-sends a
 # failed event with the same event_id (retries after 15 s, 5 min, 1 h, 6 h on the guide's
-# page); the sandbox re-sends only when asked (handle.redeliver), to keep tests in time.
+# page); the sandbox queues them (EVENT_RETRY_AFTER_S) and pushes those due when asked
+# (handle.retry_events), so tests choose the moment.
 EVENT_TIMEOUT_S = 3.0
+# A push that got no 200 is pushed again 15 s, 5 min, 1 h and 6 h later (the event guide's
+# schedule, each interval after the previous try). Whether a retry is signed afresh is not
+# documented; the sandbox sends the very same bytes and headers, so the retry carries the
+# first push's timestamp: the harder case for a receiver with a freshness window
+# (docs/lark/events.md, "The replay window against Lark's retries").
+EVENT_RETRY_AFTER_S = (15, 300, 3600, 21600)
 # header.create_time is milliseconds as a string (the event pages' samples: "1608725989000");
 # the card channel's callbacks keep their own format.
 # im.message.receive_v1 reaches a bot for its direct chat and, in a group, only for messages
 # that @mention it: the default scope im:message.group_at_msg:readonly (the receive_v1 page:
-# 获取用户在群组中@机器人的消息); the all-messages scope is not simulated. Mentions carry
-# mentioned_type "bot" (lark-oapi MentionEvent has the field; the page's sample predates it).
+# 获取用户在群组中@机器人的消息); the all-messages scope is not simulated. Each needs its
+# scope (P2P_MESSAGE_SCOPES, GROUP_MESSAGE_SCOPES): without it nothing is sent.
 MESSAGE_EVENT_ONLY_WHEN_MENTIONED = True
+# Mentions carry key, id, name and tenant_key only: the receive_v1 page and lark-oapi's
+# MentionEvent have no mentioned_type, so the sandbox sends none (docs/lark/events.md).
+MENTIONED_TYPE_SENT = False
 # A group is dissolved by its owner only (Lark client: 群设置 → 解散群组 is the owner's);
 # im.chat.disbanded_v1 then goes to every bot that was in it. Adding or removing a bot in
 # the client sends im.chat.member.bot.added_v1 / deleted_v1 to that bot's app only.

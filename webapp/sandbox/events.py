@@ -14,7 +14,7 @@ import json
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import requests
@@ -37,6 +37,11 @@ class Sent:
     status: int | None = None
     answer: str = ""
     error: str = ""
+    tries: int = 1  # 1 for the first push, 2 for Lark's first retry...
+
+    @property
+    def received(self) -> bool:
+        return self.status == 200
 
 
 def _user_id(user: User) -> dict[str, str]:
@@ -76,6 +81,9 @@ def message_received(
     or in the bot's direct chat (decisions.MESSAGE_EVENT_ONLY_WHEN_MENTIONED)."""
     if not chat.p2p and app not in mentions and decisions.MESSAGE_EVENT_ONLY_WHEN_MENTIONED:
         return None
+    needed = decisions.P2P_MESSAGE_SCOPES if chat.p2p else decisions.GROUP_MESSAGE_SCOPES
+    if not app.scopes & needed:
+        return None  # the app lacks the event's permission: Lark sends it nothing
     event = {
         "sender": {
             "sender_id": _user_id(sender),
@@ -101,13 +109,15 @@ def message_received(
 
 
 def _mention(index: int, bot: App, sender: User) -> dict[str, Any]:
-    return {
+    mention = {
         "key": f"@_user_{index}",
         "id": {"union_id": "", "user_id": "", "open_id": bot.bot_open_id},
-        "mentioned_type": "bot",
         "name": bot.name,
         "tenant_key": sender.tenant_key,
     }
+    if decisions.MENTIONED_TYPE_SENT:
+        mention["mentioned_type"] = "bot"
+    return mention
 
 
 def send(sandbox: Sandbox, app: App, event_type: str, event: dict[str, Any]) -> Sent | None:
@@ -147,11 +157,16 @@ def deliver(sandbox: Sandbox, app: App, payload: dict[str, Any]) -> Sent:
         )
     header = payload["header"]
     sent = Sent(app.app_id, header["event_type"], header["event_id"], payload, body, headers)
+    return _push(sandbox, app, sent)
+
+
+def _push(sandbox: Sandbox, app: App, sent: Sent) -> Sent:
+    """POST the push; one that got no 200 is queued for Lark's next retry."""
     try:
         response = requests.post(
             app.event_request_url,
-            data=body,
-            headers=headers,
+            data=sent.body,
+            headers=sent.headers,
             timeout=decisions.EVENT_TIMEOUT_S,
             allow_redirects=False,
         )
@@ -160,12 +175,40 @@ def deliver(sandbox: Sandbox, app: App, payload: dict[str, Any]) -> Sent:
         sent.error = type(error).__name__
     with sandbox.lock:
         sandbox.events_sent.append(sent)
+        if not sent.received and sent.tries <= len(decisions.EVENT_RETRY_AFTER_S):
+            due = sandbox.now() + decisions.EVENT_RETRY_AFTER_S[sent.tries - 1]
+            sandbox.event_retries.append((due, sent))
     return sent
 
 
+def _again(sandbox: Sandbox, sent: Sent) -> Sent:
+    """The same push once more: the same bytes and headers (so the first timestamp)."""
+    app = sandbox.apps[sent.app_id]
+    copy = replace(sent, status=None, answer="", error="", tries=sent.tries + 1)
+    return _push(sandbox, app, copy)
+
+
+def retry_due(sandbox: Sandbox) -> list[Sent]:
+    """Lark's automatic retries whose time has come, pushed now."""
+    with sandbox.lock:
+        now = sandbox.now()
+        due = [s for at, s in sandbox.event_retries if at <= now]
+        sandbox.event_retries = [(at, s) for at, s in sandbox.event_retries if at > now]
+    return [_again(sandbox, s) for s in due]
+
+
+def push_again(sandbox: Sandbox, sent: Sent) -> Sent:
+    """Lark's duplicate push: the same event under a new event_id. The receive_v1 page warns
+    of it ("特殊情况下可能会收到重复的推送") and says to de-duplicate on message_id."""
+    payload = {**sent.payload, "header": {**sent.payload["header"], "event_id": uuid.uuid4().hex}}
+    return deliver(sandbox, sandbox.apps[sent.app_id], payload)
+
+
 def redeliver(sandbox: Sandbox, sent: Sent) -> Sent:
-    """Lark's retry of an event: the same payload (same event_id), signed anew."""
-    return deliver(sandbox, sandbox.apps[sent.app_id], sent.payload)
+    """Lark's retry of an event, now: the same payload, bytes and headers as `sent`."""
+    with sandbox.lock:
+        sandbox.event_retries = [(at, s) for at, s in sandbox.event_retries if s is not sent]
+    return _again(sandbox, sent)
 
 
 def text_content(text: str, mentions: list[App]) -> str:

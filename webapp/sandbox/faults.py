@@ -23,6 +23,10 @@ MESSAGES = {
     230002: "The bot can not be outside the group.",
     230013: "Bot has NO availability to this user.",
     230020: "This operation triggers the frequency limit.",
+    230018: "These operations are NOT allowed at current group settings.",
+    230028: "The messages do NOT pass the audit.",
+    230049: "The message is being sent.",
+    232068: "The group is being created, please wait.",
     decisions.FAULT_SERVER_ERROR_CODE: "internal server error",
 }
 

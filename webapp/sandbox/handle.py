@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import secrets
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,8 +167,8 @@ class LarkSandbox:
     ) -> events.Sent | None:
         return talk.set_bot(self.sandbox, chat_id, app_id, by, False)
 
-    def disband(self, chat_id: str, by: str) -> list[events.Sent]:
-        return talk.dissolve(self.sandbox, chat_id, by)
+    def disband(self, chat_id: str, by: str, keep_history: bool = False) -> list[events.Sent]:
+        return talk.dissolve(self.sandbox, chat_id, by, keep_history)
 
     def say(
         self, chat_id: str, by: str, text: str, *, at: tuple[str, ...] = (seed.DEMO_APP_ID,)
@@ -181,9 +182,18 @@ class LarkSandbox:
             sent = list(self.sandbox.events_sent)
         return [s for s in sent if event_type is None or s.event_type == event_type]
 
+    def push_again(self, sent: events.Sent) -> events.Sent:
+        """Lark's duplicate push: the same event under a new event_id."""
+        return events.push_again(self.sandbox, sent)
+
     def redeliver(self, sent: events.Sent) -> events.Sent:
-        """Lark's retry: the same event (same event_id) again."""
+        """Lark's retry: the same event (same event_id, same signed bytes) again, now."""
         return events.redeliver(self.sandbox, sent)
+
+    def retry_events(self) -> list[events.Sent]:
+        """Push Lark's automatic retries that are due (15 s, 5 min, 1 h, 6 h after a push
+        that got no 200), as of the sandbox's clock."""
+        return events.retry_due(self.sandbox)
 
     # --- what the product sent ----------------------------------------------------------
     def messages_to(self, receiver: str, app_id: str | None = None) -> list[ReceivedMessage]:
@@ -225,6 +235,15 @@ class LarkSandbox:
         ]
 
     # --- acting as a Lark user ----------------------------------------------------------
+    def recall(self, message_id: str, deleted: bool = False) -> None:
+        """Someone recalled (or deleted) the message: updating it answers 230011 (230110)."""
+        with self.sandbox.lock:
+            self.sandbox.messages[message_id].gone = "deleted" if deleted else "recalled"
+
+    def pressing(self, message_id: str) -> AbstractContextManager[None]:
+        """Someone's press of this card is in flight for as long as the block runs."""
+        return callbacks.pressing(self.sandbox, self.sandbox.messages[message_id])
+
     def click(
         self,
         message_id: str,

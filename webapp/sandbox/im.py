@@ -52,6 +52,7 @@ def send_message(app: App) -> Response:
         if repeated is not None:
             return ok(message_data(repeated, app))
         chat = _target(sandbox, app, id_type, receive_id)
+        _audit(sandbox, app, content)
         check_receiver_rate(sandbox, f"receiver:{chat.chat_id}")
         message = _store(sandbox, app, chat, msg_type, content, uuid)
     return ok(message_data(message, app))
@@ -69,7 +70,10 @@ def _fields(data: dict[str, Any]) -> tuple[str, str, str]:
         raise invalid("msg_type is invalid")
     if not isinstance(content, str) or not content:
         raise invalid("content must be a JSON string")
-    if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_BODY:
+    # The request body as it came over the wire (a client escaping non-ASCII as \uXXXX
+    # sends twice the bytes): whether Lark counts these or the decoded card is not said,
+    # and these are the larger (docs/lark/cards.md, "How the 30 KB is counted").
+    if len(request.get_data()) > MAX_BODY:
         raise LarkApiError(400, 230025, "The length of the message content reaches its limit.")
     if msg_type == "interactive":
         check_card(content)
@@ -121,6 +125,10 @@ def _target(sandbox: Sandbox, app: App, id_type: str, receive_id: str) -> Chat:
             )
         if app.app_id not in chat.bots:
             raise LarkApiError(400, 230002, "The bot can not be outside the group.")
+        if chat.only_admins_speak and app.app_id not in chat.admin_bots:
+            # Lark's FAQ on bots in speak-restricted groups: a bot that is not an admin
+            # may not post there.
+            raise LarkApiError(400, 230035, "Bot has NO permission to send messages here.")
         return chat
     user = sandbox.find_user(id_type, receive_id)
     if user is None:
@@ -128,6 +136,14 @@ def _target(sandbox: Sandbox, app: App, id_type: str, receive_id: str) -> Chat:
     if not sandbox.visible(app, user):
         raise LarkApiError(400, 230013, "Bot has NO availability to this user.")
     return sandbox.p2p_chat(app, user)
+
+
+def _audit(sandbox: Sandbox, app: App, content: str) -> None:
+    """The tenant's DLP audit (message create page: 230028 "The messages do NOT pass the
+    audit")."""
+    words = sandbox.tenants[app.tenant_key].dlp_words
+    if any(word in content for word in words):
+        raise LarkApiError(400, 230028, "The messages do NOT pass the audit.")
 
 
 def _store(
@@ -176,6 +192,9 @@ def update_message(app: App, message_id: str) -> Response:
     with sandbox.lock:
         message = _own_card(sandbox, app, message_id)
         check_receiver_rate(sandbox, f"message:{message_id}")
+        if message.pressed and cards.version(json.loads(message.content)) == "2.0":
+            # Lark's 230099 sub-codes: a JSON 2.0 card being interacted with cannot be updated.
+            raise _card_error("11310", "card action is lock")
         if not cards.is_shared(json.loads(message.content)) or not cards.is_shared(new_card):
             raise invalid(
                 "the card is not shared: declare config.update_multi=true before and after",
@@ -193,6 +212,10 @@ def _own_card(sandbox: Sandbox, app: App, message_id: str) -> Message:
         raise LarkApiError(400, 230027, "Lack of necessary permissions.")
     if message.msg_type != "interactive":
         raise invalid("only interactive messages (cards) can be updated")
+    if message.gone == "recalled":  # the PATCH page's error table
+        raise LarkApiError(400, 230011, "The message was recalled.")
+    if message.gone == "deleted":
+        raise LarkApiError(400, 230110, "The message was deleted.")
     if sandbox.now() - message.created_at > UPDATE_WINDOW_S:
         raise LarkApiError(
             400, 230031, "Message can only be modified within 14 days after sending."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -200,8 +201,15 @@ def _check_code(
     sent_uri = data.get("redirect_uri")
     if grant["redirect_uri"] and sent_uri is not None and sent_uri != grant["redirect_uri"]:
         raise _oauth_error(20071, "invalid_grant", "The redirect_uri does not match.")
-    if not _pkce_ok(grant, str(data.get("code_verifier") or "")):
+    verifier = str(data.get("code_verifier") or "")
+    if verifier and not VERIFIER.fullmatch(verifier):
+        # The token page: 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 too).
+        raise _oauth_error(20049, "invalid_grant", "The code_verifier is malformed (43-128).")
+    if not _pkce_ok(grant, verifier):
         raise _oauth_error(20049, "invalid_grant", "The code_verifier check failed (PKCE).")
+
+
+VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 def _pkce_ok(grant: dict[str, Any], verifier: str) -> bool:
@@ -265,12 +273,15 @@ def user_info() -> Response:
     g.lark_app_id = token.app_id
     if user.resigned:
         return reply({"code": 20021, "msg": "The user has resigned."})
-    return reply({"code": 0, "msg": "success", "data": profile(sandbox, user)})
+    app = sandbox.apps.get(token.app_id)
+    granted = app.scopes if app is not None else set()
+    return reply({"code": 0, "msg": "success", "data": profile(sandbox, user, granted)})
 
 
-def profile(sandbox: Sandbox, user: User) -> dict[str, Any]:
+def profile(sandbox: Sandbox, user: User, granted: set[str]) -> dict[str, Any]:
+    """user_info's data: e-mail and mobile only with their scopes (USER_INFO_FIELD_SCOPES)."""
     avatar = f"{sandbox.base_url}/_lark/avatars/{user.open_id}.svg"
-    return {
+    fields = {
         "name": user.name,
         "en_name": user.en_name,
         "avatar_url": avatar,
@@ -286,3 +297,7 @@ def profile(sandbox: Sandbox, user: User) -> dict[str, Any]:
         "tenant_key": user.tenant_key,
         "employee_no": user.user_id,
     }
+    for name, scope in decisions.USER_INFO_FIELD_SCOPES.items():
+        if scope not in granted:
+            fields.pop(name)
+    return fields

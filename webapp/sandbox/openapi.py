@@ -248,7 +248,22 @@ def authenticate_app(sandbox: Sandbox, app_id: str, app_secret: str) -> App:
         raise LarkApiError(
             decisions.HTTP_STATUS_AUTH_ERRORS, decisions.CODE_BAD_SECRET, "app secret invalid"
         )
+    if app.disabled:
+        raise LarkApiError(
+            decisions.HTTP_STATUS_AUTH_ERRORS, decisions.CODE_APP_DISABLED, "app unauthorized"
+        )
     return app
+
+
+def require_scope(app: App, any_of: frozenset[str]) -> None:
+    """Lark's answer to a call the app has no scope for."""
+    if not app.scopes & any_of:
+        names = ", ".join(sorted(any_of))
+        raise LarkApiError(
+            400,
+            decisions.CODE_SCOPE_MISSING,
+            f"Access denied. One of the following scopes is required: [{names}].",
+        )
 
 
 def current_token(sandbox: Sandbox, kind: str, app_id: str) -> tuple[str, int]:

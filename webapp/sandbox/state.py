@@ -43,6 +43,7 @@ CHAT_EVENTS = (
 class ChatState(enum.StrEnum):
     NORMAL = "normal"
     DISSOLVED = "dissolved"
+    DISSOLVED_SAVE = "dissolved_save"  # dissolved with the history kept for members
 
 
 class Edition(enum.StrEnum):
@@ -71,6 +72,8 @@ class Tenant:
     edition: Edition = field(default_factory=lambda: Edition.FREE)
     monthly_quota: int = decisions.FREE_MONTHLY_QUOTA
     usage: dict[str, int] = field(default_factory=dict)  # "2026-11" -> counted calls
+    # Words the tenant's data-loss-prevention audit refuses in a message (230028).
+    dlp_words: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -91,6 +94,9 @@ class App:
     event_request_url: str = ""
     events: set[str] = field(default_factory=set)  # subscribed CHAT_EVENTS
     event_url_check: str = ""
+    # The scopes granted in the developer console (decisions.DEFAULT_SCOPES by default).
+    scopes: set[str] = field(default_factory=lambda: set(decisions.DEFAULT_SCOPES))
+    disabled: bool = False  # stopped by the tenant admin: tokens answer 10014
 
     @property
     def bot_open_id(self) -> str:
@@ -107,8 +113,13 @@ class Chat:
     bots: set[str]  # app_ids
     description: str = ""
     p2p: bool = False
-    status: ChatState = field(default_factory=lambda: ChatState.NORMAL)
+    status: ChatState = field(
+        default_factory=lambda: ChatState.NORMAL
+    )  # DISSOLVED_SAVE: the history kept
     owner_id: str = ""
+    # The group setting "only the owner and admins may speak", and the bots made admins.
+    only_admins_speak: bool = False
+    admin_bots: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -127,6 +138,8 @@ class Message:
     # The last press's answer, shown to the person who pressed only (by open_id).
     toasts: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    pressed: int = 0  # presses in flight: a JSON 2.0 card is locked against PATCH meanwhile
+    gone: str = ""  # "recalled" or "deleted": it can no longer be updated
 
     def revisions(self) -> list[str]:
         """Every content this message has shown, oldest first; the index is its revision."""
@@ -166,6 +179,8 @@ class Sandbox:
         self.messages: dict[str, Message] = {}
         self.uuids: dict[tuple[str, str], tuple[str, float]] = {}  # (app, uuid) -> (msg, at)
         self.chat_uuids: dict[tuple[str, str], tuple[str, float]] = {}
+        self.chats_building: set[tuple[str, str]] = set()  # (app, uuid) of creates running
+        self.chat_build_seconds = 0.0  # how long a create takes (tests make it slow)
         self.card_tokens: dict[str, CardToken] = {}
         self.refresh_tokens: dict[tuple[str, str], str] = {}  # X-Refresh-Token per click
         self.oauth_codes: dict[str, Any] = {}
@@ -173,6 +188,7 @@ class Sandbox:
         self.current_tenant_token: dict[str, tuple[str, float]] = {}
         self.calls: deque[Call] = deque(maxlen=20_000)
         self.events_sent: deque[Any] = deque(maxlen=2_000)  # webapp/sandbox/events.py
+        self.event_retries: list[tuple[float, Any]] = []  # (due, Sent) Lark will push again
         self.limits = RateLimits()
         self.faults = Faults()
         _seed(self)

@@ -52,14 +52,18 @@ def set_bot(
     return send(sandbox, app, chat, user)
 
 
-def dissolve(sandbox: Sandbox, chat_id: str, open_id: str) -> list[Sent]:
-    """The owner dissolves the group; every bot in it hears im.chat.disbanded_v1."""
+def dissolve(
+    sandbox: Sandbox, chat_id: str, open_id: str, keep_history: bool = False
+) -> list[Sent]:
+    """The owner dissolves the group; every bot in it hears im.chat.disbanded_v1, unless the
+    owner ticked "keep the history for members": then Lark sends no event at all (its
+    disbanded-event page) and the chat list shows the chat as "dissolved_save"."""
     with sandbox.lock:
         chat, user = _group_of(sandbox, chat_id, open_id)
         if chat.owner_id and chat.owner_id != open_id:
             raise NotAllowed("only the group's owner can dissolve it")
-        chat.status = ChatState.DISSOLVED
-    return events.disbanded(sandbox, chat, user)
+        chat.status = ChatState.DISSOLVED_SAVE if keep_history else ChatState.DISSOLVED
+    return [] if keep_history else events.disbanded(sandbox, chat, user)
 
 
 def say(
@@ -122,7 +126,8 @@ def group_bot(chat_id: str) -> BaseResponse:
 def dissolve_form(chat_id: str) -> BaseResponse:
     sandbox = state.get()
     try:
-        dissolve(sandbox, chat_id, _signed_in(sandbox).open_id)
+        keep = request.form.get("keep_history") == "1"
+        dissolve(sandbox, chat_id, _signed_in(sandbox).open_id, keep)
     except NotAllowed:
         abort(403)
     return redirect(url_for("lark_sandbox_client.messenger"), 303)

@@ -34,7 +34,7 @@ from webapp.models import (
 )
 from webapp.oncall.schedule import shifts
 from webapp.schedules import cards
-from webapp.schedules.outbox import insert_once, page_url, reach
+from webapp.schedules.outbox import card_url, insert_once, reach
 from webapp.schedules.service import ScheduleError, local_range
 
 
@@ -138,10 +138,16 @@ def press(
     if request.withdrawn_at is not None:
         name = request.member.name
         return _answer(
-            request, locale, Outcome.STALE, lambda: _("%(name)s withdrew this request.", name=name)
+            integration,
+            request,
+            locale,
+            Outcome.STALE,
+            lambda: _("%(name)s withdrew this request.", name=name),
         )
     if request.covered_by_id is None and request.ends_at <= utcnow():
-        return _answer(request, locale, Outcome.CLOSED, lambda: _("This range is over."))
+        return _answer(
+            integration, request, locale, Outcome.CLOSED, lambda: _("This range is over.")
+        )
     if take(request.id, member.id, exclude=message_id):
         db.session.refresh(request)
 
@@ -149,21 +155,27 @@ def press(
             name, when = request.member.name, _when(request)
             return _("You cover %(name)s %(when)s. Thank you!", name=name, when=when)
 
-        return _answer(request, locale, Outcome.OK, text)
+        return _answer(integration, request, locale, Outcome.OK, text)
     db.session.refresh(request)
     if request.covered_by_id == member.id:  # the same press again (both channels, a retry)
-        return _answer(request, locale, Outcome.OK, lambda: _("You are covering this."))
+        return _answer(
+            integration, request, locale, Outcome.OK, lambda: _("You are covering this.")
+        )
     if request.withdrawn_at is not None:  # withdrawn between the check above and the take
         name = request.member.name
         return _answer(
-            request, locale, Outcome.STALE, lambda: _("%(name)s withdrew this request.", name=name)
+            integration,
+            request,
+            locale,
+            Outcome.STALE,
+            lambda: _("%(name)s withdrew this request.", name=name),
         )
     taker = request.covered_by
 
     def taken_by() -> str:
         return _("Already taken by %(name)s.", name=taker.name if taker else _("someone"))
 
-    return _answer(request, locale, Outcome.STALE, taken_by)
+    return _answer(integration, request, locale, Outcome.STALE, taken_by)
 
 
 def take(request_id: int, member_id: int, exclude: str | None = None) -> bool:
@@ -293,9 +305,16 @@ def _told(locale: str, outcome: Outcome, text: card_answer.Text) -> Answer:
     return Answer(toast=card_answer.toast(Tone.WARNING, text, locale), card=None, outcome=outcome)
 
 
-def _answer(request: CoverRequest, locale: str, outcome: Outcome, text: card_answer.Text) -> Answer:
+def _answer(
+    integration: LarkIntegration,
+    request: CoverRequest,
+    locale: str,
+    outcome: Outcome,
+    text: card_answer.Text,
+) -> Answer:
     kind = Tone.SUCCESS if outcome is Outcome.OK else Tone.WARNING
-    card = cards.cover_card(request, locale=locale, page_url=page_url(request.schedule))
+    link = card_url(request.schedule, integration)
+    card = cards.cover_card(request, locale=locale, page_url=link)
     return Answer(toast=card_answer.toast(kind, text, locale), card=card, outcome=outcome)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from webapp import outbox
 from webapp.extensions import db
 from webapp.identity.bindings import binding_of
+from webapp.lark import applink
 from webapp.models import (
     DeliveryKind,
     LarkBinding,
@@ -73,4 +74,12 @@ def insert_once(
 
 
 def page_url(schedule: Schedule) -> str:
+    """The schedule's page, for an e-mail."""
     return f"{current_app.config['PUBLIC_BASE_URL']}/schedules/{schedule.id}"
+
+
+def card_url(schedule: Schedule, integration: LarkIntegration | None) -> str:
+    """The schedule's page, for a card: through Lark's AppLink, signed in with Lark."""
+    if integration is None:
+        return page_url(schedule)
+    return applink.page_url(integration, f"/schedules/{schedule.id}")

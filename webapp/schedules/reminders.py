@@ -28,6 +28,7 @@ from webapp.models import (
     DeliveryKind,
     DispatchRule,
     Incident,
+    LarkIntegration,
     Member,
     Schedule,
     Status,
@@ -35,7 +36,7 @@ from webapp.models import (
 from webapp.oncall.rotation import Shift
 from webapp.oncall.schedule import joined, shifts
 from webapp.schedules import cards, reminder_mail
-from webapp.schedules.outbox import first_integration, insert_once, page_url, reach
+from webapp.schedules.outbox import card_url, first_integration, insert_once, page_url, reach
 
 # A handoff post is still worth sending this long after the handoff (a worker restarting).
 HANDOFF_GRACE = timedelta(minutes=15)
@@ -166,15 +167,12 @@ def card_for(row: Delivery, locale: str, now: datetime) -> dict[str, Any] | None
         return None
     start = datetime.fromisoformat(payload["start"])
     end = datetime.fromisoformat(payload["end"])
+    link = card_url(schedule, db.session.get(LarkIntegration, row.integration_id))
     if row.kind == DeliveryKind.HANDOFF_POST:
         member = db.session.get(Member, int(payload.get("member_id") or 0))
         name = member.name if member else "?"
-        return cards.handoff_card(
-            schedule, name, start, end, locale=locale, page_url=page_url(schedule)
-        )
-    return cards.reminder_card(
-        _view(schedule, start, end, now), locale=locale, page_url=page_url(schedule)
-    )
+        return cards.handoff_card(schedule, name, start, end, locale=locale, page_url=link)
+    return cards.reminder_card(_view(schedule, start, end, now), locale=locale, page_url=link)
 
 
 def _view(schedule: Schedule, start: datetime, end: datetime, now: datetime) -> cards.ReminderView:

@@ -31,7 +31,9 @@ def events(key: str) -> ResponseReturnValue:
     request_id = uuid.uuid4().hex[:12]
     raw = request.get_data(cache=False)
     try:
-        verified = callbacks.open_and_verify(key, raw, request.headers)
+        verified = callbacks.open_and_verify(
+            key, raw, request.headers, window=callbacks.EVENT_REPLAY_WINDOW_S
+        )
     except Malformed:
         log.warning("event %s refused: malformed JSON (key %s)", request_id, key[:8])
         return jsonify(error="invalid_json", request_id=request_id), 400

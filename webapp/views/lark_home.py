@@ -238,6 +238,14 @@ def home(key: str) -> ResponseReturnValue:
     return render_template("lark/home.html")
 
 
+@bp.get("/go")
+@lark_member_required
+def go(key: str) -> ResponseReturnValue:
+    """The web app's entry for a card's link to a page outside /lark/<key>/ (a schedule,
+    insights): Lark's login-free sign-in first, then the page (webapp/lark/applink.py)."""
+    return redirect(safe_next(request.args.get("to"), url_for("lark.home", key=key)), 303)
+
+
 @bp.post("/switch-account")
 @lark_member_required
 def switch_account(key: str) -> ResponseReturnValue:
