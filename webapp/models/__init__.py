@@ -52,6 +52,7 @@ from webapp.models.schedules import (
     ScheduleLayer,
     ScheduleOverride,
 )
+from webapp.models.silences import AuditEntry, MaintenanceWindow, Silence
 
 __all__ = [
     "Account",
@@ -59,6 +60,7 @@ __all__ = [
     "AlertSource",
     "AlertStatus",
     "ApiUsage",
+    "AuditEntry",
     "CalendarFeed",
     "CallbackReceipt",
     "CardMessage",
@@ -81,6 +83,7 @@ __all__ = [
     "LarkIntegration",
     "LicenseRefusal",
     "LoginSession",
+    "MaintenanceWindow",
     "Member",
     "Platform",
     "Role",
@@ -88,6 +91,7 @@ __all__ = [
     "ScheduleLayer",
     "ScheduleOverride",
     "Severity",
+    "Silence",
     "Source",
     "Status",
     "Team",
