@@ -52,12 +52,14 @@ from webapp.models.schedules import (
     ScheduleLayer,
     ScheduleOverride,
 )
+from webapp.models.tokens import ApiToken, IdempotentAnswer, TokenScope
 
 __all__ = [
     "Account",
     "Alert",
     "AlertSource",
     "AlertStatus",
+    "ApiToken",
     "ApiUsage",
     "CalendarFeed",
     "CallbackReceipt",
@@ -72,6 +74,7 @@ __all__ = [
     "Edition",
     "EventKind",
     "FailureReason",
+    "IdempotentAnswer",
     "Incident",
     "IncidentEvent",
     "JSONType",
@@ -91,6 +94,7 @@ __all__ = [
     "Source",
     "Status",
     "Team",
+    "TokenScope",
     "UTCDateTime",
     "WarRoom",
     "channel_members",
