@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
         members,
         security,
         sources,
+        tokens,
     )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
@@ -115,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
         insights,
         sources,
         security,
+        tokens,
     ):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)

@@ -1,7 +1,7 @@
 """silences, maintenance windows, audit trail
 
 Revision ID: 0011_silences
-Revises: 0010
+Revises: 0011_tokens
 Create Date: 2026-12-08 02:49:59.326299
 
 """
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = "0011_silences"
-down_revision = '0010'
+down_revision = "0011_tokens"  # re-chained after the API tokens' migration (merged from platform)
 branch_labels = None
 depends_on = None
 

@@ -53,12 +53,14 @@ from webapp.models.schedules import (
     ScheduleOverride,
 )
 from webapp.models.silences import AuditEntry, MaintenanceWindow, Silence
+from webapp.models.tokens import ApiToken, IdempotentAnswer, TokenScope
 
 __all__ = [
     "Account",
     "Alert",
     "AlertSource",
     "AlertStatus",
+    "ApiToken",
     "ApiUsage",
     "AuditEntry",
     "CalendarFeed",
@@ -74,6 +76,7 @@ __all__ = [
     "Edition",
     "EventKind",
     "FailureReason",
+    "IdempotentAnswer",
     "Incident",
     "IncidentEvent",
     "JSONType",
@@ -95,6 +98,7 @@ __all__ = [
     "Source",
     "Status",
     "Team",
+    "TokenScope",
     "UTCDateTime",
     "WarRoom",
     "channel_members",
