@@ -301,8 +301,11 @@ def open_incident(
     assignees: Iterable[Member] = (),
     details: dict[str, Any] | None = None,
     commit: bool = True,
+    silence_id: str | None = None,
 ) -> Incident:
-    """Create an incident with the next number of its account and a `triggered` event."""
+    """Create an incident with the next number of its account and a `triggered` event.
+
+    `silence_id` names the silence holding its pages from the start (nobody is paged)."""
     account = db.session.execute(
         select(Account).where(Account.id == account_id).with_for_update()
     ).scalar_one()  # the lock hands out numbers one at a time on PostgreSQL
@@ -326,6 +329,7 @@ def open_incident(
         dedup_key=dedup_key,
         alert_count=0,
         assignees=list(assignees),
+        silence_id=silence_id,
     )
     db.session.add(incident)
     event = IncidentEvent(
