@@ -83,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.diagnostics import report as diagnostics
     from webapp.views import (
         admin,
+        alertmanager,
         api,
         auth,
         card,
@@ -106,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
         health,
         auth,
         api,
+        alertmanager,
         lark_home,
         lark_pages,
         lark_settings,

@@ -104,6 +104,10 @@ def _api_token(account: Account, owner: Member) -> list[str]:
         f"demo API token (read and write): {secret}",
         f"  try: curl -H 'Authorization: Bearer {secret}' {base}/api/v1/incidents",
         f"  reference: {base}/api/v1/docs",
+        f"Alertmanager silence API (amtool, Grafana): {base}/alertmanager",
+        f"  try: printf 'authorization:\\n  type: Bearer\\n  credentials: {secret}\\n' > am.yml",
+        f"       amtool --alertmanager.url={base}/alertmanager --http.config.file=am.yml"
+        " silence add alertname=DiskFull --duration=2h -c 'db switchover'",
     ]
 
 

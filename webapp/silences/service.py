@@ -65,8 +65,11 @@ def save(
     silence_id: str | None = None,
     *,
     incident_id: int | None = None,
+    who: str = "",
 ) -> Silence:
-    """Create a silence, or update the one named (see the module's docstring); commits."""
+    """Create a silence, or update the one named (see the module's docstring); commits.
+
+    `who` names an actor without a member in the audit trail (an API token)."""
     now = utcnow()
     _check(data, now)
     previous = None
@@ -75,7 +78,7 @@ def save(
         if previous is None or previous.window_id is not None:
             raise SilenceNotFound(silence_id)
         if _can_update(previous, data, now):
-            _update(previous, data, actor, now)
+            _update(previous, data, actor, now, who)
             db.session.commit()
             return previous
     silence = Silence(
@@ -96,7 +99,7 @@ def save(
     details = {"matchers": [str(m) for m in data.matchers], "until": data.ends_at.isoformat()}
     if previous is not None:
         details["replaces"] = previous.id
-    audit.record(account_id, actor, "silence_created", silence.id, details, data.created_by)
+    audit.record(account_id, actor, "silence_created", silence.id, details, who or data.created_by)
     db.session.flush()
     if silence.starts_at <= now:
         begin(silence, actor, now)
@@ -153,14 +156,16 @@ def _can_update(previous: Silence, data: SilenceInput, now: datetime) -> bool:
     return state == "pending" and data.starts_at >= now
 
 
-def _update(silence: Silence, data: SilenceInput, actor: Actor, now: datetime) -> None:
+def _update(silence: Silence, data: SilenceInput, actor: Actor, now: datetime, who: str) -> None:
     silence.starts_at = data.starts_at
     silence.ends_at = data.ends_at
     silence.comment = data.comment
     silence.created_by = data.created_by
     silence.updated_at = now
     details = {"until": data.ends_at.isoformat(), "comment": data.comment}
-    audit.record(silence.account_id, actor, "silence_changed", silence.id, details, data.created_by)
+    audit.record(
+        silence.account_id, actor, "silence_changed", silence.id, details, who or data.created_by
+    )
     for incident in holds.held_by(silence):
         holds.note_change(incident, silence, actor, "edited")
     if silence.starts_at <= now and silence.begun_at is None:
