@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -66,8 +66,11 @@ def ended(
 ) -> int:
     def lines() -> tuple[str, list[str]]:
         title = _("Maintenance ended: %(name)s", name=window.name)
-        summary = _(
-            "%(alerts)d alerts, %(open)d incidents still open", alerts=alerts, open=still_open
+        summary = ", ".join(
+            [
+                ngettext("%(num)d alert", "%(num)d alerts", alerts),
+                ngettext("%(num)d incident still open", "%(num)d incidents still open", still_open),
+            ]
         )
         then = (
             _("Incidents still waiting are paged now: %(n)d.", n=paged)

@@ -53,12 +53,16 @@ class Occurrence:
     ends_at: datetime
 
 
-def occurrence(window: MaintenanceWindow, day: date) -> Occurrence:
+def occurrence(window: MaintenanceWindow | WindowInput, day: date) -> Occurrence:
     """The occurrence that starts on `day` (local), its length counted on the wall clock."""
     zone = ZoneInfo(window.timezone)
     local = datetime.combine(day, window.start_time, tzinfo=zone)
     end = local + timedelta(minutes=window.duration_minutes)  # aware + delta: wall-clock time
     return Occurrence(local.astimezone(UTC), end.astimezone(UTC))
+
+
+def _ends(data: WindowInput) -> datetime:
+    return occurrence(data, data.start_date).ends_at
 
 
 def upcoming(window: MaintenanceWindow, after: datetime, count: int = LISTED) -> list[Occurrence]:
@@ -192,5 +196,7 @@ def _check(account_id: int, data: WindowInput) -> None:
         errors["timezone"] = _("Choose a time zone from the list, e.g. Asia/Shanghai.")
     if not 1 <= data.duration_minutes <= MAX_MINUTES:
         errors["duration_minutes"] = _("A window lasts between 1 minute and 7 days.")
+    elif "timezone" not in errors and not data.weekly and _ends(data) <= utcnow():
+        errors["start_date"] = _("This window would already be over: choose a later start.")
     if errors:
         raise WindowInvalid(errors)
