@@ -19,13 +19,21 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.cards import parts
-from webapp.cards.actions import ACTION_OF, CARD_SNOOZE_MINUTES, CardAction, button_value
+from webapp.cards.actions import (
+    ACTION_OF,
+    CARD_SILENCE_MINUTES,
+    CARD_SNOOZE_MINUTES,
+    CardAction,
+    button_value,
+)
 from webapp.extensions import db
 from webapp.identity import timezones
 from webapp.incidents import offers
 from webapp.incidents.offers import Verb
 from webapp.models import Alert, Incident, Severity, Status, utcnow
 from webapp.schedules.targets import on_call_for_channel
+from webapp.silences import quick
+from webapp.silences import words as silence_words
 
 # Lark's limit is 30 KB for the whole request body; leave room for the envelope.
 MAX_CARD_BYTES = 28 * 1024
@@ -166,6 +174,9 @@ def _facts(incident: Incident, zone: tzinfo, full: bool) -> list[str]:
     if incident.status is not Status.CLOSED and incident.is_snoozed(utcnow()):
         assert incident.snoozed_until is not None
         lines.append(_("Snoozed until %(when)s", when=_when(incident.snoozed_until, zone)))
+    held = quick.holding(incident) if incident.status is not Status.CLOSED else None
+    if held is not None:
+        lines.append(silence_words.held_line(held, _when(held.ends_at, zone)))
     return lines
 
 
@@ -259,6 +270,8 @@ def _buttons(incident: Incident, web_url: str, now: datetime) -> list[dict[str, 
     rows = [parts.row(state)]
     if Verb.SNOOZE in verbs:
         rows.append(parts.row([_label(_("Snooze:")), *_snooze_buttons(incident)]))
+    if quick.offered(incident):
+        rows.append(parts.row([_label(_("Silence…")), *_silence_buttons(incident)]))
     last = [
         parts.button(_("Refresh"), "default", button_value(CardAction.REFRESH, incident)),
         parts.link_button(_("Open in web app"), web_url),
@@ -275,6 +288,15 @@ def _snooze_buttons(incident: Incident) -> list[dict[str, Any]]:
     return [
         parts.button(offers.span(m), "default", button_value(CardAction.SNOOZE, incident, m))
         for m in CARD_SNOOZE_MINUTES
+    ]
+
+
+def _silence_buttons(incident: Incident) -> list[dict[str, Any]]:
+    return [
+        parts.button(
+            silence_words.span(m), "default", button_value(CardAction.SILENCE, incident, m)
+        )
+        for m in CARD_SILENCE_MINUTES
     ]
 
 

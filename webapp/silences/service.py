@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.incidents.service import Actor
+from webapp.incidents.transaction import commit_unless_deferred
 from webapp.models import Silence, Status, utcnow
 from webapp.silences import audit, holds
 from webapp.silences.matchers import Matcher, MatcherInvalid, check_set, load
@@ -79,7 +80,7 @@ def save(
             raise SilenceNotFound(silence_id)
         if _can_update(previous, data, now):
             _update(previous, data, actor, now, who)
-            db.session.commit()
+            commit_unless_deferred()
             return previous
     silence = Silence(
         id=str(uuid.uuid4()),
@@ -105,7 +106,7 @@ def save(
         begin(silence, actor, now)
     if previous is not None and previous.state(now) != "expired":
         _end(previous, actor, now, "replaced")
-    db.session.commit()
+    commit_unless_deferred()
     return silence
 
 
@@ -118,7 +119,7 @@ def expire(account_id: int, silence_id: str, actor: Actor, who: str = "") -> Sil
     if silence.state(now) != "expired":
         _end(silence, actor, now, "expired early")
         audit.record(account_id, actor, "silence_expired", silence.id, {}, who or "")
-    db.session.commit()
+    commit_unless_deferred()
     return silence
 
 
