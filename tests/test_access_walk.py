@@ -16,6 +16,7 @@ from werkzeug.routing import Rule
 from tests import factories
 from tests.conftest import csrf_token, sign_in
 from tests.factories import Persona
+from tests.silences_support import silence
 from tests.test_dispatch import bind, rule
 from webapp.incidents import war_rooms
 from webapp.incidents.service import Actor
@@ -120,6 +121,9 @@ def test_a_plain_member_is_refused_every_admin_route_and_learns_nothing(
         "number": hidden.number,
         "source_id": factories.alert_source(owner.account, others).id,
         "member_id": owner.member.id,
+        "silence_id": silence(owner).id,
+        "window_id": 1,
+        "token_id": 1,  # refused before the token is looked up
     }
 
     walked = 0

@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
         lark_settings,
         members,
         security,
+        silences,
         sources,
         tokens,
     )
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
         insights,
         sources,
         security,
+        silences,
         tokens,
     ):
         app.register_blueprint(module.bp)
