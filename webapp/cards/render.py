@@ -18,6 +18,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp import i18n
 from webapp.cards import parts
 from webapp.cards.actions import (
     ACTION_OF,
@@ -27,11 +28,10 @@ from webapp.cards.actions import (
     button_value,
 )
 from webapp.extensions import db
-from webapp.identity import timezones
 from webapp.incidents import offers
 from webapp.incidents.offers import Verb
 from webapp.models import Alert, Incident, Severity, Status, utcnow
-from webapp.schedules.targets import on_call_for_channel
+from webapp.oncall.targets import on_call_for_channel
 from webapp.silences import quick
 from webapp.silences import words as silence_words
 
@@ -324,7 +324,7 @@ def _label(content: str) -> dict[str, Any]:
 
 
 def _when(moment: datetime, zone: tzinfo) -> str:
-    return timezones.stamp(moment, zone)
+    return i18n.stamp(moment, zone)
 
 
 def _clip(text: str, limit: int) -> str:
