@@ -66,11 +66,12 @@ def ended(
 ) -> int:
     def lines() -> tuple[str, list[str]]:
         title = _("Maintenance ended: %(name)s", name=window.name)
-        summary = ", ".join(
-            [
-                ngettext("%(num)d alert", "%(num)d alerts", alerts),
-                ngettext("%(num)d incident still open", "%(num)d incidents still open", still_open),
-            ]
+        summary = _(
+            "%(alerts)s, %(open)s",
+            alerts=ngettext("%(num)d alert", "%(num)d alerts", alerts),
+            open=ngettext(
+                "%(num)d incident still open", "%(num)d incidents still open", still_open
+            ),
         )
         then = (
             _("Incidents still waiting are paged now: %(n)d.", n=paged)
