@@ -80,6 +80,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from webapp import api as api_v1
     from webapp.diagnostics import report as diagnostics
     from webapp.views import (
         admin,
@@ -119,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
         tokens,
     ):
         app.register_blueprint(module.bp)
+    api_v1.init_app(app)
     diagnostics.init_app(app)
     incidents_web.init_app(app)
     dispatch_views.init_app(app)
