@@ -15,7 +15,9 @@ from sqlalchemy import select
 from webapp.api import auth
 from webapp.api.problems import ApiProblem, FieldError
 from webapp.api.schemas import (
+    ID_MAX,
     ChannelRef,
+    Id,
     MemberRef,
     PageQuery,
     channel_ref,
@@ -100,7 +102,7 @@ class IncidentPage(BaseModel):
 class ListQuery(PageQuery):
     status: StatusWord = "open"
     severity: Severity | None = None
-    channel_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    channel_id: Id | None = None
     assignee: str | None = Field(
         default=None,
         pattern=r"^(me|nobody|[1-9][0-9]{0,9})$",
@@ -113,8 +115,8 @@ class DeclareIn(BaseModel):
     title: str = Field(min_length=1, max_length=500, pattern=r"\S")
     severity: Severity
     description: str = Field(default="", max_length=10_000)
-    channel_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    assignee_ids: list[int] = Field(default_factory=list, max_length=20)
+    channel_id: Id | None = None
+    assignee_ids: list[Id] = Field(default_factory=list, max_length=20)
     labels: dict[str, str] = Field(default_factory=dict, max_length=50)
 
 
@@ -129,8 +131,8 @@ class CreateHeaders(BaseModel):
 
 
 class VersionIn(BaseModel):
-    expected_version: int | None = Field(
-        default=None, ge=1, le=2**31 - 1, description="Refuse (409) if the incident moved on."
+    expected_version: Id | None = Field(
+        default=None, description="Refuse (409) if the incident moved on."
     )
 
 
@@ -139,7 +141,7 @@ class SnoozeIn(VersionIn):
 
 
 class ReassignIn(VersionIn):
-    member_ids: list[int] = Field(min_length=1, max_length=20)
+    member_ids: list[Id] = Field(min_length=1, max_length=20)
 
 
 class CommentIn(BaseModel):
@@ -202,7 +204,8 @@ def list_incidents(query: ListQuery) -> IncidentPage:
 
     The web list's filters (status, severity, words of the title) plus channel and assignee;
     follow `next_cursor` for the next page."""
-    if query.cursor is not None and Cursor.decode(query.cursor) is None:
+    after = Cursor.decode(query.cursor) if query.cursor is not None else None
+    if query.cursor is not None and (after is None or after.id > ID_MAX):
         raise _invalid("cursor", _("This cursor is not one of ours: start without one."))
     filters = listing.AccountFilters(
         status=query.status,
@@ -228,7 +231,7 @@ def _assignee(word: str | None) -> int | None:
     return maker
 
 
-@bp.get("/incidents/<int:number>")
+@bp.get("/incidents/<int(min=1, max=2147483647):number>")
 @operation(TokenScope.READ, {"HTTP_200": IncidentDetail}, TAG)
 def get_incident(number: int) -> IncidentDetail:
     """One incident with its alerts and timeline."""
@@ -339,28 +342,28 @@ def _act(number: int, verb: Callable[[Incident], Incident]) -> IncidentDetail:
     return detail(_incident(number))
 
 
-@bp.post("/incidents/<int:number>/acknowledge")
+@bp.post("/incidents/<int(min=1, max=2147483647):number>/acknowledge")
 @operation(TokenScope.WRITE, {"HTTP_200": IncidentDetail}, TAG)
 def acknowledge_incident(number: int, json: VersionIn) -> IncidentDetail:
     """Acknowledge: Triggered → Processing."""
     return _act(number, lambda i: incidents.acknowledge(i, auth.actor(), json.expected_version))
 
 
-@bp.post("/incidents/<int:number>/resolve")
+@bp.post("/incidents/<int(min=1, max=2147483647):number>/resolve")
 @operation(TokenScope.WRITE, {"HTTP_200": IncidentDetail}, TAG)
 def resolve_incident(number: int, json: VersionIn) -> IncidentDetail:
     """Resolve: Triggered or Processing → Closed."""
     return _act(number, lambda i: incidents.resolve(i, auth.actor(), json.expected_version))
 
 
-@bp.post("/incidents/<int:number>/reopen")
+@bp.post("/incidents/<int(min=1, max=2147483647):number>/reopen")
 @operation(TokenScope.WRITE, {"HTTP_200": IncidentDetail}, TAG)
 def reopen_incident(number: int, json: VersionIn) -> IncidentDetail:
     """Reopen: Closed → Triggered."""
     return _act(number, lambda i: incidents.reopen(i, auth.actor(), json.expected_version))
 
 
-@bp.post("/incidents/<int:number>/snooze")
+@bp.post("/incidents/<int(min=1, max=2147483647):number>/snooze")
 @operation(TokenScope.WRITE, {"HTTP_200": IncidentDetail}, TAG)
 def snooze_incident(number: int, json: SnoozeIn) -> IncidentDetail:
     """Snooze an open incident's notifications for 30 minutes up to 24 hours."""
@@ -369,7 +372,7 @@ def snooze_incident(number: int, json: SnoozeIn) -> IncidentDetail:
     )
 
 
-@bp.post("/incidents/<int:number>/reassign")
+@bp.post("/incidents/<int(min=1, max=2147483647):number>/reassign")
 @operation(TokenScope.WRITE, {"HTTP_200": IncidentDetail}, TAG)
 def reassign_incident(number: int, json: ReassignIn) -> IncidentDetail:
     """Replace the assignees with these members."""
@@ -380,7 +383,7 @@ def reassign_incident(number: int, json: ReassignIn) -> IncidentDetail:
     )
 
 
-@bp.post("/incidents/<int:number>/comments")
+@bp.post("/incidents/<int(min=1, max=2147483647):number>/comments")
 @operation(TokenScope.WRITE, {"HTTP_200": IncidentDetail}, TAG)
 def comment_incident(number: int, json: CommentIn) -> IncidentDetail:
     """Add a comment to the timeline."""

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from webapp.api import auth
 from webapp.api.problems import ApiProblem, FieldError
-from webapp.api.schemas import PageQuery
+from webapp.api.schemas import ID_MAX, PageQuery
 from webapp.api.spec import bp, operation
 from webapp.extensions import db
 from webapp.models import Member, Role, TokenScope
@@ -51,7 +51,7 @@ def list_members(query: PageQuery) -> MemberPage:
 def _after(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    if not cursor.isdigit() or len(cursor) > 10:
+    if not cursor.isdigit() or len(cursor) > 10 or int(cursor) > ID_MAX:
         raise ApiProblem(
             422,
             "invalid-input",

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from webapp.api import auth
 from webapp.api.incidents import CreateHeaders, members_of, once_or_problem, replayed
 from webapp.api.problems import ApiProblem, FieldError
-from webapp.api.schemas import ChannelRef, MemberRef, channel_ref, member_ref
+from webapp.api.schemas import ChannelRef, Id, MemberRef, channel_ref, member_ref
 from webapp.api.spec import bp, operation
 from webapp.extensions import db
 from webapp.models import Member, Schedule, ScheduleOverride, TokenScope, utcnow
@@ -61,7 +61,7 @@ class ScheduleList(BaseModel):
 
 
 class OverrideIn(BaseModel):
-    member_id: int = Field(ge=1, le=2**31 - 1)
+    member_id: Id
     starts_at: AwareDatetime = Field(description="RFC 3339 with an offset.")
     ends_at: AwareDatetime
 
@@ -158,7 +158,7 @@ def list_schedules() -> ScheduleList:
     return ScheduleList(items=items)
 
 
-@bp.get("/schedules/<int:schedule_id>")
+@bp.get("/schedules/<int(min=1, max=2147483647):schedule_id>")
 @operation(TokenScope.READ, {"HTTP_200": ScheduleDetail}, TAG)
 def get_schedule(schedule_id: int) -> ScheduleDetail:
     """One schedule with its layers and current overrides."""
@@ -172,7 +172,7 @@ def _schedule(schedule_id: int) -> Schedule:
     return found
 
 
-@bp.post("/schedules/<int:schedule_id>/overrides")
+@bp.post("/schedules/<int(min=1, max=2147483647):schedule_id>/overrides")
 @operation(TokenScope.WRITE, {"HTTP_201": OverrideOut}, TAG)
 def create_override(
     schedule_id: int, json: OverrideIn, headers: CreateHeaders

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from webapp.models import Channel, Member
 
 PAGE_MAX = 100
+ID_MAX = 2**31 - 1
+# Every id the API reads: positive, and within the database's integer columns.
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
+# Path ids take the same range: `/incidents/<int(min=1, max=2147483647):number>`.
 
 
 class MemberRef(BaseModel):
@@ -29,6 +35,8 @@ def channel_ref(channel: Channel | None) -> ChannelRef | None:
 
 class PageQuery(BaseModel):
     cursor: str | None = Field(
-        default=None, max_length=100, description="`next_cursor` of the previous page."
+        default=None,
+        pattern=r"^[0-9.]{1,40}$",
+        description="`next_cursor` of the previous page.",
     )
     limit: int = Field(default=50, ge=1, le=PAGE_MAX, description="At most 100 a page.")
