@@ -87,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
         api,
         auth,
         card,
+        declare,
         errors,
         events,
         health,
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
         sources,
         security,
         tokens,
+        declare,
     ):
         app.register_blueprint(module.bp)
     api_v1.init_app(app)
