@@ -15,7 +15,7 @@ from tests import factories
 from tests.api_support import call, fields, problem, token_of
 from webapp.extensions import db
 from webapp.models import Member, Schedule, ScheduleOverride, TokenScope, utcnow
-from webapp.schedules import oncall
+from webapp.oncall import schedule as oncall
 
 
 def demo_token(app: Flask) -> str:

@@ -7,8 +7,8 @@ from flask import current_app, g, request
 from flask_babel import gettext as _
 from limits import parse
 
+from webapp import ratelimit
 from webapp.api.problems import ApiProblem
-from webapp.delivery import ratelimit
 from webapp.incidents.service import Actor
 from webapp.models import ApiToken, Source
 from webapp.tokens import service as tokens

@@ -17,7 +17,8 @@ from webapp.api.schemas import ChannelRef, Id, MemberRef, channel_ref, member_re
 from webapp.api.spec import bp, operation
 from webapp.extensions import db
 from webapp.models import Member, Schedule, ScheduleOverride, TokenScope, utcnow
-from webapp.schedules import oncall, paged
+from webapp.oncall import schedule as oncall
+from webapp.schedules import paged
 from webapp.schedules import service as schedules
 
 TAG = "schedules"

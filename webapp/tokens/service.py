@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from limits import parse
 from sqlalchemy import or_, select, update
 
-from webapp.delivery import ratelimit
+from webapp import ratelimit
 from webapp.extensions import db
 from webapp.models import Account, ApiToken, Member, TokenScope, utcnow
 
