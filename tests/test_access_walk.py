@@ -20,8 +20,9 @@ from tests.silences_support import silence
 from tests.test_dispatch import bind, rule
 from webapp.dispatch import war_rooms
 from webapp.incidents.service import Actor
-from webapp.models import Source
+from webapp.models import Source, TokenScope
 from webapp.sandbox import seed
+from webapp.tokens import service as tokens
 from webapp.views.incidents import VERBS
 from webapp.views.lark_context import SESSION_KEY
 
@@ -123,7 +124,9 @@ def test_a_plain_member_is_refused_every_admin_route_and_learns_nothing(
         "member_id": owner.member.id,
         "silence_id": silence(owner).id,
         "window_id": 1,
-        "token_id": 1,  # refused before the token is looked up
+        "token_id": tokens.create(owner.account.id, SECRET_TITLE, TokenScope.WRITE, None, None)[
+            0
+        ].id,
     }
 
     walked = 0

@@ -81,6 +81,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from webapp import api as api_v1
     from webapp.diagnostics import report as diagnostics
     from webapp.views import (
         admin,
@@ -88,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
         api,
         auth,
         card,
+        declare,
         errors,
         events,
         health,
@@ -122,8 +124,10 @@ def register_blueprints(app: Flask) -> None:
         security,
         silences,
         tokens,
+        declare,
     ):
         app.register_blueprint(module.bp)
+    api_v1.init_app(app)
     diagnostics.init_app(app)
     incidents_web.init_app(app)
     dispatch_views.init_app(app)
