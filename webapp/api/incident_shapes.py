@@ -13,7 +13,7 @@ from webapp.models import AlertStatus, Incident, Severity, Source, Status
 from webapp.tokens import idempotency
 
 # The web list's status words (webapp/incidents/queries.py STATUSES).
-StatusWord = Literal["open", "triggered", "processing", "snoozed", "closed", "any"]
+StatusWord = Literal["open", "triggered", "processing", "snoozed", "silenced", "closed", "any"]
 
 
 class AlertOut(BaseModel):
