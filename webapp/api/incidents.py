@@ -25,6 +25,7 @@ from webapp.api.incident_shapes import (
     out,
 )
 from webapp.api.problems import ApiProblem, FieldError
+from webapp.api.problems import invalid as _invalid
 from webapp.api.schemas import ID_MAX
 from webapp.api.spec import bp, operation
 from webapp.extensions import db
@@ -160,15 +161,6 @@ def members_of(account_id: int, ids: list[int], field: str) -> list[Member]:
     if wrong:
         raise ApiProblem(422, "invalid-input", _("Some fields are wrong."), wrong)
     return [found[i] for i in dict.fromkeys(ids)]
-
-
-def _invalid(field: str, message: str) -> ApiProblem:
-    return ApiProblem(
-        422,
-        "invalid-input",
-        _("Some fields are wrong."),
-        [FieldError(field=field, message=message)],
-    )
 
 
 # -- verbs ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, json
+from flask_babel import gettext as _
 from pydantic import BaseModel, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -49,6 +50,12 @@ class ApiProblem(Exception):
         self.detail = detail
         self.errors = errors
         self.headers = headers or {}
+
+
+def invalid(field: str, message: str) -> ApiProblem:
+    """422: one field is wrong, and why."""
+    errors = [FieldError(field=field, message=message)]
+    return ApiProblem(422, "invalid-input", _("Some fields are wrong."), errors)
 
 
 def document(

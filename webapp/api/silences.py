@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from webapp.api import auth
-from webapp.api.problems import ApiProblem, FieldError
+from webapp.api.problems import ApiProblem
+from webapp.api.problems import invalid as _invalid
 from webapp.api.spec import bp, operation
 from webapp.extensions import db
 from webapp.models import Silence, TokenScope, utcnow
@@ -129,12 +130,3 @@ def _matchers(given: list[MatcherIn]) -> list[Matcher]:
         ]
     except MatcherInvalid as exc:
         raise _invalid("matchers", str(exc)) from None
-
-
-def _invalid(field: str, message: str) -> ApiProblem:
-    return ApiProblem(
-        422,
-        "invalid-input",
-        _("Some fields are wrong."),
-        [FieldError(field=field, message=message)],
-    )
