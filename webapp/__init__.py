@@ -102,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
         silences,
         sources,
         tokens,
+        war_room,
     )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
@@ -125,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
         silences,
         tokens,
         declare,
+        war_room,
     ):
         app.register_blueprint(module.bp)
     api_v1.init_app(app)
