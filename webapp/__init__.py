@@ -102,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
         silences,
         sources,
         tokens,
+        vocabulary,
         war_room,
     )
     from webapp.views import dispatch as dispatch_views
@@ -135,6 +136,7 @@ def register_blueprints(app: Flask) -> None:
     dispatch_views.init_app(app)
     schedules_views.init_app(app)
     errors.init_app(app)
+    vocabulary.init_app(app)
     if app.config["LARK_SANDBOX"]:
         from webapp import sandbox
 

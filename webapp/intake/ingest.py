@@ -6,6 +6,7 @@ writes nothing. Replays of an alert change nothing.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,9 +21,20 @@ from webapp.models import Alert, AlertSource, AlertStatus, Incident, Silence, St
 from webapp.silences import holds
 
 
+class Action(enum.StrEnum):
+    """What one alert did, as the intake API answers it."""
+
+    CREATED = "created"
+    JOINED = "joined"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+
 @dataclass
 class Outcome:
-    action: str  # created | joined | resolved | closed | duplicate | ignored
+    action: Action
     incident_number: int | None
 
 
@@ -63,10 +75,10 @@ def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
     if parsed.status is AlertStatus.RESOLVED:
         return _resolve(existing, parsed, actor)
     if existing is not None:
-        return Outcome("duplicate", existing.incident.number)
+        return Outcome(Action.DUPLICATE, existing.incident.number)
     incident = _open_incident_for(source, parsed.dedup_key)
     silence = _silence_of(source, parsed)
-    action = "joined"
+    action = Action.JOINED
     if incident is None:
         incident = incidents.open_incident(
             source.account_id,
@@ -81,7 +93,7 @@ def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
             commit=False,
             silence_id=silence.id if silence else None,
         )
-        action = "created"
+        action = Action.CREATED
         if silence is not None:
             holds.hold(incident, silence, actor)
     alert = Alert(
@@ -98,16 +110,16 @@ def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
         silence_id=silence.id if silence else None,
     )
     db.session.add(alert)
-    incidents.alert_joined(incident, actor, _details(parsed), first=action == "created")
+    incidents.alert_joined(incident, actor, _details(parsed), first=action is Action.CREATED)
     return Outcome(action, incident.number)
 
 
 def _resolve(alert: Alert | None, parsed: ParsedAlert, actor: Actor) -> Outcome:
     if alert is None:
-        return Outcome("ignored", None)
+        return Outcome(Action.IGNORED, None)
     incident = alert.incident
     if alert.status is AlertStatus.RESOLVED:
-        return Outcome("duplicate", incident.number)
+        return Outcome(Action.DUPLICATE, incident.number)
     alert.status = AlertStatus.RESOLVED
     alert.ends_at = parsed.ends_at or datetime.now(UTC)
     # Keep what the resolved alert said (labels, annotations, values) for the timeline.
@@ -120,7 +132,7 @@ def _resolve(alert: Alert | None, parsed: ParsedAlert, actor: Actor) -> Outcome:
         .limit(1)
     ).first()
     closed = incidents.alert_resolved(incident, actor, _details(parsed), last=still_firing is None)
-    return Outcome("closed" if closed else "resolved", incident.number)
+    return Outcome(Action.CLOSED if closed else Action.RESOLVED, incident.number)
 
 
 def _silence_of(source: AlertSource, parsed: ParsedAlert) -> Silence | None:

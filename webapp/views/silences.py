@@ -23,7 +23,7 @@ from webapp.incidents.service import Actor
 from webapp.models import Channel, MaintenanceWindow, Member, Silence, Source, utcnow
 from webapp.silences import audit, service, windows
 from webapp.silences.matchers import Matcher, MatcherInvalid, load, parse
-from webapp.views.dispatch import signed_in_admin
+from webapp.views.access import signed_in_admin
 
 bp = Blueprint("silences", __name__, url_prefix="/admin/silences")
 bp.before_request(signed_in_admin)
