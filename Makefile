@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: messages migration run test lint pytest-sqlite pytest-postgres bench translations chromium vendor clean
+.PHONY: messages migration run test lint pytest-sqlite pytest-postgres bench translations chromium amtool vendor clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -44,6 +44,13 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	fi
 
+# Debian's amtool (in prometheus-alertmanager): the tests drive the real Alertmanager CLI
+# against the app's Alertmanager-compatible silence API (tests/test_silences_amtool.py).
+amtool:
+	@if ! command -v amtool >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null; \
+	fi
+
 # The demo: the Lark sandbox on, its demo keys, the embedded SQLite in instance/app.db.
 run: export LARK_SANDBOX := 1
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
@@ -63,11 +70,11 @@ lint: .stamp-install-dev
 	$(BIN)/mypy webapp
 	$(BIN)/lint-imports
 
-pytest-sqlite: .stamp-install-dev translations chromium
+pytest-sqlite: .stamp-install-dev translations chromium amtool
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -m "not postgres_only" $(PYTEST_ARGS)
 
 # With CI=true an unreachable PostgreSQL fails the build instead of being passed over.
-pytest-postgres: .stamp-install-dev translations
+pytest-postgres: .stamp-install-dev translations amtool
 	@if $(BIN)/python -m tests.pg_reachable "$(TEST_DATABASE_URL)"; then \
 		TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \

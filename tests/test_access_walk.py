@@ -16,11 +16,13 @@ from werkzeug.routing import Rule
 from tests import factories
 from tests.conftest import csrf_token, sign_in
 from tests.factories import Persona
+from tests.silences_support import silence
 from tests.test_dispatch import bind, rule
 from webapp.dispatch import war_rooms
 from webapp.incidents.service import Actor
-from webapp.models import Source
+from webapp.models import Source, TokenScope
 from webapp.sandbox import seed
+from webapp.tokens import service as tokens
 from webapp.views.incidents import VERBS
 from webapp.views.lark_context import SESSION_KEY
 
@@ -120,6 +122,11 @@ def test_a_plain_member_is_refused_every_admin_route_and_learns_nothing(
         "number": hidden.number,
         "source_id": factories.alert_source(owner.account, others).id,
         "member_id": owner.member.id,
+        "silence_id": silence(owner).id,
+        "window_id": 1,
+        "token_id": tokens.create(owner.account.id, SECRET_TITLE, TokenScope.WRITE, None, None)[
+            0
+        ].id,
     }
 
     walked = 0

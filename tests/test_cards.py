@@ -71,6 +71,10 @@ def test_a_triggered_critical_incident_is_red_and_offers_acknowledge_resolve_and
         "1 h",
         "4 h",
         "24 h",
+        "1 h",  # Silence…
+        "2 h",
+        "8 h",
+        "1 day",
         "Refresh",
         "War room",
         "Open in web app",
@@ -102,7 +106,14 @@ def test_a_snoozed_incident_offers_unsnooze_and_resolve(incident: Incident, owne
     incidents.snooze(incident, Actor(owner.member, Source.WEB), 60)
     card = card_of(incident)
     assert card["header"]["template"] == "grey"
-    assert labels(card) == ["Unsnooze", "Resolve", "Refresh", "War room", "Open in web app"]
+    assert labels(card) == [
+        "Unsnooze",
+        "Resolve",
+        *("1 h", "2 h", "8 h", "1 day"),  # Silence…
+        "Refresh",
+        "War room",
+        "Open in web app",
+    ]
     assert "Snoozed until" in text(card)
 
 

@@ -81,12 +81,15 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from webapp import api as api_v1
     from webapp.diagnostics import report as diagnostics
     from webapp.views import (
         admin,
+        alertmanager,
         api,
         auth,
         card,
+        declare,
         errors,
         events,
         health,
@@ -96,7 +99,9 @@ def register_blueprints(app: Flask) -> None:
         lark_settings,
         members,
         security,
+        silences,
         sources,
+        tokens,
         vocabulary,
         war_room,
     )
@@ -108,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
         health,
         auth,
         api,
+        alertmanager,
         lark_home,
         lark_pages,
         lark_settings,
@@ -118,9 +124,13 @@ def register_blueprints(app: Flask) -> None:
         insights,
         sources,
         security,
+        silences,
+        tokens,
+        declare,
         war_room,
     ):
         app.register_blueprint(module.bp)
+    api_v1.init_app(app)
     diagnostics.init_app(app)
     incidents_web.init_app(app)
     dispatch_views.init_app(app)

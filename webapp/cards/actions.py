@@ -1,7 +1,7 @@
 """What a card button means: one small versioned value, one table from action to service verb.
 
 A button's callback value is {"a": code, "i": incident id, "v": incident version} and,
-for snooze, "m": minutes. The version lets a click on an old copy of the card be told
+for snooze and silence, "m": minutes. The version lets a click on an old copy of the card be told
 apart from a click on the current one (the service refuses a stale version).
 """
 
@@ -17,6 +17,7 @@ from webapp.incidents import offers
 from webapp.incidents.offers import Verb
 from webapp.incidents.service import Actor
 from webapp.models import Incident
+from webapp.silences import quick
 
 
 class CardAction(enum.StrEnum):
@@ -28,10 +29,13 @@ class CardAction(enum.StrEnum):
     UNSNOOZE = "uns"
     WAR_ROOM = "war"  # asks for the incident's Lark group chat (作战室)
     REFRESH = "ref"  # redraws the card; changes nothing
+    SILENCE = "sil"  # a silence from the incident's stable labels, "m" minutes (or extends it)
 
 
 # The snooze lengths offered on the card (a subset of incidents.SNOOZE_MINUTES).
 CARD_SNOOZE_MINUTES = (30, 60, 240, 1440)
+# The silence lengths, as on the incident page.
+CARD_SILENCE_MINUTES = quick.QUICK_MINUTES
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ def parse(value: Any) -> Click | None:
         return None
     if action is CardAction.SNOOZE and minutes not in CARD_SNOOZE_MINUTES:
         return None
+    if action is CardAction.SILENCE and minutes not in CARD_SILENCE_MINUTES:
+        return None
     return Click(action, incident_id, version, minutes)
 
 
@@ -93,5 +99,8 @@ def perform(incident: Incident, actor: Actor, click: Click) -> Incident:
         return incident
     if click.action is CardAction.WAR_ROOM:
         return war_rooms.open_from_card(incident, actor)
+    if click.action is CardAction.SILENCE:
+        quick.silence_incident(incident, actor, click.minutes or 0)
+        return incident
     verb = VERB_OF[click.action]
     return offers.perform(verb, incident, actor, click.version, click.minutes or 0)

@@ -39,6 +39,7 @@ from webapp.models import (
     Source,
     Status,
 )
+from webapp.silences import words as silence_words
 
 # Refusals that changed nothing and that the person can fix; pressing again is a new try.
 
@@ -310,6 +311,8 @@ def _render(press: Press, incident: Incident, notice: cards.Notice | None = None
 def _done(click: Click, incident: Incident) -> str:
     if click.action is CardAction.WAR_ROOM:
         return war_rooms.status_words(war_rooms.room_of(incident))
+    if click.action is CardAction.SILENCE:
+        return silence_words.done(incident)
     return offers.done_text(card_actions.VERB_OF[click.action], incident.number, click.minutes)
 
 

@@ -19,14 +19,22 @@ from sqlalchemy import select
 
 from webapp import i18n
 from webapp.cardkit import parts
-from webapp.cards.actions import ACTION_OF, CARD_SNOOZE_MINUTES, CardAction, button_value
+from webapp.cards.actions import (
+    ACTION_OF,
+    CARD_SILENCE_MINUTES,
+    CARD_SNOOZE_MINUTES,
+    CardAction,
+    button_value,
+)
 from webapp.extensions import db
 from webapp.incidents import offers
 from webapp.incidents.offers import Verb
 from webapp.incidents.states import State, state_of, state_words
 from webapp.lark.client import wire_bytes
-from webapp.models import Alert, Incident, Severity, Status, utcnow
+from webapp.models import Alert, EventKind, Incident, Member, Severity, Status, utcnow
 from webapp.oncall.targets import on_call_for_channel
+from webapp.silences import quick
+from webapp.silences import words as silence_words
 
 # Lark's limit is 30 KB for the whole request body, measured as sent (docs/lark/cards.md);
 # leave room for the envelope.
@@ -137,6 +145,16 @@ def _severity_label(severity: Severity) -> str:
 # -- body ------------------------------------------------------------------------------
 
 
+def _who(incident: Incident, member: Member | None, kind: EventKind) -> str:
+    """Who made the change: the person, else the API token it came through (named on the
+    timeline event; read only then, so a person's press costs no extra query)."""
+    if member is not None:
+        return member.name
+    last = next((e for e in reversed(incident.events) if e.kind == kind), None)
+    token = (last.details or {}).get("token") if last is not None else None
+    return _("API token %(name)s", name=token) if token else _("the system")
+
+
 def _facts(incident: Incident, zone: tzinfo, full: bool) -> list[str]:
     lines = [
         _("Channel: %(name)s", name=incident.channel.name if incident.channel else _("none")),
@@ -149,7 +167,7 @@ def _facts(incident: Incident, zone: tzinfo, full: bool) -> list[str]:
         lines.append(_("Labels: %(labels)s", labels=", ".join(f"{k}={v}"[:80] for k, v in pairs)))
     lines.append(_("Started: %(when)s", when=_when(incident.created_at, zone)))
     if incident.acknowledged_at is not None:
-        who = incident.acknowledged_by.name if incident.acknowledged_by else _("the system")
+        who = _who(incident, incident.acknowledged_by, EventKind.ACKNOWLEDGED)
         lines.append(
             _(
                 "Acknowledged by %(name)s at %(when)s",
@@ -158,13 +176,16 @@ def _facts(incident: Incident, zone: tzinfo, full: bool) -> list[str]:
             )
         )
     if incident.status is Status.CLOSED and incident.closed_at is not None:
-        who = incident.closed_by.name if incident.closed_by else _("the system")
+        who = _who(incident, incident.closed_by, EventKind.RESOLVED)
         lines.append(
             _("Resolved by %(name)s at %(when)s", name=who, when=_when(incident.closed_at, zone))
         )
     if incident.status is not Status.CLOSED and incident.is_snoozed(utcnow()):
         assert incident.snoozed_until is not None
         lines.append(_("Snoozed until %(when)s", when=_when(incident.snoozed_until, zone)))
+    held = quick.holding(incident) if incident.status is not Status.CLOSED else None
+    if held is not None:
+        lines.append(silence_words.held_line(held, _when(held.ends_at, zone)))
     return lines
 
 
@@ -258,6 +279,8 @@ def _buttons(incident: Incident, web_url: str, now: datetime) -> list[dict[str, 
     rows = [parts.row(state)]
     if Verb.SNOOZE in verbs:
         rows.append(parts.row([_label(_("Snooze:")), *_snooze_buttons(incident)]))
+    if quick.offered(incident):
+        rows.append(parts.row([_label(_("Silence…")), *_silence_buttons(incident)]))
     last = [
         parts.button(_("Refresh"), "default", button_value(CardAction.REFRESH, incident)),
         parts.link_button(_("Open in web app"), web_url),
@@ -274,6 +297,15 @@ def _snooze_buttons(incident: Incident) -> list[dict[str, Any]]:
     return [
         parts.button(offers.span(m), "default", button_value(CardAction.SNOOZE, incident, m))
         for m in CARD_SNOOZE_MINUTES
+    ]
+
+
+def _silence_buttons(incident: Incident) -> list[dict[str, Any]]:
+    return [
+        parts.button(
+            silence_words.span(m), "default", button_value(CardAction.SILENCE, incident, m)
+        )
+        for m in CARD_SILENCE_MINUTES
     ]
 
 

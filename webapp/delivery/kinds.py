@@ -204,6 +204,7 @@ HANDLERS: dict[str, Handler] = {
     DeliveryKind.UPDATE_CARD: _update_card,
     DeliveryKind.NOTICE: _notice,
     DeliveryKind.DIGEST: _digest,
+    DeliveryKind.MAINTENANCE: _digest,  # also a card drawn when the row was written
     DeliveryKind.REPLY: _reply,
     DeliveryKind.ESCALATE: _escalate,
     DeliveryKind.WAR_ROOM: _war_room,

@@ -35,6 +35,7 @@ from webapp.lark import usage
 from webapp.lark.errors import LarkError
 from webapp.models import Delivery, DeliveryKind, DeliveryStatus, Incident, LarkIntegration, utcnow
 from webapp.outbox import NOTIFY_PURPOSE
+from webapp.silences import tick as silences
 
 __all__ = ["claim", "handle", "notice_card", "run_once", "run_threads", "stats", "work"]
 
@@ -88,6 +89,7 @@ def work(interval: float, stop: threading.Event | None = None) -> None:
             periodic_at = utcnow() + PERIODIC_EVERY
         try:
             schedule_kinds.queue_reminders(utcnow())
+            silences.run(utcnow())  # silences and windows that began or ended: once each
             handled = run_once()
         except Exception:
             log.exception("outbox batch failed; retrying after the interval")

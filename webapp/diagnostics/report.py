@@ -32,6 +32,7 @@ from webapp.diagnostics.checks import (
     worst,
 )
 from webapp.diagnostics.limits import permissions_check, quota_check, rate_limit_check
+from webapp.diagnostics.silences import silences_check
 from webapp.extensions import db
 from webapp.lark.errors import fix as lark_fix
 from webapp.models import Account, Delivery, DeliveryStatus, Incident, LarkIntegration, Member
@@ -76,8 +77,8 @@ def init_app(app: Flask) -> None:
 
 
 def account_checks(account: Account) -> list[Check]:
-    """Checks that concern the account, not one integration: license seats."""
-    return [license_check(account), mail_check()]
+    """Checks that concern the account, not one integration: license seats, e-mail, silences."""
+    return [license_check(account), mail_check(), silences_check(account)]
 
 
 def mail_check() -> Check:

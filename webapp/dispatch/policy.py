@@ -42,8 +42,9 @@ from webapp.models import (
 )
 from webapp.oncall.targets import on_call_members
 
-# Events after which nobody needs to be told "still unacknowledged".
-STOPS_ESCALATION = frozenset({EventKind.ACKNOWLEDGED, EventKind.RESOLVED})
+# Events after which nobody needs to be told "still unacknowledged" (a silence holds the
+# incident's pages: its end pages again when the incident still waits, webapp/silences/).
+STOPS_ESCALATION = frozenset({EventKind.ACKNOWLEDGED, EventKind.RESOLVED, EventKind.SILENCED})
 
 
 def init_app(app: Flask) -> None:
@@ -53,7 +54,11 @@ def init_app(app: Flask) -> None:
 
 def on_incident_changed(incident: Incident, event: IncidentEvent, **_: Any) -> None:
     if event.kind == EventKind.TRIGGERED:
-        notify_new(incident)
+        if incident.silence_id is None:  # a silenced alert is recorded, never paged
+            notify_new(incident)
+        return
+    if event.kind == EventKind.UNSILENCED and (event.details or {}).get("paged"):
+        notify_new(incident)  # the silence ended: page what still waits, as if it were new
         return
     update_cards(incident, exclude=(event.details or {}).get("message_id"))
     # Escalations are scheduled only by a channel's rules: without a channel there is none.
@@ -271,6 +276,8 @@ def escalate(row: Delivery, now: datetime) -> str:
         return _end(row, DeliveryStatus.CANCELLED, "rule_gone")
     if incident.status is not Status.TRIGGERED:
         return _end(row, DeliveryStatus.CANCELLED, "acknowledged")
+    if incident.silence_id is not None:  # its silence's end pages it again
+        return _end(row, DeliveryStatus.CANCELLED, "silenced")
     if incident.is_snoozed(now) and incident.snoozed_until is not None:
         row.next_attempt_at = incident.snoozed_until
         row.last_error = "snoozed; escalation resumes when the snooze ends"

@@ -29,5 +29,8 @@ def event_label(kind: str) -> str:
         EventKind.EMAILED: _("e-mailed"),
         EventKind.WAR_ROOM: _("war room"),
         EventKind.ESCALATED: _("escalated"),
+        EventKind.SILENCED: _("silenced"),
+        EventKind.UNSILENCED: _("no longer silenced"),
+        EventKind.SILENCE_CHANGED: _("silence changed"),
     }
     return labels.get(kind, kind.replace("_", " "))

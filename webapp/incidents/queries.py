@@ -58,7 +58,8 @@ from webapp.models import (
 from webapp.models.base import UTCDateTime
 
 SCOPES = ("mine", "channels", "all")
-STATUSES = ("open", "triggered", "processing", "snoozed", "closed", "any")
+# "silenced" (a silence holds its pages) overlaps the others, so it has no count.
+STATUSES = ("open", "triggered", "processing", "snoozed", "silenced", "closed", "any")
 COUNTED = ("triggered", "processing", "snoozed", "closed")
 SEVERITIES = ("critical", "warning", "info")
 SORTS = ("newest", "severity")
@@ -210,6 +211,7 @@ def status_condition(status: str, now: datetime) -> ColumnElement[bool]:
         "triggered": and_(Incident.status == Status.TRIGGERED, awake),
         "processing": and_(Incident.status == Status.PROCESSING, awake),
         "snoozed": and_(open_states, Incident.snoozed_until > now),
+        "silenced": and_(open_states, Incident.silence_id.is_not(None)),
         "closed": Incident.status == Status.CLOSED,
     }
     return conditions.get(status, true())

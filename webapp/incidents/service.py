@@ -223,8 +223,7 @@ def _apply(
         now = utcnow()
         with db.session.no_autoflush:  # one UPDATE, so the version moves by exactly one
             details = change(locked, now)
-        if actor.message_id:
-            details["message_id"] = actor.message_id
+        actor.stamp(details)
         event = IncidentEvent(
             incident=locked, actor=actor.member, source=actor.source, kind=kind, details=details
         )
@@ -292,8 +291,11 @@ def open_incident(
     assignees: Iterable[Member] = (),
     details: dict[str, Any] | None = None,
     commit: bool = True,
+    silence_id: str | None = None,
 ) -> Incident:
-    """Create an incident with the next number of its account and a `triggered` event."""
+    """Create an incident with the next number of its account and a `triggered` event.
+
+    `silence_id` names the silence holding its pages from the start (nobody is paged)."""
     account = db.session.execute(
         select(Account).where(Account.id == account_id).with_for_update()
     ).scalar_one()  # the lock hands out numbers one at a time on PostgreSQL
@@ -317,6 +319,7 @@ def open_incident(
         dedup_key=dedup_key,
         alert_count=0,
         assignees=list(assignees),
+        silence_id=silence_id,
     )
     db.session.add(incident)
     event = IncidentEvent(
@@ -324,7 +327,7 @@ def open_incident(
         actor=actor.member,
         source=actor.source,
         kind=EventKind.TRIGGERED,
-        details=details or {},
+        details=actor.stamp(dict(details or {})),
         created_at=now,
     )
     db.session.add(event)

@@ -17,7 +17,8 @@ from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
 from webapp.intake.alert import ParsedAlert
-from webapp.models import Alert, AlertSource, AlertStatus, Incident, Status
+from webapp.models import Alert, AlertSource, AlertStatus, Incident, Silence, Status, utcnow
+from webapp.silences import holds
 
 
 class Action(enum.StrEnum):
@@ -76,6 +77,7 @@ def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
     if existing is not None:
         return Outcome(Action.DUPLICATE, existing.incident.number)
     incident = _open_incident_for(source, parsed.dedup_key)
+    silence = _silence_of(source, parsed)
     action = Action.JOINED
     if incident is None:
         incident = incidents.open_incident(
@@ -89,8 +91,11 @@ def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
             actor=actor,
             details={"alert": parsed.title, "labels": parsed.labels, "source": source.name},
             commit=False,
+            silence_id=silence.id if silence else None,
         )
         action = Action.CREATED
+        if silence is not None:
+            holds.hold(incident, silence, actor)
     alert = Alert(
         incident=incident,
         source_id=source.id,
@@ -102,6 +107,7 @@ def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
         labels=parsed.labels,
         annotations=parsed.annotations,
         starts_at=starts_at,
+        silence_id=silence.id if silence else None,
     )
     db.session.add(alert)
     incidents.alert_joined(incident, actor, _details(parsed), first=action is Action.CREATED)
@@ -127,6 +133,12 @@ def _resolve(alert: Alert | None, parsed: ParsedAlert, actor: Actor) -> Outcome:
     ).first()
     closed = incidents.alert_resolved(incident, actor, _details(parsed), last=still_firing is None)
     return Outcome(Action.CLOSED if closed else Action.RESOLVED, incident.number)
+
+
+def _silence_of(source: AlertSource, parsed: ParsedAlert) -> Silence | None:
+    """Is this alert silenced, and by which silence? Kept on the alert and the incident."""
+    labels = holds.alert_labels(parsed.labels, parsed.severity, source.name, parsed.dedup_key)
+    return holds.silence_for(source.account_id, source.channel_id, labels, utcnow())
 
 
 def _details(parsed: ParsedAlert) -> dict[str, Any]:

@@ -52,13 +52,17 @@ from webapp.models.schedules import (
     ScheduleLayer,
     ScheduleOverride,
 )
+from webapp.models.silences import AuditEntry, MaintenanceWindow, Silence
+from webapp.models.tokens import ApiToken, IdempotentAnswer, TokenScope
 
 __all__ = [
     "Account",
     "Alert",
     "AlertSource",
     "AlertStatus",
+    "ApiToken",
     "ApiUsage",
+    "AuditEntry",
     "CalendarFeed",
     "CallbackReceipt",
     "CardMessage",
@@ -72,6 +76,7 @@ __all__ = [
     "Edition",
     "EventKind",
     "FailureReason",
+    "IdempotentAnswer",
     "Incident",
     "IncidentEvent",
     "JSONType",
@@ -81,6 +86,7 @@ __all__ = [
     "LarkIntegration",
     "LicenseRefusal",
     "LoginSession",
+    "MaintenanceWindow",
     "Member",
     "Platform",
     "Role",
@@ -88,9 +94,11 @@ __all__ = [
     "ScheduleLayer",
     "ScheduleOverride",
     "Severity",
+    "Silence",
     "Source",
     "Status",
     "Team",
+    "TokenScope",
     "UTCDateTime",
     "WarRoom",
     "channel_members",

@@ -82,6 +82,9 @@ class EventKind(enum.StrEnum):
     EMAILED = "emailed"
     WAR_ROOM = "war_room"
     ESCALATED = "escalated"
+    SILENCED = "silenced"  # a silence or maintenance window holds its pages
+    UNSILENCED = "unsilenced"  # ... no longer: details say whether it was paged then
+    SILENCE_CHANGED = "silence_changed"  # the silence holding it was edited or extended
 
 
 incident_assignees = Table(
@@ -133,6 +136,8 @@ class Incident(db.Model):  # type: ignore[name-defined]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    # The silence (webapp/silences/) holding its pages now; None when pages flow.
+    silence_id: Mapped[str | None] = mapped_column(String(36))
     # Optimistic concurrency: every change bumps it; a stale version is refused.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -241,6 +246,8 @@ class Alert(db.Model):  # type: ignore[name-defined]
     annotations: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The silence that matched it when it arrived (insights count these per silence).
+    silence_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

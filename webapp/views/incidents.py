@@ -49,13 +49,15 @@ from webapp.incidents.service import (
 from webapp.incidents.states import state_of, state_words
 from webapp.lark import errors as lark_errors
 from webapp.models import Incident, Member, Source, utcnow
+from webapp.silences import quick
+from webapp.silences import words as silence_words
 from webapp.views import list_etag, list_rows
 from webapp.views.lark_context import lark_member_required
 
 bp = Blueprint("incidents_web", __name__, url_prefix="/lark/<key>/incidents")
 
 # The state verbs (webapp/incidents/offers.py), then the two that only the web app has.
-VERBS = (*(verb.value for verb in Verb), "reassign", "comment")
+VERBS = (*(verb.value for verb in Verb), "reassign", "comment", "silence")
 BULK_VERBS = tuple(verb.value for verb in offers.BULK)
 
 
@@ -76,6 +78,8 @@ def init_app(app: Any) -> None:
     globals_["inc_lark_fix"] = lark_errors.fix
     globals_["inc_waiting_words"] = outbox_outcomes.waiting_words
     globals_["inc_fallback_words"] = mail.reason_words
+    globals_["silence_timeline"] = silence_words.timeline
+    globals_["silence_line"] = silence_words.held_line
 
 
 @bp.context_processor
@@ -210,6 +214,8 @@ def detail_context(incident: Incident, comment_text: str = "") -> dict[str, Any]
         "comment_text": comment_text,
         "room": war_rooms.room_of(incident),
         "told": outbox_outcomes.who_was_told(incident),
+        "silence": quick.holding(incident) if quick.offered(incident) else None,
+        "silence_spans": [(m, silence_words.span(m)) for m in quick.QUICK_MINUTES],
         "key": (request.view_args or {}).get("key"),
     }
 
@@ -268,6 +274,9 @@ def perform(verb: str, incident: Incident, actor: Actor, version: int | None) ->
     if verb == "comment":
         incidents.comment(incident, actor, request.form.get("text", ""))
         return _("Comment added to #%(n)s.", n=incident.number)
+    if verb == "silence":
+        quick.silence_incident(incident, actor, _minutes())
+        return silence_words.done(incident)
     state_verb, minutes = Verb(verb), _minutes()
     offers.perform(state_verb, incident, actor, version, minutes)
     return offers.done_text(state_verb, incident.number, minutes)

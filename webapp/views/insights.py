@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from webapp.extensions import db
 from webapp.insights import charts, queries
+from webapp.insights.silenced import silenced_per_rule
 from webapp.insights.words import duration
 from webapp.models import Channel, Member, Severity, utcnow
 from webapp.views.access import account_row, signed_in_admin
@@ -101,6 +102,7 @@ def page() -> ResponseReturnValue:
     return render_template(
         "insights/page.html",
         found=found,
+        silenced=silenced_per_rule(found.scope),
         days=days,
         periods=queries.PERIODS,
         channel=channel,
