@@ -78,6 +78,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
             "DATA_KEY": TEST_DATA_KEY,
             "LARK_SANDBOX": True,
             "REDIS_URL": "",
+            # The webhook tests' receivers listen on 127.0.0.1.
+            "WEBHOOKS_ALLOW_LOOPBACK": True,
             # Hashing is deliberately slow in production; the suite signs in hundreds of times.
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }

@@ -60,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     from webapp.dispatch import policy as dispatch
     from webapp.identity import login
     from webapp.insights import digest
+    from webapp.webhooks import emit as webhooks
 
     db.init_app(app)
     sqlite.init_app(app)
@@ -76,6 +77,7 @@ def register_extensions(app: Flask) -> None:
     dispatch.init_app(app)
     outbox.init_app(app)
     digest.init_app(app)  # the weekly digest: a `flask insights` command, a periodic job
+    webhooks.init_app(app)  # every timeline event queues its webhook rows in its transaction
     headers.init_app(app)
 
 

@@ -5,6 +5,7 @@ Shared by the worker loop (webapp/delivery/worker.py) and the per-kind handlers 
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +34,9 @@ from webapp.models import (
 # are the ones still sent when the free edition's quota is used up.
 NOTIFY_PURPOSE = "notify"
 
+BACKOFF_BASE = 2.0  # seconds; doubles per attempt ...
+BACKOFF_CAP = 60.0  # ... up to a minute, so a recovered Lark is used again within a minute
+
 # A target still waiting this long after its row was written gets one timeline line.
 WAITING_LINE_AFTER = timedelta(minutes=1)
 
@@ -55,6 +59,13 @@ class Stats:
 
 
 stats = Stats()
+
+
+def backoff(attempts: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter, never sooner than the receiver's own reset time."""
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+    delay *= random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+    return max(delay, retry_after or 0.0)
 
 
 def end(row: Delivery, status: DeliveryStatus, reason: str | None, now: datetime) -> None:
@@ -93,6 +104,8 @@ def fall_back(row: Delivery, incident: Incident, reason: str, now: datetime) -> 
     e-mailed."""
     from webapp.delivery import mail  # here: mail imports this module at its top
 
+    if row.integration_id is None:  # not a Lark row (a webhook): nobody to fall back to
+        return
     if row.member is not None and reason in mail.FALLBACK_REASONS:
         mail.fall_back(incident, row.member, reason, row.integration_id, now)
     elif row.receive_id_type == "chat_id" and reason in CHAT_FALLBACK_REASONS:

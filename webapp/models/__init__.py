@@ -21,6 +21,7 @@ from webapp.models.delivery import (
     LarkApiEvent,
     WarRoom,
 )
+from webapp.models.heartbeats import Heartbeat
 from webapp.models.incidents import (
     Alert,
     AlertSource,
@@ -52,6 +53,7 @@ from webapp.models.schedules import (
     ScheduleLayer,
     ScheduleOverride,
 )
+from webapp.models.webhooks import WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "Account",
@@ -72,6 +74,7 @@ __all__ = [
     "Edition",
     "EventKind",
     "FailureReason",
+    "Heartbeat",
     "Incident",
     "IncidentEvent",
     "JSONType",
@@ -93,6 +96,8 @@ __all__ = [
     "Team",
     "UTCDateTime",
     "WarRoom",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "channel_members",
     "incident_assignees",
     "incident_responders",
