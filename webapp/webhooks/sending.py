@@ -87,7 +87,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
     except RefusedUrl as exc:
         return Answer(None, _ms(started), "", str(exc))
     except requests.Timeout:
-        return Answer(None, _ms(started), "", f"no answer within {TIMEOUT:.0f} s")
+        return Answer(None, _ms(started), "", f"no answer within {TIMEOUT:g} s")
     except (requests.RequestException, OSError) as exc:
         return Answer(None, _ms(started), "", f"{type(exc).__name__}: {exc}"[:300])
     text = excerpt.decode("utf-8", errors="replace")
