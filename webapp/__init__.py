@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
         lark_pages,
         lark_settings,
         members,
+        ping,
         security,
         sources,
     )
@@ -117,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
         insights,
         sources,
         security,
+        ping,
     ):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)

@@ -16,12 +16,20 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from limits import parse
 from sqlalchemy import select, update
 
+from webapp.delivery import ratelimit
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
 from webapp.models import Channel, Heartbeat, Incident, Severity, Status, utcnow
+
+# Pings per ping URL (a cron job or Alertmanager pings every few seconds at most), and per
+# client address, which also bounds guessing tokens.
+PINGS_PER_TOKEN = parse("60/minute")
+PINGS_PER_ADDRESS = parse("600/minute")
+RETRY_AFTER_S = 60
 
 MIN_PERIOD = timedelta(minutes=1)
 MAX_PERIOD = timedelta(days=30)
@@ -126,6 +134,14 @@ def of_account(account_id: int) -> list[Heartbeat]:
 
 
 # -- pings and misses ------------------------------------------------------------------
+
+
+def allow_ping(token: str, address: str) -> bool:
+    """Count one ping; False when this URL or this client is over its limit."""
+    limiter = ratelimit.limiter()
+    return limiter.hit(PINGS_PER_ADDRESS, "ping-address", address) and limiter.hit(
+        PINGS_PER_TOKEN, "ping-token", token_hash(token)
+    )
 
 
 def ping(token: str) -> Heartbeat | None:
