@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
         errors,
         events,
         health,
+        heartbeats,
         insights,
         lark_home,
         lark_pages,
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         ping,
         security,
         sources,
+        webhooks,
     )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
@@ -119,6 +121,8 @@ def register_blueprints(app: Flask) -> None:
         sources,
         security,
         ping,
+        webhooks,
+        heartbeats,
     ):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)

@@ -20,6 +20,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.heartbeats import service as heartbeats
 from webapp.incidents import sources as alert_sources
 from webapp.models import AlertSource
 from webapp.views.dispatch import signed_in_admin
@@ -57,6 +58,8 @@ def sources_list() -> ResponseReturnValue:
         sources=found,
         kinds=kind_labels(),
         urls={s.id: alert_sources.intake_url(s) for s in found},
+        heartbeats=heartbeats.of_account(current_user.account_id),
+        ping_url=heartbeats.ping_url,
     )
 
 
