@@ -18,7 +18,7 @@ from tests.conftest import csrf_token, sign_in
 from tests.factories import Persona
 from tests.test_dispatch import bind, rule
 from tests.test_heartbeats import heartbeat_for
-from webapp.incidents import war_rooms
+from webapp.dispatch import war_rooms
 from webapp.incidents.service import Actor
 from webapp.models import Source
 from webapp.sandbox import seed

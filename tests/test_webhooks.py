@@ -15,6 +15,7 @@ from sqlalchemy import select
 from tests import factories
 from tests.factories import Persona
 from tests.webhook_fixtures import WebhookReceiver, body_of
+from webapp.delivery import webhook_kinds as sending
 from webapp.delivery import worker
 from webapp.extensions import db
 from webapp.incidents import service as incidents
@@ -30,7 +31,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.sandbox.inbox import Inbox
-from webapp.webhooks import emit, endpoints, sending
+from webapp.webhooks import emit, endpoints
 
 
 def endpoint_for(

@@ -25,15 +25,16 @@ from flask.cli import AppGroup
 from sqlalchemy import case, func, select, update
 
 from webapp.delivery import kinds as outbox_kinds
-from webapp.delivery import lark_limits, mail, schedule_kinds
+from webapp.delivery import lark_limits, mail, schedule_kinds, webhook_kinds
 from webapp.delivery.kinds import HANDLERS, notice_card
-from webapp.delivery.outcomes import NOTIFY_PURPOSE, backoff, fail, note_waiting, stats
+from webapp.delivery.outcomes import backoff, fail, note_waiting, stats
+from webapp.dispatch import fallback
 from webapp.extensions import db
 from webapp.heartbeats import service as heartbeats
 from webapp.lark import usage
 from webapp.lark.errors import LarkError
 from webapp.models import Delivery, DeliveryKind, DeliveryStatus, Incident, LarkIntegration, utcnow
-from webapp.webhooks import sending as webhooks
+from webapp.outbox import NOTIFY_PURPOSE
 
 __all__ = ["backoff", "claim", "handle", "notice_card", "run_once", "run_threads", "stats", "work"]
 
@@ -199,7 +200,7 @@ def _renew(row_id: int, lease: datetime, now: datetime) -> bool:
 
 def _handle(row: Delivery, now: datetime) -> None:
     if row.kind == DeliveryKind.WEBHOOK:  # an account's own receiver, not Lark
-        webhooks.deliver(row, now)
+        webhook_kinds.deliver(row, now)
         return
     integration = db.session.get(LarkIntegration, row.integration_id)
     if row.kind == DeliveryKind.EMAIL:  # e-mail goes out even when the Lark integration is disabled
@@ -251,9 +252,9 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
             and row.member is not None
             and row.integration_id is not None
             and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE
-            and mail.lark_failing_long(incident, first, now)
+            and fallback.lark_failing_long(incident, first, now)
         ):
-            mail.fall_back(incident, row.member, row.reason or "server", row.integration_id, now)
+            fallback.email(incident, row.member, row.reason or "server", row.integration_id, now)
     db.session.commit()
 
 

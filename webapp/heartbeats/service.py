@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from limits import parse
 from sqlalchemy import select, update
 
-from webapp.delivery import ratelimit
+from webapp import ratelimit
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor

@@ -1,2 +1,3 @@
-"""Outbound webhooks: an account's endpoints, the signed events written to the outbox in the
-incident's own transaction (emit.py), and their sending by the worker (sending.py)."""
+"""Outbound webhooks: an account's endpoints, Standard Webhooks signing, and the signed events
+written to the outbox in the incident's own transaction (emit.py); the worker sends them
+(webapp/delivery/webhook_kinds.py)."""

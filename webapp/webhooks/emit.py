@@ -15,11 +15,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
-from webapp.delivery.mail import incident_link
 from webapp.extensions import db
 from webapp.models import (
     Delivery,
@@ -172,7 +171,10 @@ def _url(session: Session, incident: Incident) -> str | None:
         .order_by(LarkIntegration.enabled.desc(), LarkIntegration.id)
         .limit(1)
     ).first()
-    return incident_link(incident, integration) if integration is not None else None
+    if integration is None:
+        return None
+    base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    return f"{base}/lark/{integration.key}/incidents/{incident.number}"
 
 
 def _change(recorded: IncidentEvent) -> dict[str, Any]:

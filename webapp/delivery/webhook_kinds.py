@@ -1,4 +1,4 @@
-"""Sending a webhook row (the worker's `webhook` kind): one signed POST, its answer logged.
+"""The worker's `webhook` kind: one signed POST to an account's endpoint, its answer logged.
 
 A 2xx is delivered. 410 Gone switches the endpoint off. Anything else (another status, a
 redirect, which is never followed, a timeout, a refused connection) is retried by the
@@ -22,7 +22,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp.delivery import mail
+from webapp import mailer
 from webapp.delivery.outcomes import backoff, end, fail
 from webapp.extensions import db
 from webapp.models import Delivery, DeliveryStatus, Member, Role, WebhookEndpoint
@@ -127,7 +127,7 @@ def _failed(row: Delivery, endpoint: WebhookEndpoint, answer: Answer, now: datet
 
 def tell_admins(endpoint: WebhookEndpoint, why: str) -> None:
     """E-mail each admin of the account that the endpoint was switched off (when mail is set)."""
-    if mail.settings() is None:
+    if mailer.settings() is None:
         return
     admins = db.session.scalars(
         select(Member).where(
@@ -136,8 +136,8 @@ def tell_admins(endpoint: WebhookEndpoint, why: str) -> None:
     )
     for admin in admins:
         try:
-            mail.send(_disabled_mail(endpoint, admin, why))
-        except mail.MailError:
+            mailer.send(_disabled_mail(endpoint, admin, why))
+        except mailer.MailError:
             log.exception("could not e-mail %s about webhook endpoint %s", admin.id, endpoint.id)
 
 
