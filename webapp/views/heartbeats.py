@@ -8,11 +8,8 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    abort,
     flash,
-    make_response,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -25,6 +22,7 @@ from webapp.extensions import db
 from webapp.heartbeats import service as heartbeats
 from webapp.i18n import ago
 from webapp.models import Channel, Heartbeat, utcnow
+from webapp.views.admin_pages import own_or_404, page
 from webapp.views.dispatch import signed_in_admin
 
 bp = Blueprint("heartbeats", __name__, url_prefix="/admin/heartbeats")
@@ -43,19 +41,14 @@ def _admin_shell() -> dict[str, Any]:
 
 
 def _heartbeat(heartbeat_id: int) -> Heartbeat:
-    heartbeat = db.session.get(Heartbeat, heartbeat_id)
-    if heartbeat is None or heartbeat.account_id != current_user.account_id:
-        abort(404)
-    return heartbeat
+    return own_or_404(Heartbeat, heartbeat_id)
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
     channels = db.session.scalars(
         select(Channel).where(Channel.account_id == current_user.account_id).order_by(Channel.name)
     ).all()
-    response = make_response(render_template(template, channels=channels, **context), status)
-    response.headers["Vary"] = "HX-Request"
-    return response
+    return page(template, status, channels=channels, **context)
 
 
 def _number(name: str) -> int:

@@ -10,9 +10,7 @@ from flask import (
     Response,
     abort,
     flash,
-    make_response,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -24,6 +22,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.i18n import ago
 from webapp.models import Channel, Delivery, WebhookEndpoint, WebhookEvent
+from webapp.views.admin_pages import own_or_404, page
 from webapp.views.dispatch import signed_in_admin
 from webapp.webhooks import emit, endpoints
 
@@ -54,18 +53,11 @@ def event_labels() -> dict[str, str]:
 
 
 def _endpoint(endpoint_id: int) -> WebhookEndpoint:
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None or endpoint.account_id != current_user.account_id:
-        abort(404)
-    return endpoint
+    return own_or_404(WebhookEndpoint, endpoint_id)
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
-    response = make_response(
-        render_template(template, labels=event_labels(), channels=_channels(), **context), status
-    )
-    response.headers["Vary"] = "HX-Request"
-    return response
+    return page(template, status, labels=event_labels(), channels=_channels(), **context)
 
 
 def _channels() -> list[Channel]:
@@ -194,12 +186,19 @@ def endpoint_resume(endpoint_id: int) -> ResponseReturnValue:
     return _to_detail(endpoint)
 
 
+def _switched_off(endpoint: WebhookEndpoint) -> ResponseReturnValue | None:
+    """Back to the page with a warning when the endpoint is off: nothing is sent to it."""
+    if endpoint.enabled:
+        return None
+    flash(_("Turn the endpoint on first: a paused endpoint is sent nothing."), "warning")
+    return _to_detail(endpoint)
+
+
 @bp.post("/<int:endpoint_id>/test")
 def endpoint_test(endpoint_id: int) -> ResponseReturnValue:
     endpoint = _endpoint(endpoint_id)
-    if not endpoint.enabled:
-        flash(_("Turn the endpoint on first: a paused endpoint is sent nothing."), "warning")
-        return _to_detail(endpoint)
+    if (refused := _switched_off(endpoint)) is not None:
+        return refused
     emit.send_test(endpoint)
     flash(_("A test event is on its way; its delivery appears in the log below."))
     return _to_detail(endpoint)
@@ -211,9 +210,8 @@ def delivery_again(endpoint_id: int, row_id: int) -> ResponseReturnValue:
     row = db.session.get(Delivery, row_id)
     if row is None or row.endpoint_id != endpoint.id:
         abort(404)
-    if not endpoint.enabled:
-        flash(_("Turn the endpoint on first: a paused endpoint is sent nothing."), "warning")
-        return _to_detail(endpoint)
+    if (refused := _switched_off(endpoint)) is not None:
+        return refused
     emit.send_again(row)
     flash(_("Sent again with the same webhook-id, so a receiver that has it already can skip it."))
     return _to_detail(endpoint)
