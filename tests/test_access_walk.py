@@ -20,8 +20,9 @@ from tests.test_dispatch import bind, rule
 from tests.test_heartbeats import heartbeat_for
 from webapp.dispatch import war_rooms
 from webapp.incidents.service import Actor
-from webapp.models import Source
+from webapp.models import Source, TokenScope
 from webapp.sandbox import seed
+from webapp.tokens import service as tokens
 from webapp.views.incidents import VERBS
 from webapp.views.lark_context import SESSION_KEY
 from webapp.webhooks import emit, endpoints
@@ -129,6 +130,9 @@ def test_a_plain_member_is_refused_every_admin_route_and_learns_nothing(
         "number": hidden.number,
         "source_id": factories.alert_source(owner.account, others).id,
         "member_id": owner.member.id,
+        "token_id": tokens.create(owner.account.id, SECRET_TITLE, TokenScope.WRITE, None, None)[
+            0
+        ].id,
     }
 
     walked = 0

@@ -83,6 +83,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from webapp import api as api_v1
     from webapp.diagnostics import report as diagnostics
     from webapp.views import (
         admin,
@@ -101,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
         ping,
         security,
         sources,
+        tokens,
         webhooks,
     )
     from webapp.views import dispatch as dispatch_views
@@ -124,8 +126,10 @@ def register_blueprints(app: Flask) -> None:
         ping,
         webhooks,
         heartbeats,
+        tokens,
     ):
         app.register_blueprint(module.bp)
+    api_v1.init_app(app)
     diagnostics.init_app(app)
     incidents_web.init_app(app)
     dispatch_views.init_app(app)

@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from webapp import demo, vault
 from webapp.extensions import db
 from webapp.models import LarkIntegration
+from webapp.tokens.commands import tokens_cli
 
 demo_cli = AppGroup("demo", help="The demo account.")
 secrets_cli = AppGroup("secrets", help="Secrets encrypted at rest with DATA_KEY.")
@@ -48,3 +49,4 @@ def secrets_new_key() -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(secrets_cli)
+    app.cli.add_command(tokens_cli)

@@ -30,14 +30,17 @@ from webapp.models import (
     Severity,
     Source,
     Team,
+    TokenScope,
     utcnow,
 )
 from webapp.sandbox import seed, state, url_check
 from webapp.schedules import demo as schedules_demo
+from webapp.tokens import service as tokens
 
 DEMO_ACCOUNT = "Acme Demo"
 DEMO_PASSWORD = "oncall-demo"  # noqa: S105 - a published demo login, not a secret
 ALERT_KEY = "demo-alerts-7f3c9a"
+DEMO_TOKEN_NAME = "Demo (curl)"  # noqa: S105 - a name, not a secret
 PEOPLE = [
     ("Li Lei", "li.lei@example.com", "+8613800000001", Role.OWNER, True),
     ("Han Meimei", "han.meimei@example.com", "+8613800000002", Role.MEMBER, True),
@@ -82,9 +85,27 @@ def load() -> list[str]:
     base = current_app.config["PUBLIC_BASE_URL"]
     lines.extend(f"{KINDS[s.kind]} alert intake: {base}/api/v1/alerts/{s.key}" for s in sources)
     lines.append(schedules_demo.load(account, members))
+    lines.extend(_api_token(account, members[0]))
     if current_app.config["LARK_SANDBOX"]:
         lines.extend(_lark_demo(account, channel))
     return lines
+
+
+def _api_token(account: Account, owner: Member) -> list[str]:
+    """The demo's write token, derived from SECRET_KEY: the same on every `make run` (whose
+    SECRET_KEY is fixed), so the README can say where to find it, and nothing to decrypt."""
+    secret = tokens.derived_secret(current_app.config["SECRET_KEY"], "demo API token")
+    token = tokens.find_by_secret(secret)
+    if token is None:
+        tokens.create(account.id, DEMO_TOKEN_NAME, TokenScope.WRITE, None, owner, secret=secret)
+    elif token.revoked_at is not None:
+        return ["demo API token: revoked; make a new one on /admin/tokens/"]
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return [
+        f"demo API token (read and write): {secret}",
+        f"  try: curl -H 'Authorization: Bearer {secret}' {base}/api/v1/incidents",
+        f"  reference: {base}/api/v1/docs",
+    ]
 
 
 def _lark_demo(account: Account, channel: Channel) -> list[str]:

@@ -9,6 +9,8 @@ worse than briefly exceeding a limit (the same choice as warehouse's rate limite
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import Flask, current_app
 from limits import RateLimitItem, parse
@@ -41,6 +43,15 @@ class Limiter:
         except Exception:
             log.exception("rate limit storage failed; allowing")
             return True
+
+    def retry_after(self, item: RateLimitItem, *identifiers: str) -> int:
+        """Whole seconds until the window has room again (for a `Retry-After` header)."""
+        try:
+            stats = self.strategy.get_window_stats(item, *identifiers)
+            return max(1, math.ceil(stats.reset_time - time.time()))
+        except Exception:
+            log.exception("rate limit storage failed; asking for one window")
+            return int(item.get_expiry())
 
     def reset(self) -> None:
         self.storage.reset()

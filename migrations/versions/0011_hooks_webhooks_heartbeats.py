@@ -1,7 +1,7 @@
 """hooks: webhook endpoints, heartbeats, webhook outbox rows
 
 Revision ID: 0011_hooks
-Revises: 0010
+Revises: 0011_tokens
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0011_hooks"
-down_revision = "0010"
+down_revision = "0011_tokens"  # after the API tokens of the platform branch, merged here
 branch_labels = None
 depends_on = None
 

@@ -24,7 +24,7 @@ from webapp.cards.actions import ACTION_OF, CARD_SNOOZE_MINUTES, CardAction, but
 from webapp.extensions import db
 from webapp.incidents import offers
 from webapp.incidents.offers import Verb
-from webapp.models import Alert, Incident, Severity, Status, utcnow
+from webapp.models import Alert, EventKind, Incident, Member, Severity, Status, utcnow
 from webapp.oncall.targets import on_call_for_channel
 
 # Lark's limit is 30 KB for the whole request body; leave room for the envelope.
@@ -138,6 +138,16 @@ def _severity_label(severity: Severity) -> str:
 # -- body ------------------------------------------------------------------------------
 
 
+def _who(incident: Incident, member: Member | None, kind: EventKind) -> str:
+    """Who made the change: the person, else the API token it came through (named on the
+    timeline event; read only then, so a person's press costs no extra query)."""
+    if member is not None:
+        return member.name
+    last = next((e for e in reversed(incident.events) if e.kind == kind), None)
+    token = (last.details or {}).get("token") if last is not None else None
+    return _("API token %(name)s", name=token) if token else _("the system")
+
+
 def _facts(incident: Incident, zone: tzinfo, full: bool) -> list[str]:
     lines = [
         _("Channel: %(name)s", name=incident.channel.name if incident.channel else _("none")),
@@ -150,7 +160,7 @@ def _facts(incident: Incident, zone: tzinfo, full: bool) -> list[str]:
         lines.append(_("Labels: %(labels)s", labels=", ".join(f"{k}={v}"[:80] for k, v in pairs)))
     lines.append(_("Started: %(when)s", when=_when(incident.created_at, zone)))
     if incident.acknowledged_at is not None:
-        who = incident.acknowledged_by.name if incident.acknowledged_by else _("the system")
+        who = _who(incident, incident.acknowledged_by, EventKind.ACKNOWLEDGED)
         lines.append(
             _(
                 "Acknowledged by %(name)s at %(when)s",
@@ -159,7 +169,7 @@ def _facts(incident: Incident, zone: tzinfo, full: bool) -> list[str]:
             )
         )
     if incident.status is Status.CLOSED and incident.closed_at is not None:
-        who = incident.closed_by.name if incident.closed_by else _("the system")
+        who = _who(incident, incident.closed_by, EventKind.RESOLVED)
         lines.append(
             _("Resolved by %(name)s at %(when)s", name=who, when=_when(incident.closed_at, zone))
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from blinker import Namespace
 from flask_babel import lazy_gettext
@@ -21,6 +22,8 @@ class Actor:
     # The Lark card message the click came from: its copy is updated by the callback's
     # answer, so the outbox only needs to update the other copies.
     message_id: str | None = None
+    # The API token the change came through, by name; recorded on the timeline event.
+    via: str | None = None
 
     @classmethod
     def system(cls) -> Actor:
@@ -32,7 +35,19 @@ class Actor:
 
     @property
     def name(self) -> str:
-        return self.member.name if self.member else str(lazy_gettext("the system"))
+        if self.member:
+            return self.member.name
+        if self.via:
+            return str(lazy_gettext("API token %(name)s", name=self.via))
+        return str(lazy_gettext("the system"))
+
+    def stamp(self, details: dict[str, Any]) -> dict[str, Any]:
+        """The event's details with where the change came from (card message, API token)."""
+        if self.message_id:
+            details["message_id"] = self.message_id
+        if self.via:
+            details["token"] = self.via
+        return details
 
 
 class IncidentError(Exception):

@@ -239,8 +239,7 @@ def _apply(
         now = utcnow()
         with db.session.no_autoflush:  # one UPDATE, so the version moves by exactly one
             details = change(locked, now)
-        if actor.message_id:
-            details["message_id"] = actor.message_id
+        actor.stamp(details)
         event = IncidentEvent(
             incident=locked, actor=actor.member, source=actor.source, kind=kind, details=details
         )
@@ -333,7 +332,7 @@ def open_incident(
         actor=actor.member,
         source=actor.source,
         kind=EventKind.TRIGGERED,
-        details=details or {},
+        details=actor.stamp(dict(details or {})),
         created_at=now,
     )
     db.session.add(event)

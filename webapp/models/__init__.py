@@ -53,6 +53,7 @@ from webapp.models.schedules import (
     ScheduleLayer,
     ScheduleOverride,
 )
+from webapp.models.tokens import ApiToken, IdempotentAnswer, TokenScope
 from webapp.models.webhooks import WebhookEndpoint, WebhookEvent
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "Alert",
     "AlertSource",
     "AlertStatus",
+    "ApiToken",
     "ApiUsage",
     "CalendarFeed",
     "CallbackReceipt",
@@ -75,6 +77,7 @@ __all__ = [
     "EventKind",
     "FailureReason",
     "Heartbeat",
+    "IdempotentAnswer",
     "Incident",
     "IncidentEvent",
     "JSONType",
@@ -94,6 +97,7 @@ __all__ = [
     "Source",
     "Status",
     "Team",
+    "TokenScope",
     "UTCDateTime",
     "WarRoom",
     "WebhookEndpoint",

@@ -227,10 +227,22 @@ def delete_override(schedule: Schedule, override_id: int) -> None:
 def add_override(schedule: Schedule, member_id: int, start: str, end: str) -> ScheduleOverride:
     """An override from local wall times (YYYY-MM-DDTHH:MM) in the schedule's time zone."""
     lo, hi = local_range(schedule, start, end)
+    return add_override_between(schedule, member_id, lo, hi)
+
+
+def add_override_between(
+    schedule: Schedule, member_id: int, lo: datetime, hi: datetime, commit: bool = True
+) -> ScheduleOverride:
+    """An override between two aware instants (the API's); `commit=False` leaves the
+    commit to the caller, who stores more in the same transaction."""
+    if lo >= hi:
+        raise ScheduleError(_("the end must come after the start"))
     _members(schedule.account_id, [member_id])
     override = ScheduleOverride(member_id=member_id, starts_at=lo, ends_at=hi)
     schedule.overrides.append(override)
-    db.session.commit()
+    db.session.flush()
+    if commit:
+        db.session.commit()
     return override
 
 

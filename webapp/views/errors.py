@@ -8,6 +8,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from webapp.api import problems
+
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
@@ -34,6 +36,8 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     code = error.code or 500
     # Werkzeug's own descriptions are English only; codes we have no words for get ours.
     message = _messages().get(code, _("Something went wrong."))
+    if request.path.startswith("/api/v1/"):  # RFC 9457 problem details, like the rest there
+        return problems.from_http(error, message, _slug(code))
     return _render(code, message)
 
 
@@ -46,6 +50,11 @@ def _render(code: int, message: str) -> ResponseReturnValue:
 
 
 def _slug(code: int) -> str:
-    return {400: "bad_request", 403: "forbidden", 404: "not_found", 413: "too_large"}.get(
-        code, "error"
-    )
+    return {
+        400: "bad_request",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        429: "rate_limited",
+    }.get(code, "error")
