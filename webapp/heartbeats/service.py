@@ -70,7 +70,8 @@ def checked(
     return Settings(name, channel.id, period, grace)
 
 
-def create(account_id: int, settings: Settings) -> Heartbeat:
+def create(account_id: int, settings: Settings, commit: bool = True) -> Heartbeat:
+    """A new heartbeat with a fresh ping token; `commit=False` flushes (the caller commits)."""
     token = secrets.token_urlsafe(24)
     now = utcnow()
     heartbeat = Heartbeat(
@@ -86,7 +87,10 @@ def create(account_id: int, settings: Settings) -> Heartbeat:
     heartbeat.token = token
     heartbeat.due_at = now + _allowed(heartbeat)  # a switch that never pings is dead too
     db.session.add(heartbeat)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return heartbeat
 
 
