@@ -10,9 +10,11 @@ from datetime import timedelta
 import pytest
 import time_machine
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests import factories
+from tests.api_support import call, token_of
 from tests.factories import Persona
 from tests.webhook_fixtures import WebhookReceiver, body_of
 from webapp.delivery import webhook_kinds as sending
@@ -341,3 +343,22 @@ def test_a_host_that_resolves_to_loopback_is_refused_at_send_time(
     assert receiver.received == []
     assert "WEBHOOKS_ALLOW_LOOPBACK" in (row.last_error or "")
     assert row.status is DeliveryStatus.PENDING
+
+
+def test_a_change_made_through_the_rest_api_names_its_token(
+    client: FlaskClient, owner: Persona, receiver: WebhookReceiver
+) -> None:
+    endpoint_for(owner, receiver)
+    secret = token_of(owner, name="deploy-pipeline")
+    body = {"title": "deploy failed", "severity": "Critical"}
+    declared = call(client, "POST", "/incidents", secret, body)
+    assert declared.status_code == 201, declared.get_data(as_text=True)
+    drain()
+    [event] = receiver.processed.values()
+    assert event["type"] == "incident.triggered"
+    assert event["data"]["actor"] == {
+        "member_id": None,
+        "name": None,
+        "source": "api",
+        "token": "deploy-pipeline",
+    }

@@ -179,14 +179,15 @@ def _url(session: Session, incident: Incident) -> str | None:
 
 def _change(recorded: IncidentEvent) -> dict[str, Any]:
     """Who made the change, and the few details a receiver needs (a comment's text...)."""
+    details = recorded.details or {}
     change: dict[str, Any] = {
         "actor": {
             "member_id": recorded.actor.id if recorded.actor else None,
             "name": recorded.actor.name if recorded.actor else None,
             "source": recorded.source.value,
+            "token": details.get("token"),  # the API token's name, for changes made through it
         }
     }
-    details = recorded.details or {}
     if recorded.kind == EventKind.COMMENTED:
         change["comment"] = details.get("text", "")
     elif recorded.kind == EventKind.ESCALATED:
