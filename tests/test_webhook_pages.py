@@ -5,6 +5,7 @@ event", pause, delete with confirmation; members 403, another account's endpoint
 from __future__ import annotations
 
 from flask.testing import FlaskClient
+from flask_babel import refresh
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -15,6 +16,7 @@ from tests.test_webhooks import drain, endpoint_for
 from tests.webhook_fixtures import WebhookReceiver
 from webapp.extensions import db
 from webapp.models import Delivery, WebhookEndpoint
+from webapp.webhooks import endpoints
 
 
 def post(client: FlaskClient, path: str, data: dict[str, object] | None = None) -> TestResponse:
@@ -163,3 +165,16 @@ def test_a_form_without_its_csrf_token_is_refused(
     assert refused.status_code == 400
     db.session.expire_all()
     assert db.session.get(WebhookEndpoint, endpoint.id).enabled is True  # type: ignore[union-attr]
+
+
+def test_why_the_worker_switched_it_off_is_told_in_the_readers_language(
+    client: FlaskClient, owner: Persona, receiver: WebhookReceiver
+) -> None:
+    endpoint = endpoint_for(owner, receiver)
+    endpoints.disable(endpoint, endpoints.GONE)
+    owner.member.locale = "zh"
+    db.session.commit()
+    sign_in(client, owner)
+    refresh()  # the test's app context outlives each request: forget the last one's locale
+    page = client.get(f"/admin/webhooks/{endpoint.id}").get_data(as_text=True)
+    assert "接收方返回 410 Gone：它要求不再发送事件。" in page

@@ -244,7 +244,7 @@ def test_410_gone_switches_the_endpoint_off(owner: Persona, receiver: WebhookRec
     drain()
     db.session.expire_all()
     assert endpoint.enabled is False
-    assert "410" in (endpoint.disabled_reason or "")
+    assert "410 Gone" in (endpoints.disabled_words(endpoint) or "")
     assert sorted(r.status for r in rows()) == [DeliveryStatus.CANCELLED, DeliveryStatus.FAILED]
     factories.incident(owner.account)
     assert len(rows()) == 2  # a switched-off endpoint is not queued
@@ -271,11 +271,13 @@ def test_an_endpoint_failing_for_a_day_is_switched_off_and_the_admins_are_emaile
     drain()
     db.session.expire_all()
     assert endpoint.enabled is False
-    assert "24 hours" in (endpoint.disabled_reason or "")
+    words = endpoints.disabled_words(endpoint) or ""
+    assert words == "Every delivery failed for 24 hours; the last answer: HTTP 500"
     [row] = rows()
     assert row.status is DeliveryStatus.FAILED and row.attempts == 3
     [mail] = smtp.to(owner.member.email)
     assert receiver.url in mail.subject
+    assert words in mail.body
     assert f"/admin/webhooks/{endpoint.id}" in mail.body
     assert smtp.to(member.member.email) == []  # a plain member is not an admin
 

@@ -64,9 +64,8 @@ def deliver(row: Delivery, now: datetime) -> None:
         endpoint.failing_since = None
         end(row, DeliveryStatus.DELIVERED, None, now)
     elif answer.status == 410:
-        why = _("The receiver answered 410 Gone: it asked for no more events.")
-        fail(row, "gone", 410, why, now)
-        endpoints.disable(endpoint, why)
+        fail(row, "gone", 410, "the receiver answered 410 Gone", now)
+        endpoints.disable(endpoint, endpoints.GONE)
     else:
         _failed(row, endpoint, answer, now)
 
@@ -119,13 +118,13 @@ def _failed(row: Delivery, endpoint: WebhookEndpoint, answer: Answer, now: datet
     if now - endpoint.failing_since < DISABLE_AFTER:
         row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, None))
         return
-    why = _("Every delivery failed for 24 hours; the last answer: %(last)s", last=row.last_error)
-    fail(row, row.reason, answer.status, why, now)
-    endpoints.disable(endpoint, why[:200])
-    tell_admins(endpoint, why)
+    last = row.last_error
+    fail(row, row.reason, answer.status, f"failing for 24 hours: {last}", now)
+    endpoints.disable(endpoint, (endpoints.FAILING + last)[:200])
+    tell_admins(endpoint)
 
 
-def tell_admins(endpoint: WebhookEndpoint, why: str) -> None:
+def tell_admins(endpoint: WebhookEndpoint) -> None:
     """E-mail each admin of the account that the endpoint was switched off (when mail is set)."""
     if mailer.settings() is None:
         return
@@ -136,12 +135,12 @@ def tell_admins(endpoint: WebhookEndpoint, why: str) -> None:
     )
     for admin in admins:
         try:
-            mailer.send(_disabled_mail(endpoint, admin, why))
+            mailer.send(_disabled_mail(endpoint, admin))
         except mailer.MailError:
             log.exception("could not e-mail %s about webhook endpoint %s", admin.id, endpoint.id)
 
 
-def _disabled_mail(endpoint: WebhookEndpoint, admin: Member, why: str) -> EmailMessage:
+def _disabled_mail(endpoint: WebhookEndpoint, admin: Member) -> EmailMessage:
     base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
     with force_locale(admin.locale or "en"):
         subject = _("Webhook endpoint switched off: %(url)s", url=endpoint.url)
@@ -149,7 +148,7 @@ def _disabled_mail(endpoint: WebhookEndpoint, admin: Member, why: str) -> EmailM
             _("Hello %(name)s,", name=admin.name),
             "",
             _("The webhook endpoint %(url)s was switched off.", url=endpoint.url),
-            why,
+            endpoints.disabled_words(endpoint) or "",
             _(
                 "Fix the receiver, then turn the endpoint back on and send the failed "
                 "deliveries again: %(link)s",

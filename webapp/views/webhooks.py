@@ -34,7 +34,12 @@ LOG_ROWS = 50
 
 @bp.context_processor
 def _admin_shell() -> dict[str, Any]:
-    return {"admin_me": current_user, "dispatch_url": None, "format_ago": ago}
+    return {
+        "admin_me": current_user,
+        "dispatch_url": None,
+        "format_ago": ago,
+        "disabled_words": endpoints.disabled_words,
+    }
 
 
 def event_labels() -> dict[str, str]:

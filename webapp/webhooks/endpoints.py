@@ -19,6 +19,10 @@ from webapp.models import (
 from webapp.webhooks import signing
 from webapp.webhooks.addresses import RefusedUrl, check_url
 
+# Why the worker switched an endpoint off (`disabled_reason`); words drawn when read.
+GONE = "gone"
+FAILING = "failing:"  # followed by the last answer
+
 # What an admin can filter on: every event type but the test event.
 FILTERABLE = tuple(e for e in WebhookEvent if e is not WebhookEvent.TEST)
 
@@ -135,3 +139,14 @@ def of_account(account_id: int) -> list[WebhookEndpoint]:
             .order_by(WebhookEndpoint.id)
         )
     )
+
+
+def disabled_words(endpoint: WebhookEndpoint) -> str | None:
+    """Why the worker switched the endpoint off, in the reader's language; None if it did not."""
+    reason = endpoint.disabled_reason
+    if not reason:
+        return None
+    if reason == GONE:
+        return _("The receiver answered 410 Gone: it asked for no more events.")
+    last = reason.removeprefix(FAILING)
+    return _("Every delivery failed for 24 hours; the last answer: %(last)s", last=last)
