@@ -364,3 +364,21 @@ def test_a_change_made_through_the_rest_api_names_its_token(
         "source": "api",
         "token": "deploy-pipeline",
     }
+
+
+def test_another_capability_emits_its_own_event_type_in_its_transaction(
+    owner: Persona, receiver: WebhookReceiver
+) -> None:
+    """How a silence or an alert storm reaches the endpoints that ask for it."""
+    channel = factories.channel(owner.account, [owner.member])
+    endpoint_for(owner, receiver, types=[WebhookEvent.SILENCED])
+    data = {"silence": {"id": 7, "matchers": [{"name": "job", "value": "api"}]}}
+    assert emit.emit(owner.account.id, WebhookEvent.STORM, {}, channel.id) == 0
+    assert emit.emit(owner.account.id, WebhookEvent.SILENCED, data, channel.id) == 1
+    db.session.rollback()  # the capability's change failed: nothing goes out
+    assert rows() == []
+    emit.emit(owner.account.id, WebhookEvent.SILENCED, data, channel.id)
+    db.session.commit()
+    drain()
+    [event] = receiver.processed.values()
+    assert (event["type"], event["data"]) == ("alert.silenced", data)
