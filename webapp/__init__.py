@@ -103,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
         security,
         sources,
         tokens,
+        war_room,
         webhooks,
     )
     from webapp.views import dispatch as dispatch_views
@@ -127,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
         webhooks,
         heartbeats,
         tokens,
+        war_room,
     ):
         app.register_blueprint(module.bp)
     api_v1.init_app(app)
