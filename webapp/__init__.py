@@ -100,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         security,
         sources,
         tokens,
+        war_room,
     )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
         sources,
         security,
         tokens,
+        war_room,
         declare,
     ):
         app.register_blueprint(module.bp)

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from webapp.incidents import declaring, queries
+from webapp.incidents import declaring, lookup
 from webapp.models import Member, Severity
 from webapp.views.lark_context import lark_member_required
 
@@ -25,7 +25,7 @@ def _page(member: Member, status: int = 200, **context: Any) -> ResponseReturnVa
     page = render_template(
         "incidents/new.html",
         channels=declaring.channels_for(member),
-        people=queries.assignable(member),
+        people=lookup.assignable(member),
         severities=[s.value for s in Severity],
         errors=context.pop("errors", {}),
         **context,
