@@ -13,7 +13,10 @@ from sqlalchemy import select
 from tests import factories
 from tests.api_support import call, fields, problem, token_of
 from tests.conftest import sign_in
+from webapp.api.incident_shapes import SnoozeIn, StatusWord
 from webapp.extensions import db
+from webapp.incidents.queries import STATUSES
+from webapp.incidents.service import SNOOZE_MINUTES
 from webapp.models import Incident, IncidentEvent, Severity, Source, Status, TokenScope, utcnow
 
 
@@ -230,3 +233,10 @@ def test_a_cookie_session_never_authenticates_the_api(
     assert answer.headers["WWW-Authenticate"] == 'Bearer realm="api"'
     posted = client.post("/api/v1/incidents", json={"title": "x", "severity": "Info"})
     problem(posted, 401)
+
+
+def test_the_apis_words_are_the_services() -> None:
+    """The API's status filter and snooze lengths are the web list's and the service's."""
+    assert set(StatusWord.__args__) == set(STATUSES)  # type: ignore[attr-defined]
+    minutes = SnoozeIn.model_fields["minutes"].annotation
+    assert set(minutes.__args__) == set(SNOOZE_MINUTES)  # type: ignore[union-attr]

@@ -49,36 +49,20 @@ def test_an_override_made_over_the_api_puts_someone_on_call(
     schedule = demo_schedule()
     wang = db.session.scalars(select(Member).where(Member.name == "Wang Fang")).one()
     start = utcnow().replace(microsecond=0) - timedelta(minutes=5)
-    made = call(
-        client,
-        "POST",
-        f"/schedules/{schedule.id}/overrides",
-        secret,
-        {
-            "member_id": wang.id,
-            "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(hours=2)).isoformat(),
-        },
-        **{"Idempotency-Key": "cover-1"},
-    )
+    cover = {
+        "member_id": wang.id,
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=2)).isoformat(),
+    }
+    path = f"/schedules/{schedule.id}/overrides"
+    made = call(client, "POST", path, secret, cover, **{"Idempotency-Key": "cover-1"})
     assert made.status_code == 201, made.get_data(as_text=True)
     assert made.get_json()["member"] == {"id": wang.id, "name": "Wang Fang"}
     body = call(client, "GET", "/oncall", secret).get_json()
     assert body["schedules"][0]["member"]["name"] == "Wang Fang"
     detail = call(client, "GET", f"/schedules/{schedule.id}", secret).get_json()
     assert made.get_json() in detail["overrides"]
-    replay = call(
-        client,
-        "POST",
-        f"/schedules/{schedule.id}/overrides",
-        secret,
-        {
-            "member_id": wang.id,
-            "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(hours=2)).isoformat(),
-        },
-        **{"Idempotency-Key": "cover-1"},
-    )
+    replay = call(client, "POST", path, secret, cover, **{"Idempotency-Key": "cover-1"})
     assert replay.get_json() == made.get_json()
     assert len(db.session.scalars(select(ScheduleOverride)).all()) == 2  # the demo's own, and ours
 

@@ -32,3 +32,10 @@ def test_the_embedded_default_is_sqlite_and_postgres_urls_use_psycopg() -> None:
     )
     assert prod["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/oncall"
     assert prod["LARK_SANDBOX"] is False
+
+
+def test_an_api_rate_limit_that_is_not_one_stops_the_app() -> None:
+    env = {"SECRET_KEY": "x", "DATA_KEY": "y", "API_RATE_LIMIT": "lots"}
+    with pytest.raises(ConfigError, match="API_RATE_LIMIT must read like 600/minute"):
+        from_environment(env)
+    assert from_environment({**env, "API_RATE_LIMIT": "5/second"})["API_RATE_LIMIT"] == "5/second"

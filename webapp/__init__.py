@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
         api,
         auth,
         card,
+        declare,
         errors,
         events,
         health,
@@ -129,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
         heartbeats,
         tokens,
         war_room,
+        declare,
     ):
         app.register_blueprint(module.bp)
     api_v1.init_app(app)

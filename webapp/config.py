@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from limits import parse
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the variable."""
@@ -35,6 +37,15 @@ def env_bool(name: str, default: bool, env: Mapping[str, str] = os.environ) -> b
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def env_rate(name: str, default: str, env: Mapping[str, str] = os.environ) -> str:
+    raw = env.get(name) or default
+    try:
+        parse(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must read like 600/minute, got {raw!r}") from None
+    return raw
 
 
 def env_int(name: str, default: int, env: Mapping[str, str] = os.environ) -> int:
@@ -149,6 +160,8 @@ def from_environment(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "en",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Requests one API token may make (the `limits` library's notation).
+        "API_RATE_LIMIT": env_rate("API_RATE_LIMIT", "600/minute", env),
         **mail_settings(env),
     }
 

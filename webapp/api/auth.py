@@ -34,7 +34,7 @@ def check(need: TokenScope) -> ApiToken:
 
 
 def _within_rate(token: ApiToken) -> None:
-    limit = parse(current_app.config.get("API_RATE_LIMIT", "600/minute"))
+    limit = parse(current_app.config["API_RATE_LIMIT"])
     limiter = ratelimit.limiter()
     if limiter.hit(limit, "api-token", str(token.id)):
         return

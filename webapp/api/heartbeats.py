@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from webapp.api import auth
-from webapp.api.incidents import CreateHeaders, once_or_problem, replayed
+from webapp.api.incident_shapes import CreateHeaders
+from webapp.api.incidents import once_or_problem, replayed
 from webapp.api.problems import ApiProblem, FieldError
 from webapp.api.schemas import ID_MAX, ChannelRef, Id, PageQuery, channel_ref
 from webapp.api.spec import bp, operation

@@ -11,7 +11,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
 from webapp.api import auth
-from webapp.api.incidents import CreateHeaders, members_of, once_or_problem, replayed
+from webapp.api.incident_shapes import CreateHeaders
+from webapp.api.incidents import members_of, once_or_problem, replayed
 from webapp.api.problems import ApiProblem, FieldError
 from webapp.api.schemas import ChannelRef, Id, MemberRef, channel_ref, member_ref
 from webapp.api.spec import bp, operation
