@@ -22,8 +22,8 @@ from webapp.extensions import db
 from webapp.heartbeats import service as heartbeats
 from webapp.i18n import ago
 from webapp.models import Channel, Heartbeat, utcnow
-from webapp.views.admin_pages import own_or_404, page
-from webapp.views.dispatch import signed_in_admin
+from webapp.views.access import account_row, signed_in_admin
+from webapp.views.admin_pages import page
 
 bp = Blueprint("heartbeats", __name__, url_prefix="/admin/heartbeats")
 bp.before_request(signed_in_admin)
@@ -41,7 +41,7 @@ def _admin_shell() -> dict[str, Any]:
 
 
 def _heartbeat(heartbeat_id: int) -> Heartbeat:
-    return own_or_404(Heartbeat, heartbeat_id)
+    return account_row(Heartbeat, heartbeat_id)
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:

@@ -23,8 +23,7 @@ from webapp.heartbeats import service as heartbeats
 from webapp.intake import sources as alert_sources
 from webapp.intake.parsers import KINDS
 from webapp.models import AlertSource
-from webapp.views.admin_pages import own_or_404
-from webapp.views.dispatch import signed_in_admin
+from webapp.views.access import account_row, signed_in_admin
 
 bp = Blueprint("sources", __name__, url_prefix="/admin/sources")
 bp.before_request(signed_in_admin)
@@ -41,7 +40,7 @@ def kind_labels() -> dict[str, str]:
 
 
 def _source(source_id: int) -> AlertSource:
-    return own_or_404(AlertSource, source_id)
+    return account_row(AlertSource, source_id)
 
 
 @bp.get("/")

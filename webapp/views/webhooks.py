@@ -22,8 +22,8 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.i18n import ago
 from webapp.models import Channel, Delivery, WebhookEndpoint, WebhookEvent
-from webapp.views.admin_pages import own_or_404, page
-from webapp.views.dispatch import signed_in_admin
+from webapp.views.access import account_row, signed_in_admin
+from webapp.views.admin_pages import page
 from webapp.webhooks import emit, endpoints
 
 bp = Blueprint("webhooks", __name__, url_prefix="/admin/webhooks")
@@ -58,7 +58,7 @@ def event_labels() -> dict[str, str]:
 
 
 def _endpoint(endpoint_id: int) -> WebhookEndpoint:
-    return own_or_404(WebhookEndpoint, endpoint_id)
+    return account_row(WebhookEndpoint, endpoint_id)
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
