@@ -26,7 +26,7 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.sandbox import inbox as sandbox_inbox
 
-pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
+pytest_plugins = ["tests.sandbox_fixtures", "tests.browser", "tests.webhook_fixtures"]
 
 TEST_DATA_KEY = "dGVzdC1vbmx5LWtleS1mb3ItdGhlLXRlc3Qtc3VpdGU="
 
@@ -78,6 +78,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
             "DATA_KEY": TEST_DATA_KEY,
             "LARK_SANDBOX": True,
             "REDIS_URL": "",
+            # The webhook tests' receivers listen on 127.0.0.1.
+            "WEBHOOKS_ALLOW_LOOPBACK": True,
             # Hashing is deliberately slow in production; the suite signs in hundreds of times.
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }

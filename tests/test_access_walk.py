@@ -18,6 +18,7 @@ from tests.conftest import csrf_token, sign_in
 from tests.factories import Persona
 from tests.silences_support import silence
 from tests.test_dispatch import bind, rule
+from tests.test_heartbeats import heartbeat_for
 from webapp.dispatch import war_rooms
 from webapp.incidents.service import Actor
 from webapp.models import Source, TokenScope
@@ -25,6 +26,7 @@ from webapp.sandbox import seed
 from webapp.tokens import service as tokens
 from webapp.views.incidents import VERBS
 from webapp.views.lark_context import SESSION_KEY
+from webapp.webhooks import emit, endpoints
 
 INCIDENT_PREFIX = "/lark/<key>/incidents/<int:number>"
 SECRET_TITLE = "payroll-db leaked credentials"
@@ -113,9 +115,16 @@ def test_a_plain_member_is_refused_every_admin_route_and_learns_nothing(
         factories.incident(owner.account, title="routine", ch=others)
     hidden = factories.incident(owner.account, title=SECRET_TITLE, ch=others)
     policy = rule(others, integration, [{"member_ids": [owner.member.id]}])
+    endpoint = endpoints.create(
+        owner.account.id, endpoints.Settings("http://10.0.0.9/hooks", "", [], [])
+    )
+    test_event = emit.send_test(endpoint)
     sign_in(client, member)
     token = csrf_token(client, "/login")
     values = {
+        "endpoint_id": endpoint.id,
+        "row_id": test_event.id,
+        "heartbeat_id": heartbeat_for(owner).id,
         "channel_id": others.id,
         "rule_id": policy.id,
         "integration_id": integration.id,

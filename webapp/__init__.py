@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     from webapp.identity import login
     from webapp.insights import digest
     from webapp.views import language
+    from webapp.webhooks import emit as webhooks
 
     db.init_app(app)
     sqlite.init_app(app)
@@ -77,6 +78,7 @@ def register_extensions(app: Flask) -> None:
     dispatch.init_app(app)
     outbox.init_app(app)
     digest.init_app(app)  # the weekly digest: a `flask insights` command, a periodic job
+    webhooks.init_app(app)  # every timeline event queues its webhook rows in its transaction
     headers.init_app(app)
 
 
@@ -93,17 +95,20 @@ def register_blueprints(app: Flask) -> None:
         errors,
         events,
         health,
+        heartbeats,
         insights,
         lark_home,
         lark_pages,
         lark_settings,
         members,
+        ping,
         security,
         silences,
         sources,
         tokens,
         vocabulary,
         war_room,
+        webhooks,
     )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
@@ -125,9 +130,12 @@ def register_blueprints(app: Flask) -> None:
         sources,
         security,
         silences,
+        ping,
+        webhooks,
+        heartbeats,
         tokens,
-        declare,
         war_room,
+        declare,
     ):
         app.register_blueprint(module.bp)
     api_v1.init_app(app)

@@ -153,6 +153,9 @@ def from_environment(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", False, env),
         "SESSION_COOKIE_SAMESITE": env.get("SESSION_COOKIE_SAMESITE", "Lax"),
         "SESSION_COOKIE_HTTPONLY": True,
+        # Webhooks to this machine's own addresses (127.0.0.1, ::1): off unless the operator
+        # runs the receiver beside the app. Link-local addresses are refused whatever this says.
+        "WEBHOOKS_ALLOW_LOOPBACK": env_bool("WEBHOOKS_ALLOW_LOOPBACK", False, env),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "en",

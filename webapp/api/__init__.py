@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webapp.api import docs, incidents, members, schedules, silences
+from webapp.api import docs, heartbeats, incidents, members, schedules, silences
 from webapp.api.spec import bp
 from webapp.extensions import csrf
 
-RESOURCES = (incidents, schedules, members, silences, docs)
+RESOURCES = (incidents, schedules, members, silences, heartbeats, docs)
 
 
 def init_app(app: Flask) -> None:

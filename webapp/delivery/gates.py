@@ -103,6 +103,7 @@ def maybe_notice(row: Delivery, incident: Incident, now: datetime) -> None:
     if (
         row.kind not in (DeliveryKind.SEND_CARD, DeliveryKind.UPDATE_CARD)
         or incident.channel_id is None
+        or row.integration_id is None
     ):
         return
     if row.next_attempt_at - row.created_at <= NOTICE_AFTER:

@@ -6,6 +6,7 @@ Shared by the worker loop (webapp/delivery/worker.py) and the per-kind handlers 
 from __future__ import annotations
 
 import enum
+import random
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +30,9 @@ from webapp.models import (
 )
 from webapp.outbox import NOTIFY_PURPOSE, target
 
+BACKOFF_BASE = 2.0  # seconds; doubles per attempt ...
+BACKOFF_CAP = 60.0  # ... up to a minute, so a recovered Lark is used again within a minute
+
 # A target still waiting this long after its row was written gets one timeline line.
 WAITING_LINE_AFTER = timedelta(minutes=1)
 
@@ -51,6 +55,13 @@ class Stats:
 
 
 stats = Stats()
+
+
+def backoff(attempts: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter, never sooner than the receiver's own reset time."""
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+    delay *= random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+    return max(delay, retry_after or 0.0)
 
 
 def end(row: Delivery, status: DeliveryStatus, reason: str | None, now: datetime) -> None:

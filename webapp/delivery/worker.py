@@ -14,7 +14,6 @@ half of it is gone), so a row taken over by another worker is skipped, never han
 from __future__ import annotations
 
 import logging
-import random
 import signal
 import threading
 import time
@@ -25,26 +24,25 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import case, func, select, update
 
-from webapp.delivery import gates, lark_limits, mail, schedule_kinds
+from webapp.delivery import gates, lark_limits, mail, schedule_kinds, webhook_kinds
 from webapp.delivery.gates import notice_card
 from webapp.delivery.kinds import HANDLERS
-from webapp.delivery.outcomes import fail, note_waiting, stats
+from webapp.delivery.outcomes import backoff, fail, note_waiting, stats
 from webapp.dispatch import fallback
 from webapp.extensions import db
+from webapp.heartbeats import service as heartbeats
 from webapp.lark import usage
 from webapp.lark.errors import LarkError
 from webapp.models import Delivery, DeliveryKind, DeliveryStatus, Incident, LarkIntegration, utcnow
 from webapp.outbox import NOTIFY_PURPOSE
 from webapp.silences import tick as silences
 
-__all__ = ["claim", "handle", "notice_card", "run_once", "run_threads", "stats", "work"]
+__all__ = ["backoff", "claim", "handle", "notice_card", "run_once", "run_threads", "stats", "work"]
 
 log = logging.getLogger(__name__)
 
 BATCH = 50
 LEASE = timedelta(seconds=60)  # far above one row's work (a few calls of LARK_HTTP_TIMEOUT)
-BACKOFF_BASE = 2.0  # seconds; doubles per attempt ...
-BACKOFF_CAP = 60.0  # ... up to a minute, so a recovered Lark is used again within a minute
 # Lark drops a repeated `uuid` for one hour; past that a retried send could post twice, so
 # a send still failing after 55 minutes of retries ends as failed (with its reason).
 RETRY_WINDOW = timedelta(minutes=55)
@@ -53,6 +51,9 @@ UUID_SENDS = frozenset(
     {DeliveryKind.SEND_CARD, DeliveryKind.NOTICE, DeliveryKind.REPLY, DeliveryKind.DIGEST}
 )
 PERIODIC_EVERY = timedelta(minutes=5)  # how often each loop runs the periodic jobs
+# How often each loop looks for silent heartbeats: a 1-minute heartbeat's incident opens
+# within this of its deadline.
+HEARTBEATS_EVERY = timedelta(seconds=10)
 
 _claim_lock = threading.Lock()  # SQLite has no SKIP LOCKED: threads of one process take turns
 
@@ -80,13 +81,26 @@ def run_periodic(now: datetime) -> None:
             db.session.rollback()
 
 
+def check_heartbeats(now: datetime) -> int:
+    """Open the incidents of heartbeats fallen silent (each claimed by one worker only)."""
+    try:
+        return heartbeats.check_due(now)
+    except Exception:  # a bug here must never hold back the deliveries
+        log.exception("checking heartbeats failed; trying again shortly")
+        db.session.rollback()
+        return 0
+
+
 def work(interval: float, stop: threading.Event | None = None) -> None:
     """Deliver until stopped: when nothing is due, sleep until the next row is (≤ interval)."""
-    periodic_at = utcnow()
+    periodic_at = heartbeats_at = utcnow()
     while stop is None or not stop.is_set():
         if utcnow() >= periodic_at:
             run_periodic(utcnow())
             periodic_at = utcnow() + PERIODIC_EVERY
+        if utcnow() >= heartbeats_at:
+            check_heartbeats(utcnow())
+            heartbeats_at = utcnow() + HEARTBEATS_EVERY
         try:
             schedule_kinds.queue_reminders(utcnow())
             silences.run(utcnow())  # silences and windows that began or ended: once each
@@ -191,6 +205,9 @@ def _renew(row_id: int, lease: datetime, now: datetime) -> bool:
 
 
 def _handle(row: Delivery, now: datetime) -> None:
+    if row.kind == DeliveryKind.WEBHOOK:  # an account's own receiver, not Lark
+        webhook_kinds.deliver(row, now)
+        return
     integration = db.session.get(LarkIntegration, row.integration_id)
     if row.kind == DeliveryKind.EMAIL:  # e-mail goes out even when the Lark integration is disabled
         mail.deliver(row, integration, now)
@@ -239,6 +256,7 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
         if (
             incident is not None
             and row.member is not None
+            and row.integration_id is not None
             and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE
             and fallback.lark_failing_long(incident, first, now)
         ):
@@ -265,13 +283,6 @@ def _first_attempt(row: Delivery, now: datetime) -> datetime:
     return datetime.fromisoformat(payload["first_attempt_at"])
 
 
-def backoff(attempts: int, retry_after: float | None) -> float:
-    """Exponential backoff with jitter, never sooner than Lark's own reset time."""
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
-    delay *= random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
-    return max(delay, retry_after or 0.0)
-
-
 # -- `flask lark worker` -------------------------------------------------------------------
 
 lark_cli = AppGroup("lark", help="Deliver incident cards to Lark.")
@@ -291,6 +302,7 @@ def worker_command(once: bool, interval: float, batch: int, threads: int | None)
     """Deliver outbox rows to Lark; run any number of these on any number of hosts."""
     if once:
         schedule_kinds.queue_reminders(utcnow(), force=True)
+        check_heartbeats(utcnow())
         click.echo(f"handled {run_once(batch=batch)} row(s)")
         return
     if threads is None:  # SQLite takes one writer at a time: more threads only wait

@@ -52,6 +52,8 @@ def after_failure(row: Delivery, incident: Incident, reason: str, now: datetime)
     """A notification Lark cannot deliver: the person gets an e-mail, a chat's people get the
     card directly (once), and when nobody at all was reached everyone who should know is
     e-mailed."""
+    if row.integration_id is None:  # not a Lark row (a webhook): nobody to fall back to
+        return
     if row.member is not None and reason in FALLBACK_REASONS:
         email(incident, row.member, reason, row.integration_id, now)
     elif row.receive_id_type == "chat_id" and reason in CHAT_FALLBACK_REASONS:

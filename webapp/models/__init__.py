@@ -21,6 +21,7 @@ from webapp.models.delivery import (
     LarkApiEvent,
     WarRoom,
 )
+from webapp.models.heartbeats import Heartbeat
 from webapp.models.incidents import (
     Alert,
     AlertSource,
@@ -54,6 +55,7 @@ from webapp.models.schedules import (
 )
 from webapp.models.silences import AuditEntry, MaintenanceWindow, Silence
 from webapp.models.tokens import ApiToken, IdempotentAnswer, TokenScope
+from webapp.models.webhooks import WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "Account",
@@ -76,6 +78,7 @@ __all__ = [
     "Edition",
     "EventKind",
     "FailureReason",
+    "Heartbeat",
     "IdempotentAnswer",
     "Incident",
     "IncidentEvent",
@@ -101,6 +104,8 @@ __all__ = [
     "TokenScope",
     "UTCDateTime",
     "WarRoom",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "channel_members",
     "dialect_insert",
     "incident_assignees",

@@ -57,6 +57,7 @@ class DeliveryKind(enum.StrEnum):
     REPLY = "reply"  # the bot's answer to a message in a chat (webapp/schedules/ask.py)
     DIGEST = "digest"  # the weekly figures, to a channel's chats (webapp/insights/digest.py)
     MAINTENANCE = "maintenance"  # a window began or ended, to its chats (webapp/silences/)
+    WEBHOOK = "webhook"  # a signed event to an account's endpoint (webapp/webhooks/); no Lark
 
 
 class FailureReason(enum.StrEnum):
@@ -101,11 +102,16 @@ class Delivery(db.Model):  # type: ignore[name-defined]
         UniqueConstraint("uuid"),
         Index("ix_delivery_due", "status", "next_attempt_at"),
         Index("ix_delivery_integration_created", "integration_id", "created_at"),
+        Index("ix_delivery_endpoint_id", "endpoint_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    integration_id: Mapped[int] = mapped_column(
+    # Every kind but `webhook` goes through a Lark integration; a webhook row has none.
+    integration_id: Mapped[int | None] = mapped_column(
         ForeignKey("lark_integration.id", ondelete="CASCADE")
+    )
+    endpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE")
     )
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incident.id", ondelete="CASCADE"), index=True

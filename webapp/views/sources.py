@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.heartbeats import service as heartbeats
 from webapp.intake import sources as alert_sources
 from webapp.intake.parsers import KINDS
 from webapp.models import AlertSource
@@ -54,6 +55,8 @@ def sources_list() -> ResponseReturnValue:
         sources=found,
         kinds=kind_labels(),
         urls={s.id: alert_sources.intake_url(s) for s in found},
+        heartbeats=heartbeats.of_account(current_user.account_id),
+        ping_url=heartbeats.ping_url,
     )
 
 
