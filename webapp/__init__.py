@@ -100,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         security,
         sources,
         tokens,
+        vocabulary,
         war_room,
     )
     from webapp.views import dispatch as dispatch_views
@@ -131,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     dispatch_views.init_app(app)
     schedules_views.init_app(app)
     errors.init_app(app)
+    vocabulary.init_app(app)
     if app.config["LARK_SANDBOX"]:
         from webapp import sandbox
 

@@ -19,7 +19,7 @@ from webapp.extensions import db
 from webapp.i18n import ago
 from webapp.models import ApiToken, Member, TokenScope, utcnow
 from webapp.tokens import service as tokens
-from webapp.views.dispatch import signed_in_admin
+from webapp.views.access import signed_in_admin
 
 bp = Blueprint("tokens", __name__, url_prefix="/admin/tokens")
 bp.before_request(signed_in_admin)
