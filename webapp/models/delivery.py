@@ -56,6 +56,7 @@ class DeliveryKind(enum.StrEnum):
     HANDOFF_POST = "handoff_post"  # "on call this week", to the schedule's group chat
     REPLY = "reply"  # the bot's answer to a message in a chat (webapp/schedules/ask.py)
     DIGEST = "digest"  # the weekly figures, to a channel's chats (webapp/insights/digest.py)
+    ALERT_NOTICE = "alert_notice"  # an alert storm or a flapping alert, to a channel's chats
 
 
 class FailureReason(enum.StrEnum):
