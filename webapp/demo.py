@@ -14,7 +14,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
-from webapp.incidents.sources import KINDS
+from webapp.intake.parsers import KINDS
 from webapp.models import (
     Account,
     AlertSource,

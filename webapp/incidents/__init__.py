@@ -1,1 +1,1 @@
-"""Incidents: the service verbs, queries, alert intake and war rooms."""
+"""Incidents: the service verbs, queries and war rooms."""
