@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from webapp.incidents import flapping, grouping, inhibition, storms
-from webapp.incidents.flapping import FlapRule
-from webapp.incidents.grouping import GroupRule
+from webapp.incidents import storms
+from webapp.intake import flapping, grouping, inhibition
+from webapp.intake.flapping import FlapRule
+from webapp.intake.grouping import GroupRule
 
 T0 = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
 BY_SERVICE = GroupRule(("alertname", "service"), timedelta(minutes=30))

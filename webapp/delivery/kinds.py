@@ -14,11 +14,10 @@ from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.cards import render as cards
-from webapp.delivery import lark_limits
+from webapp.delivery import lark_limits, notice_words
 from webapp.delivery.outcomes import (
     NOTIFY_PURPOSE,
     end,
@@ -26,6 +25,7 @@ from webapp.delivery.outcomes import (
     stats,
     target_details,
 )
+from webapp.dispatch import notices
 from webapp.dispatch import policy as dispatch
 from webapp.extensions import db
 from webapp.identity import timezones
@@ -39,7 +39,6 @@ from webapp.models import (
     Delivery,
     DeliveryKind,
     DeliveryStatus,
-    DispatchRule,
     EventKind,
     FailureReason,
     Incident,
@@ -147,6 +146,26 @@ def _notice(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     end(row, DeliveryStatus.DELIVERED, None, now)
 
 
+def _alert_notice(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
+    """A storm or flapping notice to a chat, in the chat's language (webapp/dispatch/notices.py)."""
+    if not row.receive_id or not row.receive_id_type:
+        end(row, DeliveryStatus.CANCELLED, "invalid_request", now)
+        return
+    if _waits_for_quota(row, integration, now) or _waits_for_limit(
+        row, None, integration, now, lark_limits.allow_send(integration.app_id, row.receive_id)
+    ):
+        return
+    with force_locale(locale_for(integration, None)):
+        title, lines = notice_words.words(
+            row.payload or {}, timezones.zone_for(row.member, integration)
+        )
+    card = reply_card(title, lines)
+    sent = _client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
+    row.attempts += 1
+    row.message_id = sent.message_id
+    end(row, DeliveryStatus.DELIVERED, None, now)
+
+
 def _digest(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     """A card drawn when the row was written (webapp/insights/digest.py): not about an
     incident, so it waits for the monthly quota like any other non-incident message."""
@@ -217,6 +236,7 @@ HANDLERS: dict[str, Handler] = {
     DeliveryKind.UPDATE_CARD: _update_card,
     DeliveryKind.NOTICE: _notice,
     DeliveryKind.DIGEST: _digest,
+    DeliveryKind.ALERT_NOTICE: _alert_notice,
     DeliveryKind.REPLY: _reply,
     DeliveryKind.ESCALATE: _escalate,
     DeliveryKind.WAR_ROOM: _war_room,
@@ -325,7 +345,7 @@ def maybe_notice(row: Delivery, incident: Incident, now: datetime) -> None:
     if row.next_attempt_at - row.created_at <= NOTICE_AFTER:
         return
     bucket = int(now.timestamp() // NOTICE_EVERY.total_seconds())
-    for chat_id in channel_chats(incident.channel_id, row.integration_id):
+    for _integration, chat_id in notices.channel_chats(incident.channel_id, row.integration_id):
         digest = hashlib.sha256(chat_id.encode()).hexdigest()[:20]
         _insert_once(
             {
@@ -342,19 +362,6 @@ def maybe_notice(row: Delivery, incident: Incident, now: datetime) -> None:
                 "payload": {"target": chat_id, "channel_id": incident.channel_id},
             }
         )
-
-
-def channel_chats(channel_id: int, integration_id: int) -> list[str]:
-    rules = db.session.scalars(
-        select(DispatchRule).where(
-            DispatchRule.channel_id == channel_id, DispatchRule.integration_id == integration_id
-        )
-    )
-    chats: dict[str, None] = {}
-    for rule in rules:
-        for layer in rule.layers or []:
-            chats.update(dict.fromkeys(str(c) for c in layer.get("chat_ids") or []))
-    return list(chats)
 
 
 def _insert_once(values: dict[str, Any]) -> None:

@@ -20,10 +20,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select, update
 
+from webapp.dispatch import notices
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor, incident_changed
 from webapp.models import (
+    CardMessage,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
@@ -42,6 +44,14 @@ from webapp.models import (
 
 # Events after which nobody needs to be told "still unacknowledged".
 STOPS_ESCALATION = frozenset({EventKind.ACKNOWLEDGED, EventKind.RESOLVED})
+# Events that alerts make, however many arrive: their card redraws are coalesced into one
+# per card every REDRAW_EVERY, far inside Lark's limits (one message updated at most 5 times
+# a second, 1,000 updates a minute per app: see webapp/delivery/lark_limits.py), so a storm
+# of alerts costs a few updates per incident and chat, never one per alert.
+COALESCED = frozenset(
+    {EventKind.ALERT_JOINED, EventKind.ALERT_RESOLVED, EventKind.STORM, EventKind.FLAPPING}
+)
+REDRAW_EVERY = timedelta(seconds=5)
 
 
 def init_app(app: Flask) -> None:
@@ -51,7 +61,16 @@ def init_app(app: Flask) -> None:
 
 def on_incident_changed(incident: Incident, event: IncidentEvent, **_: Any) -> None:
     if event.kind == EventKind.TRIGGERED:
+        if not_paged := (event.details or {}).get("not_paged"):
+            # Recorded, never paged (inhibited, flapping): the timeline says why.
+            incidents.record(incident, Actor.system(), EventKind.NOT_PAGED, dict(not_paged))
+            return
         notify_new(incident)
+        return
+    if event.kind in notices.NOTICE_EVENTS:
+        notices.alert_notice(incident, event, new_uuid())
+    if event.kind in COALESCED:
+        redraw_soon(incident)
         return
     update_cards(incident, exclude=(event.details or {}).get("message_id"))
     # Escalations are scheduled only by a channel's rules: without a channel there is none.
@@ -274,21 +293,45 @@ def update_cards(incident: Incident, exclude: str | None) -> None:
     for card in incident.card_messages:
         if exclude and card.message_id == exclude:
             continue
-        db.session.add(
-            Delivery(
-                integration_id=card.integration_id,
-                incident_id=incident.id,
-                kind=DeliveryKind.UPDATE_CARD,
-                receive_id_type=card.receive_id_type,
-                receive_id=card.receive_id,
-                card_message_id=card.id,
-                message_id=card.message_id,
-                uuid=new_uuid(),
-                status=DeliveryStatus.PENDING,
-                next_attempt_at=utcnow(),
-                payload={},
+        db.session.add(_redraw_row(incident, card, utcnow()))
+
+
+def redraw_soon(incident: Incident) -> None:
+    """Alerts changed the incident: one redraw per card within REDRAW_EVERY, whatever their
+    number. A card with a redraw already waiting gets none: that row draws the incident as
+    it is when it is sent."""
+    cards = incident.card_messages
+    if not cards:
+        return
+    waiting = set(
+        db.session.scalars(
+            select(Delivery.card_message_id).where(
+                Delivery.incident_id == incident.id,
+                Delivery.kind == DeliveryKind.UPDATE_CARD,
+                Delivery.status == DeliveryStatus.PENDING,
             )
         )
+    )
+    due = utcnow() + REDRAW_EVERY
+    for card in cards:
+        if card.id not in waiting:
+            db.session.add(_redraw_row(incident, card, due))
+
+
+def _redraw_row(incident: Incident, card: CardMessage, due: datetime) -> Delivery:
+    return Delivery(
+        integration_id=card.integration_id,
+        incident_id=incident.id,
+        kind=DeliveryKind.UPDATE_CARD,
+        receive_id_type=card.receive_id_type,
+        receive_id=card.receive_id,
+        card_message_id=card.id,
+        message_id=card.message_id,
+        uuid=new_uuid(),
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=due,
+        payload={},
+    )
 
 
 def cancel_escalation(incident: Incident, why: str) -> None:

@@ -2,21 +2,31 @@
 
 Parsing (`parsers/`) validates the whole body first, so a bad body reaches nothing here and
 writes nothing. Replays of an alert change nothing.
+
+An alert episode is one `Alert` row from firing to resolved. While it fires, a repeat is the
+same episode whatever its start time (a restarted Prometheus re-sends it with a new
+`startsAt`), and a resolution closes the episode it names or, failing that, the one firing.
+A new episode joins an open incident of its group (the channel's grouping rule) or of its
+own dedup key, else opens one; `paging.decide` says whether it may page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from webapp.extensions import db
+from webapp.incidents import alert_state, storms
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
+from webapp.intake import flapping, grouping, paging, rules
 from webapp.intake.alert import ParsedAlert
-from webapp.models import Alert, AlertSource, AlertStatus, Incident, Status
+from webapp.intake.paging import Quiet
+from webapp.intake.rules import Noise
+from webapp.models import Alert, AlertSource, AlertStatus, Incident, Status, utcnow
 
 
 @dataclass
@@ -29,7 +39,8 @@ def ingest(source: AlertSource, alerts: list[ParsedAlert]) -> list[Outcome]:
     """Apply parsed alerts in one transaction; replays of an alert change nothing."""
     actor = Actor.api()
     try:
-        outcomes = [_apply(source, alert, actor) for alert in alerts]
+        noise = rules.for_channel(source.channel_id)
+        outcomes = [_apply(source, alert, actor, noise) for alert in alerts]
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -37,7 +48,7 @@ def ingest(source: AlertSource, alerts: list[ParsedAlert]) -> list[Outcome]:
     return outcomes
 
 
-def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
+def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor, noise: Noise) -> Outcome:
     # One writer per source at a time, taken before looking for the open incident: the
     # same alert posted 50 times at once (or by an HA pair of Alertmanagers) then finds
     # the incident the first one opened instead of opening its own. A no-op UPDATE takes
@@ -46,103 +57,192 @@ def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
     db.session.execute(
         update(AlertSource).where(AlertSource.id == source.id).values(key=AlertSource.key)
     )
-    if parsed.starts_at is None:
-        # A generic alert without a start time: the same key while firing is a replay.
-        starts_at = datetime.now(UTC)
-        existing = _latest_firing(source, parsed.dedup_key)
-    else:
-        starts_at = parsed.starts_at
-        existing = db.session.execute(
-            select(Alert).where(
-                Alert.source_id == source.id,
-                Alert.dedup_key == parsed.dedup_key,
-                Alert.starts_at == starts_at,
-            )
-        ).scalar_one_or_none()
+    now = utcnow()
+    latest = _latest(source, parsed.dedup_key)
     if parsed.status is AlertStatus.RESOLVED:
-        return _resolve(existing, parsed, actor)
-    if existing is not None:
-        return Outcome("duplicate", existing.incident.number)
-    incident = _open_incident_for(source, parsed.dedup_key)
-    action = "joined"
+        return _resolve(_episode_resolved(source, parsed, latest), parsed, actor, noise, now)
+    if latest is not None and latest.status is AlertStatus.FIRING:
+        latest.last_seen_at = now  # the same episode, repeated (or re-sent after a restart)
+        return Outcome("duplicate", latest.incident.number)
+    if latest is not None and _same_start(source, parsed, latest) is not None:
+        return Outcome("duplicate", latest.incident.number)  # an ended episode replayed
+    return _fire(source, parsed, actor, noise, latest, now)
+
+
+def _fire(
+    source: AlertSource,
+    parsed: ParsedAlert,
+    actor: Actor,
+    noise: Noise,
+    previous: Alert | None,
+    now: datetime,
+) -> Outcome:
+    """A new episode: into its group's or its key's open incident, or a new one."""
+    changes, until, started = _state_change(previous, noise, now)
+    quiet = paging.decide(noise, source.channel_id, parsed.labels, until, now)
+    key = grouping.group_key(noise.grouping, source.channel_id, parsed.labels)
+    incident = _open_incident_for(source, key or parsed.dedup_key, noise, key, now)
+    created = incident is None
     if incident is None:
-        incident = incidents.open_incident(
-            source.account_id,
-            title=parsed.title,
-            severity=parsed.severity,
-            description=parsed.description,
-            channel_id=source.channel_id,
-            labels=parsed.labels,
+        incident = _open(source, parsed, actor, key, quiet)
+    db.session.add(
+        Alert(
+            incident=incident,
+            source_id=source.id,
             dedup_key=parsed.dedup_key,
-            actor=actor,
-            details={"alert": parsed.title, "labels": parsed.labels, "source": source.name},
-            commit=False,
+            title=parsed.title,
+            description=parsed.description,
+            severity=parsed.severity,
+            status=AlertStatus.FIRING,
+            labels=parsed.labels,
+            annotations=parsed.annotations,
+            starts_at=parsed.starts_at or now,
+            last_seen_at=now,
+            quiet_reason=quiet.reason.value if quiet else None,
+            inhibited_by=quiet.inhibited_by if quiet else None,
+            state_changes=changes,
+            flapping_until=until,
         )
-        action = "created"
-    alert = Alert(
-        incident=incident,
-        source_id=source.id,
-        dedup_key=parsed.dedup_key,
-        title=parsed.title,
-        description=parsed.description,
-        severity=parsed.severity,
-        status=AlertStatus.FIRING,
-        labels=parsed.labels,
-        annotations=parsed.annotations,
-        starts_at=starts_at,
     )
-    db.session.add(alert)
-    incidents.alert_joined(incident, actor, _details(parsed), first=action == "created")
-    return Outcome(action, incident.number)
+    details = _details(parsed, quiet)
+    alert_state.joined(incident, actor, details, first=created, now=now)
+    if started:
+        alert_state.flapping(incident, actor, {**details, "until": until})
+    storms.check(incident, noise.storm_thresholds, actor)
+    return Outcome("created" if created else "joined", incident.number)
 
 
-def _resolve(alert: Alert | None, parsed: ParsedAlert, actor: Actor) -> Outcome:
+def _open(
+    source: AlertSource, parsed: ParsedAlert, actor: Actor, key: str | None, quiet: Quiet | None
+) -> Incident:
+    details: dict[str, Any] = {"alert": parsed.title, "labels": parsed.labels}
+    details["source"] = source.name
+    if quiet is not None:
+        details["not_paged"] = quiet.details()  # the dispatcher reads it: no page
+    return incidents.open_incident(
+        source.account_id,
+        title=parsed.title,
+        severity=parsed.severity,
+        description=parsed.description,
+        channel_id=source.channel_id,
+        labels=parsed.labels,
+        dedup_key=key or parsed.dedup_key,
+        actor=actor,
+        details=details,
+        commit=False,
+    )
+
+
+def _resolve(
+    alert: Alert | None, parsed: ParsedAlert, actor: Actor, noise: Noise, now: datetime
+) -> Outcome:
     if alert is None:
         return Outcome("ignored", None)
-    incident = alert.incident
+    incident = _locked(alert.incident_id)
     if alert.status is AlertStatus.RESOLVED:
         return Outcome("duplicate", incident.number)
     alert.status = AlertStatus.RESOLVED
-    alert.ends_at = parsed.ends_at or datetime.now(UTC)
+    alert.ends_at = parsed.ends_at or now
+    alert.last_seen_at = now
     # Keep what the resolved alert said (labels, annotations, values) for the timeline.
     alert.labels = parsed.labels or alert.labels
     alert.annotations = parsed.annotations or alert.annotations
+    alert.state_changes, alert.flapping_until, started = _state_change(alert, noise, now)
+    incident.alerts_firing = max(0, incident.alerts_firing - 1)
     db.session.flush()
     still_firing = db.session.execute(
         select(Alert.id)
         .where(Alert.incident_id == incident.id, Alert.status == AlertStatus.FIRING)
         .limit(1)
     ).first()
-    closed = incidents.alert_resolved(incident, actor, _details(parsed), last=still_firing is None)
+    if started:
+        alert_state.flapping(incident, actor, {**_details(parsed), "until": alert.flapping_until})
+    last = still_firing is None and noise.close_when_recovered
+    closed = alert_state.resolved(incident, actor, _details(parsed), last=last)
     return Outcome("closed" if closed else "resolved", incident.number)
 
 
-def _details(parsed: ParsedAlert) -> dict[str, Any]:
-    return {"alert": parsed.title, "labels": parsed.labels, "annotations": parsed.annotations}
+def _state_change(
+    alert: Alert | None, noise: Noise, now: datetime
+) -> tuple[list[str], datetime | None, bool]:
+    """The alert's changes with this one, until when it is muted, and whether it starts
+    flapping now (one timeline line and one notice, not one per change)."""
+    changes = list(alert.state_changes or []) if alert is not None else []
+    until = alert.flapping_until if alert is not None else None
+    if noise.flapping is None:
+        return changes, until, False
+    changes = flapping.remember(changes, now, noise.flapping)
+    if flapping.muted(until, now) or not flapping.starts_flapping(changes, noise.flapping):
+        return changes, until, False
+    return [], now + noise.flapping.mute, True
 
 
-def _open_incident_for(source: AlertSource, dedup_key: str) -> Incident | None:
-    return db.session.execute(
+def _details(parsed: ParsedAlert, quiet: Quiet | None = None) -> dict[str, Any]:
+    details = {"alert": parsed.title, "labels": parsed.labels, "annotations": parsed.annotations}
+    if quiet is not None:
+        details["not_paged"] = quiet.details()
+    return details
+
+
+def _open_incident_for(
+    source: AlertSource, key: str, noise: Noise, grouped: str | None, now: datetime
+) -> Incident | None:
+    """The open incident this key joins, locked; a group's only within its window."""
+    stmt = (
         select(Incident)
         .where(
             Incident.account_id == source.account_id,
-            Incident.dedup_key == dedup_key,
+            Incident.dedup_key == key,
             Incident.status != Status.CLOSED,
         )
         .order_by(Incident.id.desc())
         .limit(1)
         .with_for_update()
-    ).scalar_one_or_none()
+    )
+    if grouped is not None and noise.grouping is not None:
+        since: datetime = now - noise.grouping.window
+        merged = func.coalesce(Incident.last_merged_at, Incident.created_at)
+        stmt = stmt.where(Incident.channel_id == source.channel_id, merged > since)
+    return db.session.execute(stmt).scalar_one_or_none()
 
 
-def _latest_firing(source: AlertSource, dedup_key: str) -> Alert | None:
+def _locked(incident_id: int) -> Incident:
+    stmt = select(Incident).where(Incident.id == incident_id).with_for_update()
+    return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
+
+
+def _latest(source: AlertSource, dedup_key: str) -> Alert | None:
+    """The alert's newest episode, firing or not."""
     return db.session.execute(
         select(Alert)
-        .where(
-            Alert.source_id == source.id,
-            Alert.dedup_key == dedup_key,
-            Alert.status == AlertStatus.FIRING,
-        )
+        .where(Alert.source_id == source.id, Alert.dedup_key == dedup_key)
         .order_by(Alert.id.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+def _same_start(source: AlertSource, parsed: ParsedAlert, latest: Alert) -> Alert | None:
+    """The episode that began at the alert's start time (a source's own episode key)."""
+    if parsed.starts_at is None:
+        return None
+    if latest.starts_at == parsed.starts_at:
+        return latest
+    return db.session.execute(
+        select(Alert).where(
+            Alert.source_id == source.id,
+            Alert.dedup_key == parsed.dedup_key,
+            Alert.starts_at == parsed.starts_at,
+        )
+    ).scalar_one_or_none()
+
+
+def _episode_resolved(
+    source: AlertSource, parsed: ParsedAlert, latest: Alert | None
+) -> Alert | None:
+    """The episode a resolution closes: the one it names by start time, else the one firing."""
+    if latest is None:
+        return None
+    named = _same_start(source, parsed, latest)
+    if named is not None:
+        return named
+    return latest if latest.status is AlertStatus.FIRING else None
