@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tests import factories
 from tests.factories import Persona
 from tests.test_alert_intake import post
-from tests.test_dispatch import bind, events, rows, rule
+from tests.test_dispatch import events, rows
 from tests.test_outbox import CHAT, later
 from webapp.delivery import worker as outbox
 from webapp.extensions import db
@@ -29,7 +29,6 @@ from webapp.models import (
     Status,
     utcnow,
 )
-from webapp.sandbox import seed
 from webapp.sandbox.handle import LarkSandbox
 
 
@@ -51,16 +50,6 @@ def batch(instances: range | list[int], status: str = "firing", **labels: str) -
             for n in instances
         ],
     }
-
-
-@pytest.fixture
-def setup(owner: Persona, lark: LarkSandbox) -> tuple[LarkIntegration, Channel]:
-    """A channel whose rule posts to the on-call chat."""
-    integration = factories.lark_integration(owner.account)
-    bind(integration, owner.member, seed.LI_LEI.open_id)
-    channel = factories.channel(owner.account, [owner.member])
-    rule(channel, integration, [{"assignees": True, "chat_ids": [CHAT]}])
-    return integration, channel
 
 
 def grouped(owner: Persona, channel: Channel, **settings: Any) -> AlertSource:
@@ -88,9 +77,12 @@ def card_text(lark: LarkSandbox, receiver: str) -> str:
 
 
 def test_thirty_alerts_of_one_service_make_one_incident_with_one_card_per_target(
-    setup: tuple[LarkIntegration, Channel], owner: Persona, client: FlaskClient, lark: LarkSandbox
+    chat_channel: tuple[LarkIntegration, Channel],
+    owner: Persona,
+    client: FlaskClient,
+    lark: LarkSandbox,
 ) -> None:
-    _, channel = setup
+    _, channel = chat_channel
     source = grouped(owner, channel)
     first = post(client, source.key, batch(range(10)))
     assert [r["action"] for r in first.get_json()["results"]] == ["created"] + ["joined"] * 9
@@ -111,9 +103,12 @@ def test_thirty_alerts_of_one_service_make_one_incident_with_one_card_per_target
 
 
 def test_one_recovery_never_closes_the_incident_the_last_one_does(
-    setup: tuple[LarkIntegration, Channel], owner: Persona, client: FlaskClient, lark: LarkSandbox
+    chat_channel: tuple[LarkIntegration, Channel],
+    owner: Persona,
+    client: FlaskClient,
+    lark: LarkSandbox,
 ) -> None:
-    _, channel = setup
+    _, channel = chat_channel
     source = grouped(owner, channel)
     post(client, source.key, batch(range(30)))
     resolved = post(client, source.key, batch(range(29), "resolved"))
@@ -196,13 +191,13 @@ def test_without_a_grouping_rule_each_fingerprint_opens_its_own_incident(
 
 @pytest.mark.parametrize("thresholds", [[10, 100], [100, 10]])
 def test_each_storm_threshold_writes_one_line_and_one_notice_per_chat(
-    setup: tuple[LarkIntegration, Channel],
+    chat_channel: tuple[LarkIntegration, Channel],
     owner: Persona,
     client: FlaskClient,
     lark: LarkSandbox,
     thresholds: list[int],
 ) -> None:
-    _, channel = setup
+    _, channel = chat_channel
     source = grouped(owner, channel, storm_thresholds=thresholds)
     post(client, source.key, batch(range(8)))
     post(client, source.key, batch(range(8, 15)))
