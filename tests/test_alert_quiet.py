@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.factories import Persona
+from tests.incident_pages_support import enter, integration
 from tests.test_alert_intake import post
 from tests.test_dispatch import events, rows
 from tests.test_outbox import CHAT
@@ -65,6 +66,19 @@ def test_a_warning_of_a_cluster_whose_node_is_down_is_recorded_but_not_paged(
     post(client, source.key, alert("DiskSlow", severity="warning", cluster="west"))
     post(client, source.key, alert("DiskFull", severity="critical", cluster="east"))
     assert paged(3) and paged(4)
+
+
+def test_an_alert_that_may_page_joining_a_quietly_opened_incident_pages_it_once(
+    chat_channel: tuple[LarkIntegration, Channel], owner: Persona, client: FlaskClient
+) -> None:
+    _, channel = chat_channel
+    source = source_with(owner, channel, group_by=["alertname"], inhibitions=[NODE_DOWN])
+    post(client, source.key, alert("NodeDown", cluster="east"))
+    post(client, source.key, alert("DiskSlow", severity="warning", cluster="east", host="d1"))
+    assert not paged(2)
+    post(client, source.key, alert("DiskSlow", severity="warning", cluster="west", host="d2"))
+    post(client, source.key, alert("DiskSlow", severity="warning", cluster="west", host="d3"))
+    assert len(rows(incident(2), "send_card")) == 1  # the chat, told once
 
 
 def test_once_the_inhibiting_alert_recovers_the_same_warning_pages_again(
@@ -123,3 +137,33 @@ def test_a_channel_can_turn_flapping_detection_off(
         clock.move_to(utcnow() + timedelta(minutes=1))
         post(client, source.key, alert("Ping", "firing" if n % 2 == 0 else "resolved"))
     assert not db.session.scalars(select(Alert).where(Alert.quiet_reason.is_not(None))).all()
+
+
+def test_the_incident_page_lists_each_alert_with_its_state_and_filters_them(
+    owner: Persona, client: FlaskClient
+) -> None:
+    channel = factories.channel(owner.account, [owner.member])
+    source = source_with(owner, channel, group_by=["alertname"], inhibitions=[NODE_DOWN])
+    post(client, source.key, alert("NodeDown", cluster="east", host="n1"))
+    post(client, source.key, alert("DiskSlow", severity="warning", cluster="east", host="d1"))
+    post(client, source.key, alert("DiskSlow", severity="warning", cluster="west", host="d2"))
+    post(
+        client,
+        source.key,
+        alert("DiskSlow", "resolved", severity="warning", cluster="west", host="d2"),
+    )
+    lark = integration(owner.account)
+    enter(client, owner, lark)
+    page = client.get(f"/lark/{lark.key}/incidents/2").get_data(as_text=True)
+    assert "All (2)" in page and "Still firing (1)" in page and "Recovered (1)" in page
+    assert "inhibited by #1" in page and "host=d1" in page and "host=d2" in page
+    firing = client.get(
+        f"/lark/{lark.key}/incidents/2/alerts?state=firing", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert firing.startswith('<section id="incident-alerts"')
+    assert "host=d1" in firing and "host=d2" not in firing
+    plain = client.get(f"/lark/{lark.key}/incidents/2/alerts?state=resolved")
+    assert plain.status_code == 303
+    assert plain.headers["Location"].endswith("/incidents/2?alerts=resolved")
+    other = client.get(f"/lark/{lark.key}/incidents/9/alerts", headers={"HX-Request": "true"})
+    assert other.status_code == 404

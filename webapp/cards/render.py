@@ -23,6 +23,7 @@ from webapp.cards.actions import ACTION_OF, CARD_SNOOZE_MINUTES, CardAction, but
 from webapp.extensions import db
 from webapp.identity import timezones
 from webapp.incidents import offers
+from webapp.incidents.alert_list import alert_mark
 from webapp.incidents.offers import Verb
 from webapp.models import Alert, Incident, Severity, Status, utcnow
 from webapp.schedules.targets import on_call_for_channel
@@ -240,22 +241,6 @@ def _latest_alert(incident: Incident, newest: NewestAlert | None) -> str | None:
         line = _("Alert: %(title)s", title=title)
     mark = alert_mark(newest.quiet_reason, newest.inhibited_by, newest.flapping_until, utcnow())
     return f"{line} ({mark})" if mark else line
-
-
-def alert_mark(
-    quiet_reason: str | None,
-    inhibited_by: int | None,
-    flapping_until: datetime | None,
-    now: datetime,
-) -> str | None:
-    """Why an alert did not page, in words: "flapping", "inhibited by #41"."""
-    if flapping_until is not None and flapping_until > now:
-        return _("flapping: pages muted")
-    if quiet_reason == "inhibited" and inhibited_by is not None:
-        return _("inhibited by #%(number)s", number=inhibited_by)
-    if quiet_reason == "flapping":
-        return _("flapping: not paged")
-    return None
 
 
 def _alert_extras(newest: NewestAlert | None) -> list[dict[str, Any]]:

@@ -67,6 +67,8 @@ def on_incident_changed(incident: Incident, event: IncidentEvent, **_: Any) -> N
             return
         notify_new(incident)
         return
+    if event.kind == EventKind.ALERT_JOINED and (event.details or {}).get("pages"):
+        notify_new(incident)  # opened by a quiet alert; this one may page
     if event.kind in notices.NOTICE_EVENTS:
         notices.alert_notice(incident, event, new_uuid())
     if event.kind in COALESCED:

@@ -29,5 +29,8 @@ def event_label(kind: str) -> str:
         EventKind.EMAILED: _("e-mailed"),
         EventKind.WAR_ROOM: _("war room"),
         EventKind.ESCALATED: _("escalated"),
+        EventKind.STORM: _("alert storm"),
+        EventKind.FLAPPING: _("alert flapping"),
+        EventKind.NOT_PAGED: _("not paged"),
     }
     return labels.get(kind, kind.replace("_", " "))

@@ -48,7 +48,6 @@ from webapp.incidents import rows
 from webapp.incidents.rows import ListRow
 from webapp.incidents.service import may_view
 from webapp.models import (
-    Alert,
     Incident,
     IncidentEvent,
     Member,
@@ -366,9 +365,6 @@ def detail(member: Member, number: int) -> Incident | None:
             joinedload(Incident.channel),
             selectinload(Incident.assignees),
             selectinload(Incident.responders),
-            selectinload(Incident.alerts).load_only(
-                Alert.id, Alert.title, Alert.severity, Alert.status, Alert.starts_at
-            ),
             selectinload(Incident.events).joinedload(IncidentEvent.actor),
         )
     )

@@ -40,7 +40,8 @@ def ingest(source: AlertSource, alerts: list[ParsedAlert]) -> list[Outcome]:
     actor = Actor.api()
     try:
         noise = rules.for_channel(source.channel_id)
-        outcomes = [_apply(source, alert, actor, noise) for alert in alerts]
+        unpaged: dict[int, bool] = {}  # incidents opened by a quiet alert, never paged yet
+        outcomes = [_apply(source, alert, actor, noise, unpaged) for alert in alerts]
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -48,7 +49,9 @@ def ingest(source: AlertSource, alerts: list[ParsedAlert]) -> list[Outcome]:
     return outcomes
 
 
-def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor, noise: Noise) -> Outcome:
+def _apply(
+    source: AlertSource, parsed: ParsedAlert, actor: Actor, noise: Noise, unpaged: dict[int, bool]
+) -> Outcome:
     # One writer per source at a time, taken before looking for the open incident: the
     # same alert posted 50 times at once (or by an HA pair of Alertmanagers) then finds
     # the incident the first one opened instead of opening its own. A no-op UPDATE takes
@@ -66,7 +69,7 @@ def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor, noise: Noise)
         return Outcome("duplicate", latest.incident.number)
     if latest is not None and _same_start(source, parsed, latest) is not None:
         return Outcome("duplicate", latest.incident.number)  # an ended episode replayed
-    return _fire(source, parsed, actor, noise, latest, now)
+    return _fire(source, parsed, actor, noise, latest, now, unpaged)
 
 
 def _fire(
@@ -76,6 +79,7 @@ def _fire(
     noise: Noise,
     previous: Alert | None,
     now: datetime,
+    unpaged: dict[int, bool],
 ) -> Outcome:
     """A new episode: into its group's or its key's open incident, or a new one."""
     changes, until, started = _state_change(previous, noise, now)
@@ -105,6 +109,9 @@ def _fire(
         )
     )
     details = _details(parsed, quiet)
+    if not created and quiet is None and _unpaged(incident, unpaged):
+        details["pages"] = True  # the first alert that may page: the dispatcher pages now
+        unpaged[incident.id] = False
     alert_state.joined(incident, actor, details, first=created, now=now)
     if started:
         alert_state.flapping(incident, actor, {**details, "until": until})
@@ -160,6 +167,12 @@ def _resolve(
     last = still_firing is None and noise.close_when_recovered
     closed = alert_state.resolved(incident, actor, _details(parsed), last=last)
     return Outcome("closed" if closed else "resolved", incident.number)
+
+
+def _unpaged(incident: Incident, known: dict[int, bool]) -> bool:
+    if incident.id not in known:
+        known[incident.id] = paging.never_paged(incident.id)
+    return known[incident.id]
 
 
 def _state_change(

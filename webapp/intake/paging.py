@@ -10,12 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from webapp.extensions import db
 from webapp.intake import flapping, inhibition
 from webapp.intake.rules import Noise
-from webapp.models import Alert, AlertStatus, Incident, QuietReason, Status
+from webapp.models import (
+    Alert,
+    AlertStatus,
+    EventKind,
+    Incident,
+    IncidentEvent,
+    QuietReason,
+    Status,
+)
 
 # Firing alerts of a channel looked at for inhibition; beyond this a storm is already on.
 MAX_SOURCES = 1000
@@ -45,6 +53,19 @@ def decide(
         if number is not None:
             return Quiet(QuietReason.INHIBITED, number)
     return None
+
+
+def never_paged(incident_id: int) -> bool:
+    """True for an incident a quiet alert opened and no alert has paged since."""
+    quiet_opening = select(IncidentEvent.id).where(
+        IncidentEvent.incident_id == incident_id, IncidentEvent.kind == EventKind.NOT_PAGED
+    )
+    woken = select(IncidentEvent.id).where(
+        IncidentEvent.incident_id == incident_id,
+        IncidentEvent.kind == EventKind.ALERT_JOINED,
+        IncidentEvent.details["pages"].as_boolean().is_(True),
+    )
+    return bool(db.session.scalar(select(exists(quiet_opening) & ~exists(woken))))
 
 
 def _firing(channel_id: int) -> list[tuple[int, dict[str, str]]]:

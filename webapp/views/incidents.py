@@ -33,7 +33,7 @@ from webapp.delivery import outcomes as outbox_outcomes
 from webapp.extensions import db
 from webapp.i18n import ago, current_zone
 from webapp.identity.login import safe_next
-from webapp.incidents import events, offers, queries, war_rooms
+from webapp.incidents import alert_list, events, offers, queries, war_rooms
 from webapp.incidents import service as incidents
 from webapp.incidents.offers import Verb
 from webapp.incidents.rows import ListRow
@@ -69,6 +69,8 @@ def init_app(app: Any) -> None:
     globals_["inc_row"] = list_rows.row_html
     globals_["inc_bulk_offers"] = lambda: offers.bulk_offers(_member())
     globals_["inc_event_label"] = events.event_label
+    globals_["inc_alert_mark"] = alert_list.alert_mark
+    globals_["inc_moment"] = alert_list.moment
     globals_["EventKind"] = EventKind
     globals_["inc_lark_fix"] = lark_errors.fix
     globals_["inc_waiting_words"] = outbox_outcomes.waiting_words
@@ -210,6 +212,7 @@ def detail_context(incident: Incident, comment_text: str = "") -> dict[str, Any]
         "comment_text": comment_text,
         "room": war_rooms.room_of(incident),
         "told": outbox_outcomes.who_was_told(incident),
+        "alerts": alert_list.page(incident, request.args.get("alerts", "all")),
         "key": (request.view_args or {}).get("key"),
     }
 
@@ -220,6 +223,19 @@ def detail_page(key: str, number: int) -> ResponseReturnValue:
     incident = _detail_or_404(number)
     template = "incidents/_detail.html" if wants_fragment() else "incidents/detail.html"
     return _render(template, **detail_context(incident))
+
+
+@bp.get("/<int:number>/alerts", endpoint="alerts")
+@lark_member_required
+def alerts_region(key: str, number: int) -> ResponseReturnValue:
+    """The alert list in one state (htmx); a plain visit opens the page filtered the same way."""
+    state = request.args.get("state", "all")
+    if not wants_fragment():
+        return redirect(url_for(".detail", number=number, alerts=state), 303)
+    incident = _detail_or_404(number)
+    return _render(
+        "incidents/_alerts.html", incident=incident, alerts=alert_list.page(incident, state)
+    )
 
 
 @bp.get("/<int:number>/menu", endpoint="menu")
