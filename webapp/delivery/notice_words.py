@@ -25,7 +25,7 @@ def words(payload: dict[str, Any], zone: tzinfo) -> tuple[str, list[str]]:
         ]
     return _("A flapping alert is muted on #%(number)s", number=number), [
         _(
-            "“%(alert)s” keeps firing and recovering; its pages are muted until %(until)s "
+            "“%(alert)s” keeps firing and recovering; its pages are muted until %(until)s. "
             "It is still recorded on the incident.",
             alert=str(payload.get("alert") or title),
             until=_local(payload.get("until"), zone),

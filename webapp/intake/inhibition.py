@@ -85,6 +85,36 @@ def parse_rule(raw: dict[str, Any]) -> InhibitRule:
     return InhibitRule(source, target, equal)
 
 
+def split_matchers(text: str) -> list[str]:
+    """Matchers separated by commas, a comma inside double quotes being part of a value."""
+    parts, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    parts.append(current)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_line(line: str) -> InhibitRule:
+    """A rule from the form's one line: `source matchers => target matchers on labels`."""
+    source, arrow, rest = line.partition("=>")
+    if not arrow:
+        raise BadMatcher(line)
+    target, _on, equal = rest.rpartition(" on ") if " on " in rest else (rest, "", "")
+    return parse_rule(
+        {
+            "source": split_matchers(source),
+            "target": split_matchers(target),
+            "equal": [n.strip() for n in equal.split(",") if n.strip()],
+        }
+    )
+
+
 def rules_of(stored: list[dict[str, Any]]) -> list[InhibitRule]:
     """The stored rules; one that no longer reads is skipped (the form refuses such rules)."""
     rules = []
