@@ -4,6 +4,7 @@ alert's recovery never closes it, and the last one does when the channel says so
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.factories import Persona
 from tests.test_alert_intake import post
 from tests.test_dispatch import events, rows
 from tests.test_outbox import CHAT, later
+from webapp.cards.render import incident_card
 from webapp.delivery import worker as outbox
 from webapp.extensions import db
 from webapp.models import (
@@ -98,8 +100,9 @@ def test_thirty_alerts_of_one_service_make_one_incident_with_one_card_per_target
     [chat_card] = lark.messages_to(CHAT)
     assert chat_card.updates == 1
     assert len(lark.calls("/open-apis/im/v1/messages/*", "PATCH")) == 1
-    assert "30 alerts, 30 still firing" in chat_card.content
-    assert "p99 latency above 2 s on web-29" in chat_card.content
+    # A Feishu chat's card is in Chinese: "30 alerts, 30 still firing", the newest alert.
+    assert "30 条告警，30 条仍在告警" in chat_card.content
+    assert "最新告警（共 30 条）：p99 latency above 2 s on web-29" in chat_card.content
 
 
 def test_one_recovery_never_closes_the_incident_the_last_one_does(
@@ -117,7 +120,9 @@ def test_one_recovery_never_closes_the_incident_the_last_one_does(
     assert incident.status is Status.TRIGGERED
     assert incident.alerts_firing == 1
     outbox.run_once()
-    assert "30 alerts, 1 still firing" in card_text(lark, CHAT)
+    assert "30 条告警，1 条仍在告警" in card_text(lark, CHAT)
+    english = json.dumps(incident_card(incident, locale="en", web_url="https://x/"))
+    assert "30 alerts, 1 still firing" in english
     last = post(client, source.key, batch([29], "resolved"))
     assert last.get_json()["results"] == [{"action": "closed", "incident_number": 1}]
     incident = only_incident()
@@ -210,5 +215,5 @@ def test_each_storm_threshold_writes_one_line_and_one_notice_per_chat(
     later(10)
     texts = [m.content for m in lark.messages_to(CHAT)]
     assert len(texts) == 2  # the incident's card and the storm notice
-    assert any("25 alerts, 25 still firing" in t and "over 10" in t for t in texts)
-    assert any("Alert storm on incident #1" in t for t in texts)
+    assert any("25 条告警，25 条仍在告警 · 告警风暴（超过 10）" in t for t in texts)
+    assert any("故障 #1 出现告警风暴" in t for t in texts)

@@ -26,7 +26,7 @@ from webapp.intake import flapping, grouping, paging, rules
 from webapp.intake.alert import ParsedAlert
 from webapp.intake.paging import Quiet
 from webapp.intake.rules import Noise
-from webapp.models import Alert, AlertSource, AlertStatus, Incident, Status, utcnow
+from webapp.models import Alert, AlertSource, AlertStatus, Channel, Incident, Status, utcnow
 
 
 @dataclass
@@ -39,6 +39,7 @@ def ingest(source: AlertSource, alerts: list[ParsedAlert]) -> list[Outcome]:
     """Apply parsed alerts in one transaction; replays of an alert change nothing."""
     actor = Actor.api()
     try:
+        _lock_channel(source)
         noise = rules.for_channel(source.channel_id)
         unpaged: dict[int, bool] = {}  # incidents opened by a quiet alert, never paged yet
         outcomes = [_apply(source, alert, actor, noise, unpaged) for alert in alerts]
@@ -47,6 +48,18 @@ def ingest(source: AlertSource, alerts: list[ParsedAlert]) -> list[Outcome]:
         db.session.rollback()
         raise
     return outcomes
+
+
+def _lock_channel(source: AlertSource) -> None:
+    """One intake transaction per channel at a time (PostgreSQL; SQLite has one writer).
+
+    Grouped alerts from several sources (or Alertmanager replicas) join the same incidents:
+    taken in a different order by two batches, their row locks would deadlock, and two
+    batches could each open an incident for the same group. Held to the commit."""
+    if source.channel_id is not None:
+        db.session.execute(
+            select(Channel.id).where(Channel.id == source.channel_id).with_for_update()
+        )
 
 
 def _apply(
