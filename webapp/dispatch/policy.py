@@ -302,9 +302,11 @@ def redraw_soon(incident: Incident) -> None:
     """Alerts changed the incident: one redraw per card within REDRAW_EVERY, whatever their
     number. A card with a redraw already waiting gets none: that row draws the incident as
     it is when it is sent."""
+    arranged = _arranged_in_this_transaction()
     cards = incident.card_messages
-    if not cards:
+    if not cards or incident.id in arranged:
         return
+    arranged.add(incident.id)
     waiting = set(
         db.session.scalars(
             select(Delivery.card_message_id).where(
@@ -318,6 +320,18 @@ def redraw_soon(incident: Incident) -> None:
     for card in cards:
         if card.id not in waiting:
             db.session.add(_redraw_row(incident, card, due))
+
+
+def _arranged_in_this_transaction() -> set[int]:
+    """Incidents whose redraws this transaction already arranged: a body of 100 alerts asks
+    the database once per incident, not once per alert."""
+    transaction = db.session().get_transaction()
+    memo = db.session.info.get("redraws")
+    if memo is None or memo[0] is not transaction:
+        memo = (transaction, set())
+        db.session.info["redraws"] = memo
+    arranged: set[int] = memo[1]
+    return arranged
 
 
 def _redraw_row(incident: Incident, card: CardMessage, due: datetime) -> Delivery:

@@ -29,7 +29,6 @@ def joined(
     incident.updated_at = now
     if not first:
         _alert_event(incident, actor, EventKind.ALERT_JOINED, details)
-    db.session.flush()
 
 
 def flapping(incident: Incident, actor: Actor, details: dict[str, Any]) -> None:
@@ -44,8 +43,7 @@ def _alert_event(incident: Incident, actor: Actor, kind: str, details: dict[str,
     event = IncidentEvent(
         incident=incident, actor=None, source=actor.source, kind=kind, details=details
     )
-    db.session.add(event)
-    db.session.flush()
+    db.session.add(event)  # written with the body's other rows, at the next flush
     incident_changed.send(incident, event=event)
 
 

@@ -8,11 +8,15 @@ same episode whatever its start time (a restarted Prometheus re-sends it with a 
 `startsAt`), and a resolution closes the episode it names or, failing that, the one firing.
 A new episode joins an open incident of its group (the channel's grouping rule) or of its
 own dedup key, else opens one; `paging.decide` says whether it may page.
+
+A body of 100 alerts costs a few statements per incident it touches, not per alert: the
+episodes of the whole body are read at once, each incident is looked up and locked once,
+and the new rows are written together at the commit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,14 +39,26 @@ class Outcome:
     incident_number: int | None
 
 
+@dataclass
+class Batch:
+    """What one body's transaction knows: its rules, and what it already read and locked."""
+
+    source: AlertSource
+    noise: Noise
+    actor: Actor = field(default_factory=Actor.api)
+    latest: dict[str, Alert] = field(default_factory=dict)  # dedup key -> newest episode
+    open: dict[str, Incident] = field(default_factory=dict)  # join key -> locked incident
+    locked: dict[int, Incident] = field(default_factory=dict)
+    unpaged: dict[int, bool] = field(default_factory=dict)  # opened quietly, not paged yet
+
+
 def ingest(source: AlertSource, alerts: list[ParsedAlert]) -> list[Outcome]:
     """Apply parsed alerts in one transaction; replays of an alert change nothing."""
-    actor = Actor.api()
     try:
-        _lock_channel(source)
-        noise = rules.for_channel(source.channel_id)
-        unpaged: dict[int, bool] = {}  # incidents opened by a quiet alert, never paged yet
-        outcomes = [_apply(source, alert, actor, noise, unpaged) for alert in alerts]
+        _lock(source)
+        batch = Batch(source, rules.for_channel(source.channel_id))
+        batch.latest = _latest(source, {a.dedup_key for a in alerts})
+        outcomes = [_apply(batch, alert) for alert in alerts]
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -50,85 +66,75 @@ def ingest(source: AlertSource, alerts: list[ParsedAlert]) -> list[Outcome]:
     return outcomes
 
 
-def _lock_channel(source: AlertSource) -> None:
-    """One intake transaction per channel at a time (PostgreSQL; SQLite has one writer).
+def _lock(source: AlertSource) -> None:
+    """One intake transaction per channel, and per source, at a time; held to the commit.
 
-    Grouped alerts from several sources (or Alertmanager replicas) join the same incidents:
-    taken in a different order by two batches, their row locks would deadlock, and two
-    batches could each open an incident for the same group. Held to the commit."""
+    The same alert posted 50 times at once (or by an HA pair of Alertmanagers) then finds the
+    incident the first one opened instead of opening its own; grouped alerts from several
+    sources cannot take the same incidents' row locks in opposite orders (a deadlock) nor
+    open two incidents for one group. The source's no-op UPDATE takes PostgreSQL's row lock
+    and SQLite's write lock (with its busy timeout) as the transaction's first write."""
     if source.channel_id is not None:
         db.session.execute(
             select(Channel.id).where(Channel.id == source.channel_id).with_for_update()
         )
-
-
-def _apply(
-    source: AlertSource, parsed: ParsedAlert, actor: Actor, noise: Noise, unpaged: dict[int, bool]
-) -> Outcome:
-    # One writer per source at a time, taken before looking for the open incident: the
-    # same alert posted 50 times at once (or by an HA pair of Alertmanagers) then finds
-    # the incident the first one opened instead of opening its own. A no-op UPDATE takes
-    # the row lock on PostgreSQL and SQLite's write lock (with its busy timeout) as the
-    # transaction's first write, so no one reads a snapshot that is already stale.
     db.session.execute(
         update(AlertSource).where(AlertSource.id == source.id).values(key=AlertSource.key)
     )
+
+
+def _apply(batch: Batch, parsed: ParsedAlert) -> Outcome:
     now = utcnow()
-    latest = _latest(source, parsed.dedup_key)
+    latest = batch.latest.get(parsed.dedup_key)
     if parsed.status is AlertStatus.RESOLVED:
-        return _resolve(_episode_resolved(source, parsed, latest), parsed, actor, noise, now)
+        return _resolve(batch, _episode_resolved(batch.source, parsed, latest), parsed, now)
     if latest is not None and latest.status is AlertStatus.FIRING:
         latest.last_seen_at = now  # the same episode, repeated (or re-sent after a restart)
         return Outcome("duplicate", latest.incident.number)
-    if latest is not None and _same_start(source, parsed, latest) is not None:
+    if latest is not None and _same_start(batch.source, parsed, latest) is not None:
         return Outcome("duplicate", latest.incident.number)  # an ended episode replayed
-    return _fire(source, parsed, actor, noise, latest, now, unpaged)
+    return _fire(batch, parsed, latest, now)
 
 
-def _fire(
-    source: AlertSource,
-    parsed: ParsedAlert,
-    actor: Actor,
-    noise: Noise,
-    previous: Alert | None,
-    now: datetime,
-    unpaged: dict[int, bool],
-) -> Outcome:
+def _fire(batch: Batch, parsed: ParsedAlert, previous: Alert | None, now: datetime) -> Outcome:
     """A new episode: into its group's or its key's open incident, or a new one."""
+    source, noise = batch.source, batch.noise
     changes, until, started = _state_change(previous, noise, now)
     quiet = paging.decide(noise, source.channel_id, parsed.labels, until, now)
-    key = grouping.group_key(noise.grouping, source.channel_id, parsed.labels)
-    incident = _open_incident_for(source, key or parsed.dedup_key, noise, key, now)
+    grouped = grouping.group_key(noise.grouping, source.channel_id, parsed.labels)
+    key = grouped or parsed.dedup_key
+    incident = batch.open.get(key) or _open_incident_for(source, key, noise, grouped, now)
     created = incident is None
     if incident is None:
-        incident = _open(source, parsed, actor, key, quiet)
-    db.session.add(
-        Alert(
-            incident=incident,
-            source_id=source.id,
-            dedup_key=parsed.dedup_key,
-            title=parsed.title,
-            description=parsed.description,
-            severity=parsed.severity,
-            status=AlertStatus.FIRING,
-            labels=parsed.labels,
-            annotations=parsed.annotations,
-            starts_at=parsed.starts_at or now,
-            last_seen_at=now,
-            quiet_reason=quiet.reason.value if quiet else None,
-            inhibited_by=quiet.inhibited_by if quiet else None,
-            state_changes=changes,
-            flapping_until=until,
-        )
+        incident = _open(source, parsed, batch.actor, grouped, quiet)
+    batch.open[key] = batch.locked[incident.id] = incident
+    alert = Alert(
+        incident=incident,
+        source_id=source.id,
+        dedup_key=parsed.dedup_key,
+        title=parsed.title,
+        description=parsed.description,
+        severity=parsed.severity,
+        status=AlertStatus.FIRING,
+        labels=parsed.labels,
+        annotations=parsed.annotations,
+        starts_at=parsed.starts_at or now,
+        last_seen_at=now,
+        quiet_reason=quiet.reason.value if quiet else None,
+        inhibited_by=quiet.inhibited_by if quiet else None,
+        state_changes=changes,
+        flapping_until=until,
     )
+    db.session.add(alert)
+    batch.latest[parsed.dedup_key] = alert
     details = _details(parsed, quiet)
-    if not created and quiet is None and _unpaged(incident, unpaged):
+    if not created and quiet is None and _unpaged(incident, batch.unpaged):
         details["pages"] = True  # the first alert that may page: the dispatcher pages now
-        unpaged[incident.id] = False
-    alert_state.joined(incident, actor, details, first=created, now=now)
+        batch.unpaged[incident.id] = False
+    alert_state.joined(incident, batch.actor, details, first=created, now=now)
     if started:
-        alert_state.flapping(incident, actor, {**details, "until": until})
-    storms.check(incident, noise.storm_thresholds, actor)
+        alert_state.flapping(incident, batch.actor, {**details, "until": until})
+    storms.check(incident, noise.storm_thresholds, batch.actor)
     return Outcome("created" if created else "joined", incident.number)
 
 
@@ -153,12 +159,11 @@ def _open(
     )
 
 
-def _resolve(
-    alert: Alert | None, parsed: ParsedAlert, actor: Actor, noise: Noise, now: datetime
-) -> Outcome:
+def _resolve(batch: Batch, alert: Alert | None, parsed: ParsedAlert, now: datetime) -> Outcome:
     if alert is None:
         return Outcome("ignored", None)
-    incident = _locked(alert.incident_id)
+    incident = batch.locked.get(alert.incident_id) or _locked(alert.incident_id)
+    batch.locked[incident.id] = incident
     if alert.status is AlertStatus.RESOLVED:
         return Outcome("duplicate", incident.number)
     alert.status = AlertStatus.RESOLVED
@@ -167,18 +172,14 @@ def _resolve(
     # Keep what the resolved alert said (labels, annotations, values) for the timeline.
     alert.labels = parsed.labels or alert.labels
     alert.annotations = parsed.annotations or alert.annotations
-    alert.state_changes, alert.flapping_until, started = _state_change(alert, noise, now)
+    alert.state_changes, alert.flapping_until, started = _state_change(alert, batch.noise, now)
+    # The incident is locked, and every alert's change passes here: the count is exact.
     incident.alerts_firing = max(0, incident.alerts_firing - 1)
-    db.session.flush()
-    still_firing = db.session.execute(
-        select(Alert.id)
-        .where(Alert.incident_id == incident.id, Alert.status == AlertStatus.FIRING)
-        .limit(1)
-    ).first()
     if started:
-        alert_state.flapping(incident, actor, {**_details(parsed), "until": alert.flapping_until})
-    last = still_firing is None and noise.close_when_recovered
-    closed = alert_state.resolved(incident, actor, _details(parsed), last=last)
+        until = alert.flapping_until
+        alert_state.flapping(incident, batch.actor, {**_details(parsed), "until": until})
+    last = incident.alerts_firing == 0 and batch.noise.close_when_recovered
+    closed = alert_state.resolved(incident, batch.actor, _details(parsed), last=last)
     return Outcome("closed" if closed else "resolved", incident.number)
 
 
@@ -237,14 +238,17 @@ def _locked(incident_id: int) -> Incident:
     return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
 
 
-def _latest(source: AlertSource, dedup_key: str) -> Alert | None:
-    """The alert's newest episode, firing or not."""
-    return db.session.execute(
+def _latest(source: AlertSource, keys: set[str]) -> dict[str, Alert]:
+    """Each alert's newest episode, firing or not, for every dedup key of the body at once."""
+    found: dict[str, Alert] = {}
+    stmt = (
         select(Alert)
-        .where(Alert.source_id == source.id, Alert.dedup_key == dedup_key)
-        .order_by(Alert.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+        .where(Alert.source_id == source.id, Alert.dedup_key.in_(sorted(keys)))
+        .order_by(Alert.id)
+    )
+    for alert in db.session.scalars(stmt):
+        found[alert.dedup_key] = alert
+    return found
 
 
 def _same_start(source: AlertSource, parsed: ParsedAlert, latest: Alert) -> Alert | None:
