@@ -33,6 +33,7 @@ from webapp.models import (
     Team,
     utcnow,
 )
+from webapp.sandbox import seed, state, url_check
 from webapp.schedules import demo as schedules_demo
 
 DEMO_ACCOUNT = "Acme Demo"
@@ -90,8 +91,6 @@ def load() -> list[str]:
 
 def _lark_demo(account: Account, channel: Channel) -> list[str]:
     """A Lark integration wired to the sandbox's seeded app, and a dispatch rule using it."""
-    from webapp.sandbox import seed
-
     integration = db.session.execute(
         select(LarkIntegration).where(LarkIntegration.key == seed.DEMO_INTEGRATION_KEY)
     ).scalar_one_or_none()
@@ -263,8 +262,6 @@ def verify_card_url() -> tuple[bool, str]:
     url_verification handshake). The sandbox's seeded app starts with ours filled in, as if
     pasted, so the running demo saves it once: the sandbox posts a real challenge to our card
     URL and our answer records the evidence the diagnostics read. Needs the server up."""
-    from webapp.sandbox import seed, state, url_check
-
     sandbox = state.get()
     url = sandbox.apps[seed.DEMO_APP_ID].card_request_url
     return url_check.verify_url(sandbox, seed.DEMO_APP_ID, url)
