@@ -21,9 +21,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -34,6 +31,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
+from bench.callbacks import start_gunicorn, stop
 from bench.delivery import Stage, free_port, staged, table, wait_for_delivery
 
 GROUP_NAMES = ("HighLatency", "ErrorRate", "DiskFull", "PodRestarts")
@@ -201,34 +199,6 @@ def fire(port: int, requests: list[tuple[str, bytes | None]], senders: int) -> R
     return run
 
 
-def start_gunicorn(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-        "--worker-class", "gthread", "--threads", "4", "--log-level", "warning",
-        "--timeout", "120", "bench.storm:serve_app()",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, env={**env, "LARK_SANDBOX": "0"}, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/bench/bare")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.3)
-    stop(server)
-    raise RuntimeError("gunicorn did not start within 60 s")
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(server.pid, signal.SIGKILL)
-
-
 def stored(stage: Stage) -> dict[str, Any]:
     from webapp.extensions import db
     from webapp.models import Alert, Delivery, Incident, IncidentEvent
@@ -269,7 +239,8 @@ def main(argv: list[str] | None = None) -> None:
         ]
         bare: list[tuple[str, bytes | None]] = [("/bench/bare", None)] * 2000
         port = free_port()
-        server = start_gunicorn(port, stage.env)
+        env = {**stage.env, "LARK_SANDBOX": "0"}
+        server = start_gunicorn(port, 2, 4, "bench.storm:serve_app()", env)
         try:
             fire(port, bare[:50], 1)  # warm both workers' imports and pools
             stage.start_workers(2, 4)

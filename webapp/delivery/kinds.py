@@ -147,22 +147,13 @@ def _notice(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
 
 def _alert_notice(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     """A storm or flapping notice to a chat, in the chat's language (webapp/dispatch/notices.py)."""
-    if not row.receive_id or not row.receive_id_type:
-        end(row, DeliveryStatus.CANCELLED, "invalid_request", now)
-        return
-    if _waits_for_quota(row, integration, now) or _waits_for_limit(
-        row, None, integration, now, lark_limits.allow_send(integration.app_id, row.receive_id)
-    ):
-        return
-    with force_locale(locale_for(integration, None)):
-        title, lines = notice_words.words(
-            row.payload or {}, timezones.zone_for(row.member, integration)
-        )
-    card = reply_card(title, lines)
-    sent = _client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
-    row.attempts += 1
-    row.message_id = sent.message_id
-    end(row, DeliveryStatus.DELIVERED, None, now)
+
+    def words() -> tuple[str, list[str]]:
+        with force_locale(locale_for(integration, None)):
+            zone = timezones.zone_for(row.member, integration)
+            return notice_words.words(row.payload or {}, zone)
+
+    _send_words(row, integration, now, words)
 
 
 def _digest(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
@@ -184,6 +175,18 @@ def _digest(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
 
 def _reply(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     """The bot's answer to a message in a chat (webapp/schedules/ask.py wrote its words)."""
+    payload = row.payload or {}
+    title, lines = str(payload.get("title", "")), [str(x) for x in payload.get("lines") or []]
+    _send_words(row, integration, now, lambda: (title, lines))
+
+
+def _send_words(
+    row: Delivery,
+    integration: LarkIntegration,
+    now: datetime,
+    words: Callable[[], tuple[str, list[str]]],
+) -> None:
+    """A card of a title and plain lines to the row's chat, when quota and limits allow."""
     if not row.receive_id or not row.receive_id_type:
         end(row, DeliveryStatus.CANCELLED, "invalid_request", now)
         return
@@ -191,8 +194,7 @@ def _reply(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
         row, None, integration, now, lark_limits.allow_send(integration.app_id, row.receive_id)
     ):
         return
-    payload = row.payload or {}
-    card = reply_card(str(payload.get("title", "")), [str(x) for x in payload.get("lines") or []])
+    card = reply_card(*words())
     sent = _client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
     row.attempts += 1
     row.message_id = sent.message_id
