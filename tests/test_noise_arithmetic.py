@@ -74,7 +74,7 @@ def test_matchers_read_as_alertmanager_reads_them(
     assert inhibition.parse_matcher(text).matches(labels) is expected
 
 
-@pytest.mark.parametrize("text", ["no operator", "=value", "a=~(unclosed"])
+@pytest.mark.parametrize("text", ["no operator", "=value", "a=~(unclosed", "a=~" + "x" * 300])
 def test_a_matcher_that_does_not_read_is_refused(text: str) -> None:
     with pytest.raises(inhibition.BadMatcher):
         inhibition.parse_matcher(text)

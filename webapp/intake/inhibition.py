@@ -15,6 +15,8 @@ from typing import Any
 _MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*\"?(.*?)\"?\s*$")
 MAX_RULES = 20
 MAX_MATCHERS = 10
+# Regexes run on every alert the intake reads: a short one cannot backtrack for long.
+MAX_MATCHER_LENGTH = 200
 
 
 class BadMatcher(ValueError):
@@ -63,7 +65,7 @@ class InhibitRule:
 
 
 def parse_matcher(text: str) -> Matcher:
-    found = _MATCHER.match(text)
+    found = _MATCHER.match(text) if len(text) <= MAX_MATCHER_LENGTH else None
     if found is None:
         raise BadMatcher(text)
     name, op, value = found.groups()
