@@ -231,9 +231,9 @@ def detail_page(key: str, number: int) -> ResponseReturnValue:
 def alerts_region(key: str, number: int) -> ResponseReturnValue:
     """The alert list in one state (htmx); a plain visit opens the page filtered the same way."""
     state = request.args.get("state", "all")
+    incident = _detail_or_404(number)  # one the member may not see is a 404 either way
     if not wants_fragment():
         return redirect(url_for(".detail", number=number, alerts=state), 303)
-    incident = _detail_or_404(number)
     return _render(
         "incidents/_alerts.html", incident=incident, alerts=alert_list.page(incident, state)
     )
