@@ -98,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
         noise,
         security,
         sources,
+        war_room,
     )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
@@ -117,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
         insights,
         sources,
         security,
+        war_room,
         noise,
     ):
         app.register_blueprint(module.bp)
