@@ -11,16 +11,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from webapp import outbox
 from webapp.extensions import db
 from webapp.models import (
-    Delivery,
     DeliveryKind,
-    DeliveryStatus,
     DispatchRule,
     EventKind,
     Incident,
     IncidentEvent,
-    utcnow,
 )
 
 NOTICE_EVENTS = frozenset({EventKind.STORM, EventKind.FLAPPING})
@@ -40,7 +38,7 @@ def channel_chats(channel_id: int, integration_id: int | None = None) -> list[tu
     return list(chats)
 
 
-def alert_notice(incident: Incident, event: IncidentEvent, uuid: str) -> None:
+def alert_notice(incident: Incident, event: IncidentEvent) -> None:
     """One notice per chat of the incident's channel about a storm or a flapping alert."""
     if incident.channel_id is None:
         return
@@ -54,17 +52,12 @@ def alert_notice(incident: Incident, event: IncidentEvent, uuid: str) -> None:
         "alert": details.get("alert"),
         "until": details.get("until"),
     }
-    for index, (integration_id, chat_id) in enumerate(channel_chats(incident.channel_id)):
-        db.session.add(
-            Delivery(
-                integration_id=integration_id,
-                incident_id=incident.id,
-                kind=DeliveryKind.ALERT_NOTICE,
-                receive_id_type="chat_id",
-                receive_id=chat_id,
-                uuid=f"{uuid[:44]}-{index}",
-                status=DeliveryStatus.PENDING,
-                next_attempt_at=utcnow(),
-                payload={**payload, "target": chat_id},
-            )
+    for integration_id, chat_id in channel_chats(incident.channel_id):
+        outbox.enqueue(
+            DeliveryKind.ALERT_NOTICE,
+            integration_id,
+            incident_id=incident.id,
+            receive_id_type="chat_id",
+            receive_id=chat_id,
+            payload={**payload, "target": chat_id},
         )

@@ -16,6 +16,7 @@ and the new rows are written together at the commit.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,9 +34,20 @@ from webapp.intake.rules import Noise
 from webapp.models import Alert, AlertSource, AlertStatus, Channel, Incident, Status, utcnow
 
 
+class Action(enum.StrEnum):
+    """What one alert did, as the intake API answers it."""
+
+    CREATED = "created"
+    JOINED = "joined"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+
 @dataclass
 class Outcome:
-    action: str  # created | joined | resolved | closed | duplicate | ignored
+    action: Action
     incident_number: int | None
 
 
@@ -90,9 +102,9 @@ def _apply(batch: Batch, parsed: ParsedAlert) -> Outcome:
         return _resolve(batch, _episode_resolved(batch.source, parsed, latest), parsed, now)
     if latest is not None and latest.status is AlertStatus.FIRING:
         latest.last_seen_at = now  # the same episode, repeated (or re-sent after a restart)
-        return Outcome("duplicate", latest.incident.number)
+        return Outcome(Action.DUPLICATE, latest.incident.number)
     if latest is not None and _same_start(batch.source, parsed, latest) is not None:
-        return Outcome("duplicate", latest.incident.number)  # an ended episode replayed
+        return Outcome(Action.DUPLICATE, latest.incident.number)  # an ended episode replayed
     return _fire(batch, parsed, latest, now)
 
 
@@ -135,7 +147,7 @@ def _fire(batch: Batch, parsed: ParsedAlert, previous: Alert | None, now: dateti
     if started:
         alert_state.flapping(incident, batch.actor, {**details, "until": until})
     storms.check(incident, noise.storm_thresholds, batch.actor)
-    return Outcome("created" if created else "joined", incident.number)
+    return Outcome(Action.CREATED if created else Action.JOINED, incident.number)
 
 
 def _open(
@@ -161,11 +173,11 @@ def _open(
 
 def _resolve(batch: Batch, alert: Alert | None, parsed: ParsedAlert, now: datetime) -> Outcome:
     if alert is None:
-        return Outcome("ignored", None)
+        return Outcome(Action.IGNORED, None)
     incident = batch.locked.get(alert.incident_id) or _locked(alert.incident_id)
     batch.locked[incident.id] = incident
     if alert.status is AlertStatus.RESOLVED:
-        return Outcome("duplicate", incident.number)
+        return Outcome(Action.DUPLICATE, incident.number)
     alert.status = AlertStatus.RESOLVED
     alert.ends_at = parsed.ends_at or now
     alert.last_seen_at = now
@@ -180,7 +192,7 @@ def _resolve(batch: Batch, alert: Alert | None, parsed: ParsedAlert, now: dateti
         alert_state.flapping(incident, batch.actor, {**_details(parsed), "until": until})
     last = incident.alerts_firing == 0 and batch.noise.close_when_recovered
     closed = alert_state.resolved(incident, batch.actor, _details(parsed), last=last)
-    return Outcome("closed" if closed else "resolved", incident.number)
+    return Outcome(Action.CLOSED if closed else Action.RESOLVED, incident.number)
 
 
 def _unpaged(incident: Incident, known: dict[int, bool]) -> bool:

@@ -8,6 +8,7 @@ app.extensions["test_resets"].
 
 from __future__ import annotations
 
+import enum
 import secrets
 import threading
 import time
@@ -21,7 +22,15 @@ from webapp.sandbox import decisions, seed
 from webapp.sandbox.faults import Faults
 from webapp.sandbox.limits import RateLimits
 
-CARD_CALLBACKS = ("card.action.trigger", "card.action.trigger_v1")
+
+class CardCallback(enum.StrEnum):
+    """The two card callback channels by event type (docs/lark/callbacks.md#two-channels)."""
+
+    NEW = "card.action.trigger"
+    OLD = "card.action.trigger_v1"
+
+
+CARD_CALLBACKS = tuple(CardCallback)
 # The events the sandbox can send (schema 2.0) to an app's event request URL.
 CHAT_EVENTS = (
     "im.chat.member.bot.added_v1",
@@ -29,6 +38,16 @@ CHAT_EVENTS = (
     "im.chat.disbanded_v1",
     "im.message.receive_v1",
 )
+
+
+class ChatState(enum.StrEnum):
+    NORMAL = "normal"
+    DISSOLVED = "dissolved"
+
+
+class Edition(enum.StrEnum):
+    FREE = "free"  # the monthly quota applies
+    PAID = "paid"
 
 
 @dataclass
@@ -49,7 +68,7 @@ class User:
 class Tenant:
     key: str
     name: str
-    edition: str = "free"  # "free" (monthly quota) or "paid"
+    edition: Edition = field(default_factory=lambda: Edition.FREE)
     monthly_quota: int = decisions.FREE_MONTHLY_QUOTA
     usage: dict[str, int] = field(default_factory=dict)  # "2026-11" -> counted calls
 
@@ -64,7 +83,7 @@ class App:
     encrypt_key: str = ""
     homepage_url: str = ""
     card_request_url: str = ""
-    callbacks: set[str] = field(default_factory=lambda: {"card.action.trigger"})
+    callbacks: set[str] = field(default_factory=lambda: {CardCallback.NEW})
     redirect_urls: list[str] = field(default_factory=list)
     visibility: set[str] | None = None  # open_ids; None = everyone in the tenant
     url_check: str = ""  # the last url_verification outcome, in words
@@ -88,7 +107,7 @@ class Chat:
     bots: set[str]  # app_ids
     description: str = ""
     p2p: bool = False
-    status: str = "normal"  # normal | dissolved
+    status: ChatState = field(default_factory=lambda: ChatState.NORMAL)
     owner_id: str = ""
 
 

@@ -20,7 +20,8 @@ from webapp.intake.grouping import GroupRule
 from webapp.intake.preview import preview
 from webapp.intake.settings import NoiseInput, NoiseInvalid
 from webapp.models import Channel, utcnow
-from webapp.views.dispatch import _admin_nav, _channel, signed_in_admin
+from webapp.views.access import account_row, signed_in_admin
+from webapp.views.dispatch import _admin_nav
 
 bp = Blueprint("noise", __name__, url_prefix="/admin/channels")
 bp.before_request(signed_in_admin)
@@ -29,7 +30,7 @@ bp.context_processor(_admin_nav)
 
 @bp.route("/<int:channel_id>/noise", methods=["GET", "POST"])
 def edit(channel_id: int) -> ResponseReturnValue:
-    channel = _channel(channel_id)
+    channel = account_row(Channel, channel_id)
     errors: dict[str, str] = {}
     data = _input_of(request.form) if request.method == "POST" else settings.input_of(channel)
     if request.method == "POST":
@@ -48,7 +49,7 @@ def edit(channel_id: int) -> ResponseReturnValue:
 @bp.post("/<int:channel_id>/noise/preview")
 def preview_region(channel_id: int) -> ResponseReturnValue:
     """The preview of the form as typed; a plain post (no htmx) goes back to the page."""
-    channel = _channel(channel_id)
+    channel = account_row(Channel, channel_id)
     if not request.headers.get("HX-Request"):
         return redirect(url_for("noise.edit", channel_id=channel.id), 303)
     context = _preview(channel, _input_of(request.form))
