@@ -329,14 +329,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    port: int,
+    workers: int,
+    threads: int,
+    entry: str = "bench.callbacks:serve_app()",
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """gunicorn serving `entry` on loopback, once its bare route answers."""
     command = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
         "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
-        "bench.callbacks:serve_app()",
+        "--timeout", "120", entry,
     ]  # fmt: skip
-    server = subprocess.Popen(command, start_new_session=True)
-    deadline = time.monotonic() + 30
+    server = subprocess.Popen(command, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
@@ -346,7 +353,7 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[by
         except OSError:
             time.sleep(0.2)
     stop(server)
-    raise RuntimeError("gunicorn did not start within 30 s")
+    raise RuntimeError("gunicorn did not start within 60 s")
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:

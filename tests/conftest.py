@@ -26,7 +26,12 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.sandbox import inbox as sandbox_inbox
 
-pytest_plugins = ["tests.sandbox_fixtures", "tests.browser", "tests.webhook_fixtures"]
+pytest_plugins = [
+    "tests.sandbox_fixtures",
+    "tests.browser",
+    "tests.webhook_fixtures",
+    "tests.alert_fixtures",
+]
 
 TEST_DATA_KEY = "dGVzdC1vbmx5LWtleS1mb3ItdGhlLXRlc3Qtc3VpdGU="
 

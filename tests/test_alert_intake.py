@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.factories import Persona
 from webapp.extensions import db
-from webapp.models import Alert, AlertSource, Incident, IncidentEvent, Status
+from webapp.models import Alert, AlertSource, Incident, IncidentEvent, NoiseRules, Status
 
 ALERTMANAGER_FIRING: dict[str, Any] = {
     "version": "4",
@@ -108,18 +108,24 @@ def test_replaying_the_same_alert_changes_nothing(client: FlaskClient, owner: Pe
     assert counts() == before
 
 
-def test_a_second_alert_with_the_same_fingerprint_joins_the_open_incident(
+def test_the_same_fingerprint_firing_again_joins_the_incident_left_open(
     client: FlaskClient, owner: Persona
 ) -> None:
     source = source_for(owner)
+    db.session.add(NoiseRules(channel_id=source.channel_id, close_when_recovered=False))
+    db.session.commit()
     post(client, source.key, ALERTMANAGER_FIRING)
+    assert post(client, source.key, resolved_copy()).get_json()["results"][0]["action"] == (
+        "resolved"
+    )
     later = copy.deepcopy(ALERTMANAGER_FIRING)
     later["alerts"][0]["startsAt"] = "2026-11-25T09:00:00Z"
     response = post(client, source.key, later)
     assert response.get_json()["results"] == [{"action": "joined", "incident_number": 1}]
     incident = db.session.scalars(select(Incident)).one()
     assert incident.alert_count == 2
-    assert [e.kind for e in incident.events] == ["triggered", "alert_joined"]
+    assert incident.alerts_firing == 1
+    assert [e.kind for e in incident.events] == ["triggered", "alert_resolved", "alert_joined"]
 
 
 def test_a_generic_alert_uses_its_dedup_key(client: FlaskClient, owner: Persona) -> None:

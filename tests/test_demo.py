@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 from flask import Flask
@@ -61,3 +62,21 @@ def test_an_alertmanager_webhook_to_the_printed_url_opens_an_incident(
         content_type="application/json",
     )
     assert response.get_json()["results"] == [{"action": "created", "incident_number": 31}]
+
+
+def test_the_demo_channel_groups_alerts_by_alertname_and_service(
+    app: Flask, client: FlaskClient
+) -> None:
+    app.test_cli_runner().invoke(args=["demo", "load"])
+    body = copy.deepcopy(ALERTMANAGER_FIRING)
+    first = body["alerts"][0]
+    body["alerts"] = [
+        {**first, "labels": {**first["labels"], "instance": f"api-{n}"}, "fingerprint": f"f{n}"}
+        for n in range(3)
+    ]
+    response = client.post(
+        "/api/v1/alerts/demo-alerts-7f3c9a", data=json.dumps(body), content_type="application/json"
+    )
+    results = response.get_json()["results"]
+    assert [r["action"] for r in results] == ["created", "joined", "joined"]
+    assert {r["incident_number"] for r in results} == {31}

@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
         lark_pages,
         lark_settings,
         members,
+        noise,
         ping,
         security,
         silences,
@@ -136,6 +137,7 @@ def register_blueprints(app: Flask) -> None:
         tokens,
         war_room,
         declare,
+        noise,
     ):
         app.register_blueprint(module.bp)
     api_v1.init_app(app)

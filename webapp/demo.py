@@ -24,6 +24,7 @@ from webapp.models import (
     Incident,
     LarkIntegration,
     Member,
+    NoiseRules,
     Platform,
     Role,
     Schedule,
@@ -71,6 +72,7 @@ def load() -> list[str]:
         db.session.flush()
     members = [_member(account, *person) for person in PEOPLE]
     channel = _channel(account, members)
+    _noise_rules(channel)
     _team(account, members)
     sources = _alert_sources(account, channel)
     db.session.commit()
@@ -194,6 +196,23 @@ def _channel(account: Account, members: list[Member]) -> Channel:
         )
         db.session.add(channel)
     return channel
+
+
+def _noise_rules(channel: Channel) -> None:
+    """One incident per problem: group by alertname and service over 30 minutes, and close
+    an incident when all its alerts have recovered."""
+    db.session.flush()
+    if db.session.execute(select(NoiseRules.id).where(NoiseRules.channel_id == channel.id)).first():
+        return
+    db.session.add(
+        NoiseRules(
+            channel_id=channel.id,
+            group_by=["alertname", "service"],
+            group_window_minutes=30,
+            close_when_recovered=True,
+            storm_thresholds=[10, 100, 1000],
+        )
+    )
 
 
 def _team(account: Account, members: list[Member]) -> None:

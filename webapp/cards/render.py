@@ -28,6 +28,7 @@ from webapp.cards.actions import (
 )
 from webapp.extensions import db
 from webapp.incidents import offers
+from webapp.incidents.alert_list import alert_mark
 from webapp.incidents.offers import Verb
 from webapp.incidents.states import State, state_of, state_words
 from webapp.lark.client import wire_bytes
@@ -160,7 +161,7 @@ def _facts(incident: Incident, zone: tzinfo, full: bool) -> list[str]:
         _("Channel: %(name)s", name=incident.channel.name if incident.channel else _("none")),
         _("Assignees: %(names)s", names=", ".join(m.name for m in incident.assignees) or _("none")),
         *_on_call_lines(incident, zone),
-        _("Alerts: %(count)s", count=incident.alert_count),
+        _alert_counts(incident),
     ]
     if full and incident.labels:
         pairs = sorted(incident.labels.items())[:MAX_LABELS]
@@ -205,37 +206,66 @@ def _on_call_lines(incident: Incident, zone: tzinfo) -> list[str]:
     ]
 
 
-NewestAlert = tuple[str, dict[str, Any] | None] | None  # its title and annotations
+def _alert_counts(incident: Incident) -> str:
+    """ "7 alerts, 3 still firing" once alerts are grouped; a storm says so."""
+    if incident.alert_count < 2:
+        return _("Alerts: %(count)s", count=incident.alert_count)
+    line = _(
+        "%(count)s alerts, %(firing)s still firing",
+        count=incident.alert_count,
+        firing=incident.alerts_firing,
+    )
+    if incident.storm_level:
+        line += " · " + _("alert storm (over %(threshold)s)", threshold=incident.storm_level)
+    return line
 
 
-def _newest_alert(incident: Incident) -> NewestAlert:
-    """The newest alert's title and annotations, in one statement (none without alerts)."""
+@dataclass(frozen=True)
+class NewestAlert:
+    title: str
+    annotations: dict[str, Any] | None
+    quiet_reason: str | None
+    inhibited_by: int | None
+    flapping_until: datetime | None
+
+
+def _newest_alert(incident: Incident) -> NewestAlert | None:
+    """The newest alert's title, annotations and marks, in one statement (none without alerts)."""
     if incident.alert_count < 1:
         return None
     row = db.session.execute(
-        select(Alert.title, Alert.annotations)
+        select(
+            Alert.title,
+            Alert.annotations,
+            Alert.quiet_reason,
+            Alert.inhibited_by,
+            Alert.flapping_until,
+        )
         .where(Alert.incident_id == incident.id)
         .order_by(Alert.id.desc())
         .limit(1)
     ).one_or_none()
-    return (row[0], row[1]) if row is not None else None
+    return NewestAlert(*row) if row is not None else None
 
 
-def _latest_alert(incident: Incident, newest: NewestAlert) -> str | None:
-    """The newest alert; with several, says it is the latest of N."""
+def _latest_alert(incident: Incident, newest: NewestAlert | None) -> str | None:
+    """The newest alert; with several, says it is the latest of N; and its mark."""
     if newest is None:
         return None
-    title = _clip(newest[0], MAX_TITLE)
+    title = _clip(newest.title, MAX_TITLE)
     if incident.alert_count > 1:
-        return _(
+        line = _(
             "Latest alert (latest of %(count)s): %(title)s", count=incident.alert_count, title=title
         )
-    return _("Alert: %(title)s", title=title)
+    else:
+        line = _("Alert: %(title)s", title=title)
+    mark = alert_mark(newest.quiet_reason, newest.inhibited_by, newest.flapping_until, utcnow())
+    return f"{line} ({mark})" if mark else line
 
 
-def _alert_extras(newest: NewestAlert) -> list[dict[str, Any]]:
+def _alert_extras(newest: NewestAlert | None) -> list[dict[str, Any]]:
     """What the monitoring tool sent with the newest alert: values, then its links."""
-    annotations = newest[1] if newest is not None else None
+    annotations = newest.annotations if newest is not None else None
     if not annotations:
         return []
     names = {

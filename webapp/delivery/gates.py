@@ -12,18 +12,16 @@ from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from webapp import outbox
 from webapp.delivery import lark_limits
 from webapp.delivery.outcomes import note_waiting, stats
-from webapp.extensions import db
+from webapp.dispatch import notices
 from webapp.lark import usage
 from webapp.lark.client import LarkClient
 from webapp.models import (
     Delivery,
     DeliveryKind,
-    DispatchRule,
     FailureReason,
     Incident,
     LarkIntegration,
@@ -109,7 +107,7 @@ def maybe_notice(row: Delivery, incident: Incident, now: datetime) -> None:
     if row.next_attempt_at - row.created_at <= NOTICE_AFTER:
         return
     bucket = int(now.timestamp() // NOTICE_EVERY.total_seconds())
-    for chat_id in channel_chats(incident.channel_id, row.integration_id):
+    for _integration, chat_id in notices.channel_chats(incident.channel_id, row.integration_id):
         digest = hashlib.sha256(chat_id.encode()).hexdigest()[:20]
         outbox.enqueue_once(
             DeliveryKind.NOTICE,
@@ -120,19 +118,6 @@ def maybe_notice(row: Delivery, incident: Incident, now: datetime) -> None:
             now=now,
             payload={"target": chat_id, "channel_id": incident.channel_id},
         )
-
-
-def channel_chats(channel_id: int, integration_id: int) -> list[str]:
-    rules = db.session.scalars(
-        select(DispatchRule).where(
-            DispatchRule.channel_id == channel_id, DispatchRule.integration_id == integration_id
-        )
-    )
-    chats: dict[str, None] = {}
-    for rule in rules:
-        for layer in rule.layers or []:
-            chats.update(dict.fromkeys(str(c) for c in layer.get("chat_ids") or []))
-    return list(chats)
 
 
 def notice_card(locale: str) -> dict[str, Any]:

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from flask_babel import force_locale
+
 from webapp.cards import render as cards
-from webapp.delivery import gates, lark_limits
+from webapp.delivery import gates, lark_limits, notice_words
 from webapp.delivery.outcomes import (
     end,
     target_details,
@@ -153,6 +155,29 @@ def _digest(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
 
 def _reply(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     """The bot's answer to a message in a chat (webapp/schedules/ask.py wrote its words)."""
+    payload = row.payload or {}
+    title, lines = str(payload.get("title", "")), [str(x) for x in payload.get("lines") or []]
+    _send_words(row, integration, now, lambda: (title, lines))
+
+
+def _alert_notice(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
+    """A storm or flapping notice to a chat, in the chat's language (webapp/dispatch/notices.py)."""
+
+    def words() -> tuple[str, list[str]]:
+        with force_locale(locale_for(integration, None)):
+            zone = timezones.zone_for(row.member, integration)
+            return notice_words.words(row.payload or {}, zone)
+
+    _send_words(row, integration, now, words)
+
+
+def _send_words(
+    row: Delivery,
+    integration: LarkIntegration,
+    now: datetime,
+    words: Callable[[], tuple[str, list[str]]],
+) -> None:
+    """A card of a title and plain lines to the row's chat, when quota and limits allow."""
     if not row.receive_id or not row.receive_id_type:
         end(row, DeliveryStatus.CANCELLED, "invalid_request", now)
         return
@@ -160,8 +185,7 @@ def _reply(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
         row, None, integration, now, lark_limits.allow_send(integration.app_id, row.receive_id)
     ):
         return
-    payload = row.payload or {}
-    card = reply_card(str(payload.get("title", "")), [str(x) for x in payload.get("lines") or []])
+    card = reply_card(*words())
     sent = gates.client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
     row.attempts += 1
     row.message_id = sent.message_id
@@ -205,6 +229,7 @@ HANDLERS: dict[str, Handler] = {
     DeliveryKind.NOTICE: _notice,
     DeliveryKind.DIGEST: _digest,
     DeliveryKind.MAINTENANCE: _digest,  # also a card drawn when the row was written
+    DeliveryKind.ALERT_NOTICE: _alert_notice,
     DeliveryKind.REPLY: _reply,
     DeliveryKind.ESCALATE: _escalate,
     DeliveryKind.WAR_ROOM: _war_room,

@@ -20,12 +20,13 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from webapp import outbox
-from webapp.dispatch import chat_events, fallback
+from webapp.dispatch import chat_events, fallback, notices
 from webapp.dispatch.matching import layer_members, live_binding_of, matching_rule
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor, incident_changed
 from webapp.models import (
+    CardMessage,
     ChatStatus,
     Delivery,
     DeliveryKind,
@@ -45,6 +46,14 @@ from webapp.oncall.targets import on_call_members
 # Events after which nobody needs to be told "still unacknowledged" (a silence holds the
 # incident's pages: its end pages again when the incident still waits, webapp/silences/).
 STOPS_ESCALATION = frozenset({EventKind.ACKNOWLEDGED, EventKind.RESOLVED, EventKind.SILENCED})
+# Events that alerts make, however many arrive: their card redraws are coalesced into one
+# per card every REDRAW_EVERY, far inside Lark's limits (one message updated at most 5 times
+# a second, 1,000 updates a minute per app: see webapp/delivery/lark_limits.py), so a storm
+# of alerts costs a few updates per incident and chat, never one per alert.
+COALESCED = frozenset(
+    {EventKind.ALERT_JOINED, EventKind.ALERT_RESOLVED, EventKind.STORM, EventKind.FLAPPING}
+)
+REDRAW_EVERY = timedelta(seconds=5)
 
 
 def init_app(app: Flask) -> None:
@@ -54,11 +63,27 @@ def init_app(app: Flask) -> None:
 
 def on_incident_changed(incident: Incident, event: IncidentEvent, **_: Any) -> None:
     if event.kind == EventKind.TRIGGERED:
-        if incident.silence_id is None:  # a silenced alert is recorded, never paged
-            notify_new(incident)
+        if incident.silence_id is not None:  # a silenced alert is recorded, never paged
+            return
+        if not_paged := (event.details or {}).get("not_paged"):
+            # Recorded, never paged (inhibited, flapping): the timeline says why.
+            incidents.record(incident, Actor.system(), EventKind.NOT_PAGED, dict(not_paged))
+            return
+        notify_new(incident)
         return
     if event.kind == EventKind.UNSILENCED and (event.details or {}).get("paged"):
         notify_new(incident)  # the silence ended: page what still waits, as if it were new
+        return
+    if (
+        event.kind == EventKind.ALERT_JOINED
+        and (event.details or {}).get("pages")
+        and incident.silence_id is None
+    ):
+        notify_new(incident)  # opened by a quiet alert; this one may page
+    if event.kind in notices.NOTICE_EVENTS:
+        notices.alert_notice(incident, event)
+    if event.kind in COALESCED:
+        redraw_soon(incident)
         return
     update_cards(incident, exclude=(event.details or {}).get("message_id"))
     # Escalations are scheduled only by a channel's rules: without a channel there is none.
@@ -237,15 +262,56 @@ def update_cards(incident: Incident, exclude: str | None) -> None:
     for card in incident.card_messages:
         if exclude and card.message_id == exclude:
             continue
-        outbox.enqueue(
-            DeliveryKind.UPDATE_CARD,
-            card.integration_id,
-            incident_id=incident.id,
-            receive_id_type=card.receive_id_type,
-            receive_id=card.receive_id,
-            card_message_id=card.id,
-            message_id=card.message_id,
+        _redraw_row(incident, card, utcnow())
+
+
+def redraw_soon(incident: Incident) -> None:
+    """Alerts changed the incident: one redraw per card within REDRAW_EVERY, whatever their
+    number. A card with a redraw already waiting gets none: that row draws the incident as
+    it is when it is sent."""
+    arranged = _arranged_in_this_transaction()
+    cards = incident.card_messages
+    if not cards or incident.id in arranged:
+        return
+    arranged.add(incident.id)
+    waiting = set(
+        db.session.scalars(
+            select(Delivery.card_message_id).where(
+                Delivery.incident_id == incident.id,
+                Delivery.kind == DeliveryKind.UPDATE_CARD,
+                Delivery.status == DeliveryStatus.PENDING,
+            )
         )
+    )
+    due = utcnow() + REDRAW_EVERY
+    for card in cards:
+        if card.id not in waiting:
+            _redraw_row(incident, card, due)
+
+
+def _arranged_in_this_transaction() -> set[int]:
+    """Incidents whose redraws this transaction already arranged: a body of 100 alerts asks
+    the database once per incident, not once per alert."""
+    transaction = db.session().get_transaction()
+    memo = db.session.info.get("redraws")
+    if memo is None or memo[0] is not transaction:
+        memo = (transaction, set())
+        db.session.info["redraws"] = memo
+    arranged: set[int] = memo[1]
+    return arranged
+
+
+def _redraw_row(incident: Incident, card: CardMessage, due: datetime) -> Delivery:
+    return outbox.enqueue(
+        DeliveryKind.UPDATE_CARD,
+        card.integration_id,
+        incident_id=incident.id,
+        receive_id_type=card.receive_id_type,
+        receive_id=card.receive_id,
+        card_message_id=card.id,
+        message_id=card.message_id,
+        next_attempt_at=due,
+    )
 
 
 def cancel_escalation(incident: Incident, why: str) -> None:

@@ -32,5 +32,8 @@ def event_label(kind: str) -> str:
         EventKind.SILENCED: _("silenced"),
         EventKind.UNSILENCED: _("no longer silenced"),
         EventKind.SILENCE_CHANGED: _("silence changed"),
+        EventKind.STORM: _("alert storm"),
+        EventKind.FLAPPING: _("alert flapping"),
+        EventKind.NOT_PAGED: _("not paged"),
     }
     return labels.get(kind, kind.replace("_", " "))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from webapp.extensions import db
 from webapp.incidents.queries import MAX_ROWS, scope
 from webapp.incidents.service import may_view
-from webapp.models import Alert, Incident, IncidentEvent, Member
+from webapp.models import Incident, IncidentEvent, Member
 
 
 def row(member: Member, number: int) -> Incident | None:
@@ -38,9 +38,6 @@ def detail(member: Member, number: int) -> Incident | None:
             joinedload(Incident.channel),
             selectinload(Incident.assignees),
             selectinload(Incident.responders),
-            selectinload(Incident.alerts).load_only(
-                Alert.id, Alert.title, Alert.severity, Alert.status, Alert.starts_at
-            ),
             selectinload(Incident.events).joinedload(IncidentEvent.actor),
         )
     )

@@ -58,6 +58,7 @@ class DeliveryKind(enum.StrEnum):
     DIGEST = "digest"  # the weekly figures, to a channel's chats (webapp/insights/digest.py)
     MAINTENANCE = "maintenance"  # a window began or ended, to its chats (webapp/silences/)
     WEBHOOK = "webhook"  # a signed event to an account's endpoint (webapp/webhooks/); no Lark
+    ALERT_NOTICE = "alert_notice"  # an alert storm or a flapping alert, to a channel's chats
 
 
 class FailureReason(enum.StrEnum):

@@ -85,6 +85,9 @@ class EventKind(enum.StrEnum):
     SILENCED = "silenced"  # a silence or maintenance window holds its pages
     UNSILENCED = "unsilenced"  # ... no longer: details say whether it was paged then
     SILENCE_CHANGED = "silence_changed"  # the silence holding it was edited or extended
+    STORM = "storm"  # the incident's alert count crossed one of its channel's thresholds
+    FLAPPING = "flapping"  # an alert changed state too often; its pages are muted a while
+    NOT_PAGED = "not_paged"  # opened by an alert that was recorded but not paged (and why)
 
 
 incident_assignees = Table(
@@ -130,6 +133,12 @@ class Incident(db.Model):  # type: ignore[name-defined]
     labels: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     dedup_key: Mapped[str | None] = mapped_column(String(255))
     alert_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Its alerts still firing; the card says "7 alerts, 3 still firing".
+    alerts_firing: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The last time an alert joined it: a channel's grouping window counts from here.
+    last_merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The highest storm threshold its alert count crossed (0: none).
+    storm_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -224,12 +233,22 @@ class AlertStatus(enum.StrEnum):
     RESOLVED = "resolved"
 
 
+class QuietReason(enum.StrEnum):
+    """Why an alert was recorded but did not page (webapp/incidents/paging.py decides)."""
+
+    INHIBITED = "inhibited"
+    FLAPPING = "flapping"
+
+
 class Alert(db.Model):  # type: ignore[name-defined]
-    """One raw alert. Replays of the same alert update this row instead of adding one."""
+    """One alert episode, from firing to resolved. Repeats while it fires (a replay, or a
+    restarted Prometheus with a new startsAt) update this row instead of adding one."""
 
     __tablename__ = "alert"
     __table_args__ = (
         UniqueConstraint("source_id", "dedup_key", "starts_at", name="uq_alert_occurrence"),
+        # The intake's "is this alert already firing?" and its previous episode.
+        Index("ix_alert_source_dedup", "source_id", "dedup_key", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -250,5 +269,49 @@ class Alert(db.Model):  # type: ignore[name-defined]
     silence_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the source last said anything about it (a repeat, its resolution).
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Recorded but not paged, and why; `inhibited_by` is the number of the incident whose
+    # alert inhibited it ("inhibited by #41").
+    quiet_reason: Mapped[str | None] = mapped_column(String(16))
+    inhibited_by: Mapped[int | None] = mapped_column(Integer)
+    # Its state changes (ISO times) of the last flapping window, carried from episode to
+    # episode of the same alert, and until when its pages are muted for flapping.
+    state_changes: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    flapping_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     incident: Mapped[Incident] = relationship(back_populates="alerts")
+
+
+class NoiseRules(db.Model):  # type: ignore[name-defined]
+    """One channel's noise reduction: grouping, storm thresholds, inhibition, flapping.
+
+    A channel without a row keeps the old behaviour: no grouping (an alert joins only an open
+    incident with its own dedup key), no storm notices, no inhibition; flapping detection is
+    on with its defaults, as Flashduty has it.
+    """
+
+    __tablename__ = "noise_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channel.id", ondelete="CASCADE"), unique=True
+    )
+    # Up to 5 label names; empty: grouping off.
+    group_by: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    group_window_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # True: an alert without one of the labels groups with others missing it too.
+    group_missing: Mapped[bool] = mapped_column(default=False)
+    # When every alert of an incident has recovered: close it, or leave it to a person.
+    close_when_recovered: Mapped[bool] = mapped_column(default=True)
+    storm_thresholds: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    # [{"source": ["alertname=NodeDown"], "target": ["severity=~warning|info"],
+    #   "equal": ["cluster"]}]: Alertmanager's inhibit_rules, matchers as text.
+    inhibitions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    flap_enabled: Mapped[bool] = mapped_column(default=True)
+    flap_changes: Mapped[int] = mapped_column(Integer, default=4)
+    flap_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    flap_mute_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    channel: Mapped[Channel] = relationship()

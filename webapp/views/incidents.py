@@ -34,7 +34,7 @@ from webapp.dispatch import war_rooms
 from webapp.extensions import db
 from webapp.i18n import ago, current_zone
 from webapp.identity.login import safe_next
-from webapp.incidents import events, offers, queries
+from webapp.incidents import alert_list, events, offers, queries
 from webapp.incidents import lookup as incident_lookup
 from webapp.incidents import service as incidents
 from webapp.incidents.offers import Verb
@@ -75,6 +75,8 @@ def init_app(app: Any) -> None:
     globals_["inc_bulk_offers"] = lambda: offers.bulk_offers(_member())
     globals_["inc_event_label"] = events.event_label
     globals_["inc_state"] = state_of
+    globals_["inc_alert_mark"] = alert_list.alert_mark
+    globals_["inc_moment"] = alert_list.moment
     globals_["inc_lark_fix"] = lark_errors.fix
     globals_["inc_waiting_words"] = outbox_outcomes.waiting_words
     globals_["inc_fallback_words"] = mail.reason_words
@@ -216,6 +218,7 @@ def detail_context(incident: Incident, comment_text: str = "") -> dict[str, Any]
         "told": outbox_outcomes.who_was_told(incident),
         "silence": quick.holding(incident) if quick.offered(incident) else None,
         "silence_spans": [(m, silence_words.span(m)) for m in quick.QUICK_MINUTES],
+        "alerts": alert_list.page(incident, request.args.get("alerts", "all")),
         "key": (request.view_args or {}).get("key"),
     }
 
@@ -226,6 +229,19 @@ def detail_page(key: str, number: int) -> ResponseReturnValue:
     incident = _detail_or_404(number)
     template = "incidents/_detail.html" if wants_fragment() else "incidents/detail.html"
     return _render(template, **detail_context(incident))
+
+
+@bp.get("/<int:number>/alerts", endpoint="alerts")
+@lark_member_required
+def alerts_region(key: str, number: int) -> ResponseReturnValue:
+    """The alert list in one state (htmx); a plain visit opens the page filtered the same way."""
+    state = request.args.get("state", "all")
+    incident = _detail_or_404(number)  # one the member may not see is a 404 either way
+    if not wants_fragment():
+        return redirect(url_for(".detail", number=number, alerts=state), 303)
+    return _render(
+        "incidents/_alerts.html", incident=incident, alerts=alert_list.page(incident, state)
+    )
 
 
 @bp.get("/<int:number>/menu", endpoint="menu")
