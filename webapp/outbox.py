@@ -16,6 +16,9 @@ import uuid as uuids
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
 from webapp.extensions import db
 from webapp.models import (
     Delivery,
@@ -108,3 +111,10 @@ def _values(
         "payload": {},
         **given,
     }
+
+
+def enqueue_webhooks(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Webhook rows (their receiver is an account's endpoint, no Lark integration), written
+    as given in the caller's transaction; one statement, safe inside a flush hook."""
+    if rows:
+        session.execute(insert(Delivery.__table__), rows)

@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from webapp import outbox
 from webapp.extensions import db
 from webapp.models import (
     Delivery,
@@ -96,8 +97,7 @@ def _write(
     data: dict[str, Any],
     at: datetime,
 ) -> None:
-    if targets:
-        session.execute(insert(Delivery.__table__), [_row(e.id, kind, data, at) for e in targets])
+    outbox.enqueue_webhooks(session, [_row(e.id, kind, data, at) for e in targets])
 
 
 def wants(endpoint: WebhookEndpoint, kind: WebhookEvent, channel_id: int | None) -> bool:
@@ -110,10 +110,10 @@ def send_test(endpoint: WebhookEndpoint) -> Delivery:
     """A `webhook.test` event to this endpoint alone, whatever its filters."""
     now = utcnow()
     data = {"endpoint": {"id": endpoint.id, "url": endpoint.url}, "message": "hello"}
-    row = Delivery(**_row(endpoint.id, WebhookEvent.TEST, data, now))
-    db.session.add(row)
+    values = _row(endpoint.id, WebhookEvent.TEST, data, now)
+    outbox.enqueue_webhooks(db.session(), [values])
     db.session.commit()
-    return row
+    return db.session.scalars(select(Delivery).where(Delivery.uuid == values["uuid"])).one()
 
 
 def send_again(row: Delivery) -> None:
