@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 
 from webapp import ratelimit
 from webapp.extensions import db
+from webapp.incidents import alert_state
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
 from webapp.models import Channel, Heartbeat, Incident, Severity, Status, utcnow
@@ -173,7 +174,7 @@ def _resolve(incident_id: int, heartbeat: Heartbeat) -> None:
     if incident is None or incident.status is Status.CLOSED:
         return  # someone resolved it by hand meanwhile
     details = {"heartbeat": heartbeat.id, "name": heartbeat.name, "alert": heartbeat.name}
-    incidents.alert_resolved(incident, Actor.system(), details, last=True)
+    alert_state.resolved(incident, Actor.system(), details, last=True)
 
 
 def check_due(now: datetime) -> int:

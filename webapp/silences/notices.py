@@ -17,12 +17,11 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp import outbox
 from webapp.extensions import db
 from webapp.models import (
     Channel,
-    Delivery,
     DeliveryKind,
-    DeliveryStatus,
     DispatchRule,
     LarkIntegration,
     MaintenanceWindow,
@@ -90,18 +89,15 @@ def _post(window: MaintenanceWindow, silence: Silence, moment: str, lines: Any, 
         locale = "zh" if integration.platform is Platform.FEISHU else "en"
         with force_locale(locale):
             title, body = lines()
-        db.session.add(
-            Delivery(
-                integration_id=integration.id,
-                kind=DeliveryKind.MAINTENANCE,
-                receive_id_type="chat_id",
-                receive_id=chat,
-                uuid=f"mw-{silence.id}-{moment}-{index}"[:50],
-                status=DeliveryStatus.PENDING,
-                next_attempt_at=now,
-                layer=0,
-                payload={"target": chat, "card": card(title, body, color)},
-            )
+        outbox.enqueue(
+            DeliveryKind.MAINTENANCE,
+            integration.id,
+            f"mw-{silence.id}-{moment}-{index}"[:50],
+            receive_id_type="chat_id",
+            receive_id=chat,
+            next_attempt_at=now,
+            layer=0,
+            payload={"target": chat, "card": card(title, body, color)},
         )
     return len(targets)
 
