@@ -102,10 +102,13 @@ def incident_link(incident: Incident, integration: LarkIntegration | None) -> st
 
 
 NOT_BOUND = "not_bound"  # the member never linked their Lark user (no binding at all)
+LADDER = "ladder"  # an e-mail step of the person's notification rules (webapp/paging/)
 
 
 def reason_words(reason: str) -> str:
     """Why Lark could not be used, in words, for the e-mail and the timeline."""
+    if reason == LADDER:
+        return _("your notification rules add an e-mail when an incident stays unacknowledged.")
     if reason == NOT_BOUND:
         return _(
             "You have not linked your Lark account to the On-call app yet: open the app once "

@@ -25,8 +25,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import case, func, select, update
 
+from webapp.delivery import buzz_kinds, lark_limits, mail, schedule_kinds
 from webapp.delivery import kinds as outbox_kinds
-from webapp.delivery import lark_limits, mail, schedule_kinds
 from webapp.delivery.kinds import HANDLERS, notice_card
 from webapp.delivery.outcomes import NOTIFY_PURPOSE, fail, note_waiting, stats
 from webapp.extensions import db
@@ -190,7 +190,11 @@ def _handle(row: Delivery, now: datetime) -> None:
     if integration is None or not integration.enabled:
         fail(row, "integration_disabled", None, "the Lark integration is disabled", now)
         return
-    handler = HANDLERS.get(row.kind) or schedule_kinds.HANDLERS.get(row.kind)
+    handler = (
+        HANDLERS.get(row.kind)
+        or schedule_kinds.HANDLERS.get(row.kind)
+        or buzz_kinds.HANDLERS.get(row.kind)
+    )
     if handler is None:
         fail(row, "invalid_request", None, f"unknown outbox kind {row.kind!r}", now)
         return

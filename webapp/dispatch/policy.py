@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.incidents import service as incidents
@@ -39,6 +39,7 @@ from webapp.models import (
     Team,
     utcnow,
 )
+from webapp.paging import ladder
 
 # Events after which nobody needs to be told "still unacknowledged".
 STOPS_ESCALATION = frozenset({EventKind.ACKNOWLEDGED, EventKind.RESOLVED})
@@ -54,9 +55,8 @@ def on_incident_changed(incident: Incident, event: IncidentEvent, **_: Any) -> N
         notify_new(incident)
         return
     update_cards(incident, exclude=(event.details or {}).get("message_id"))
-    # Escalations are scheduled only by a channel's rules: without a channel there is none.
-    if event.kind in STOPS_ESCALATION and incident.channel_id is not None:
-        cancel_escalation(incident, event.kind)
+    if event.kind in STOPS_ESCALATION:
+        ladder.stop(incident, event.kind)  # the ladder's steps and the policy's escalations
 
 
 def new_uuid() -> str:
@@ -180,6 +180,7 @@ def tell(
         )
         if schedule_name := (on_call_in or {}).get(member.id):
             row.payload = {**row.payload, "on_call_in": schedule_name}
+        ladder.plan(incident, integration, member, row, utcnow())
     for chat_id, name in chats.items():
         send_row(incident, integration, "chat_id", chat_id, name, layer, None)
 
@@ -289,19 +290,6 @@ def update_cards(incident: Incident, exclude: str | None) -> None:
                 payload={},
             )
         )
-
-
-def cancel_escalation(incident: Incident, why: str) -> None:
-    db.session.execute(
-        update(Delivery)
-        .where(
-            Delivery.incident_id == incident.id,
-            Delivery.kind == DeliveryKind.ESCALATE,
-            Delivery.status == DeliveryStatus.PENDING,
-        )
-        .values(status=DeliveryStatus.CANCELLED, reason=why[:32])
-        .execution_options(synchronize_session=False)
-    )
 
 
 # -- escalation, run by the worker when an `escalate` row falls due ------------------------

@@ -29,5 +29,7 @@ def event_label(kind: str) -> str:
         EventKind.EMAILED: _("e-mailed"),
         EventKind.WAR_ROOM: _("war room"),
         EventKind.ESCALATED: _("escalated"),
+        EventKind.BUZZED: _("buzzed"),
+        EventKind.BUZZ_FAILED: _("buzz not sent"),
     }
     return labels.get(kind, kind.replace("_", " "))

@@ -29,6 +29,7 @@ from webapp.lark.errors import (
     NETWORK_CODE,
     TOKEN_INVALID_CODES,
     LarkError,
+    buzz_error,
 )
 from webapp.models import FailureReason, LarkIntegration
 
@@ -184,6 +185,21 @@ class LarkClient:
         self._call(
             "POST", "/open-apis/interactive/v1/card/update", json={"token": token, "card": card}
         )
+
+    def buzz(self, message_id: str, via: str, open_ids: list[str]) -> list[str]:
+        """Lark's urgent (加急) on a message the bot sent: `via` is app, sms or phone
+        (docs/lark/urgent.md). Returns the open_ids Lark could not buzz; a refusal raises
+        LarkError with a buzz reason (quota, group setting, 200 unread, scope, not in chat)."""
+        try:
+            body = self._call(
+                "PATCH",
+                f"/open-apis/im/v1/messages/{quote(message_id, safe='')}/urgent_{via}",
+                params={"user_id_type": "open_id"},
+                json={"user_id_list": open_ids},
+            )
+        except LarkError as exc:
+            raise buzz_error(exc) from exc
+        return [str(i) for i in _data(body).get("invalid_user_id_list") or []]
 
     # -- chats -----------------------------------------------------------------------
 

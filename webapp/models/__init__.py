@@ -45,6 +45,7 @@ from webapp.models.lark import (
     LicenseRefusal,
     Platform,
 )
+from webapp.models.paging import BuzzUsage, PagingRule, PagingSettings
 from webapp.models.schedules import (
     CalendarFeed,
     CoverRequest,
@@ -59,6 +60,7 @@ __all__ = [
     "AlertSource",
     "AlertStatus",
     "ApiUsage",
+    "BuzzUsage",
     "CalendarFeed",
     "CallbackReceipt",
     "CardMessage",
@@ -82,6 +84,8 @@ __all__ = [
     "LicenseRefusal",
     "LoginSession",
     "Member",
+    "PagingRule",
+    "PagingSettings",
     "Platform",
     "Role",
     "Schedule",

@@ -82,6 +82,8 @@ class EventKind(enum.StrEnum):
     EMAILED = "emailed"
     WAR_ROOM = "war_room"
     ESCALATED = "escalated"
+    BUZZED = "buzzed"  # one step of a person's ladder went out (webapp/paging/)
+    BUZZ_FAILED = "buzz_failed"  # a step Lark refused, or one we held back, with the reason
 
 
 incident_assignees = Table(

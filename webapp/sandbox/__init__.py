@@ -25,9 +25,16 @@ def init_app(app: Flask) -> None:
         openapi,
         state,
         talk,
+        urgent,
     )
 
-    del chats, im, oauth, talk  # imported for the routes they add to openapi.bp and client.bp
+    del (
+        chats,
+        im,
+        oauth,
+        talk,
+        urgent,
+    )  # imported for the routes they add to openapi.bp and client.bp
     for blueprint in (openapi.bp, control.bp, client.bp, console.bp, inbox.bp):
         # The sandbox stands in for an external system (Lark's servers and client): its
         # endpoints are called by the product's HTTP client or by the person playing a Lark

@@ -21,6 +21,7 @@ from webapp.sandbox import decisions, seed
 from webapp.sandbox.faults import Faults
 from webapp.sandbox.limits import RateLimits
 
+URGENT_SCOPES = ("im:message.urgent", "im:message.urgent:sms", "im:message.urgent:phone")
 CARD_CALLBACKS = ("card.action.trigger", "card.action.trigger_v1")
 # The events the sandbox can send (schema 2.0) to an app's event request URL.
 CHAT_EVENTS = (
@@ -52,6 +53,8 @@ class Tenant:
     edition: str = "free"  # "free" (monthly quota) or "paid"
     monthly_quota: int = decisions.FREE_MONTHLY_QUOTA
     usage: dict[str, int] = field(default_factory=dict)  # "2026-11" -> counted calls
+    buzz_quota: int = decisions.BUZZ_MONTHLY_QUOTA  # SMS + phone buzzes a month
+    buzz_used: dict[str, int] = field(default_factory=dict)  # "2026-11" -> SMS + phone buzzes
 
 
 @dataclass
@@ -72,6 +75,8 @@ class App:
     event_request_url: str = ""
     events: set[str] = field(default_factory=set)  # subscribed CHAT_EVENTS
     event_url_check: str = ""
+    # The urgent (加急) scopes the tenant admin approved; the seeded demo app has all three.
+    scopes: set[str] = field(default_factory=lambda: set(URGENT_SCOPES))
 
     @property
     def bot_open_id(self) -> str:
@@ -90,6 +95,9 @@ class Chat:
     p2p: bool = False
     status: str = "normal"  # normal | dissolved
     owner_id: str = ""
+    # Group setting 谁可以加急: "all_members", or "only_owner" (owner and admins only)
+    urgent_setting: str = "all_members"
+    admins: set[str] = field(default_factory=set)  # app_ids and open_ids made admins
 
 
 @dataclass
@@ -112,6 +120,17 @@ class Message:
     def revisions(self) -> list[str]:
         """Every content this message has shown, oldest first; the index is its revision."""
         return [*self.history, self.content]
+
+
+@dataclass
+class Buzz:
+    """One urgent (加急) call's ring for one person, until they open the chat."""
+
+    message_id: str
+    open_id: str
+    via: str  # app | sms | phone
+    at: float
+    read: bool = False
 
 
 @dataclass
@@ -148,6 +167,7 @@ class Sandbox:
         self.uuids: dict[tuple[str, str], tuple[str, float]] = {}  # (app, uuid) -> (msg, at)
         self.chat_uuids: dict[tuple[str, str], tuple[str, float]] = {}
         self.card_tokens: dict[str, CardToken] = {}
+        self.buzzes: list[Buzz] = []
         self.refresh_tokens: dict[tuple[str, str], str] = {}  # X-Refresh-Token per click
         self.oauth_codes: dict[str, Any] = {}
         self.used_refresh: set[str] = set()
