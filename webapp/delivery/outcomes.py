@@ -211,6 +211,9 @@ class Told:
     message_id: str | None
     reason: str | None
     words: str  # why it waits, or the fix for a failure
+    via: str = ""  # a buzz step's way: app, sms, phone or email
+    step: int = 0  # its place in the person's ladder
+    rule: str = ""  # whose ladder: own, account, built_in
 
 
 def who_was_told(incident: Incident) -> list[Told]:
@@ -261,4 +264,44 @@ def who_was_told(incident: Incident) -> list[Told]:
                     waiting_words(row.reason),
                 )
             )
-    return told
+    return told + buzzes(incident)
+
+
+def buzzes(incident: Incident) -> list[Told]:
+    """Each step of each person's ladder: rang (when, how), stopped, held back or refused
+    (with Lark's reason and its fix), or still scheduled."""
+    rows = db.session.scalars(
+        select(Delivery)
+        .where(Delivery.incident_id == incident.id, Delivery.kind == DeliveryKind.BUZZ)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+    )
+    return [_buzz_told(row) for row in rows]
+
+
+def _buzz_told(row: Delivery) -> Told:
+    payload = row.payload or {}
+    failed_at = payload.get("failed_at")
+    state, at, words = {
+        DeliveryStatus.DELIVERED: ("buzzed", row.delivered_at, ""),
+        DeliveryStatus.CANCELLED: ("stopped", None, ""),
+        DeliveryStatus.FAILED: (
+            "failed",
+            datetime.fromisoformat(failed_at) if failed_at else None,
+            fix(row.reason or ""),
+        ),
+        DeliveryStatus.PENDING: ("scheduled", row.next_attempt_at, ""),
+    }[row.status]
+    if row.status is DeliveryStatus.CANCELLED and row.reason == "quiet_hours":
+        state = "quiet"
+    return Told(
+        target(row),
+        "buzz",
+        state,
+        at,
+        row.message_id,
+        row.reason,
+        words,
+        via=str(payload.get("via") or ""),
+        step=int(payload.get("step") or 0),
+        rule=str(payload.get("rule") or ""),
+    )

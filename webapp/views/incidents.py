@@ -46,6 +46,7 @@ from webapp.incidents.service import (
 )
 from webapp.lark import errors as lark_errors
 from webapp.models import EventKind, Incident, Member, Source, utcnow
+from webapp.paging import words as paging_words
 from webapp.views import list_etag, list_rows
 from webapp.views.lark_context import lark_member_required
 
@@ -73,6 +74,8 @@ def init_app(app: Any) -> None:
     globals_["inc_lark_fix"] = lark_errors.fix
     globals_["inc_waiting_words"] = outbox_outcomes.waiting_words
     globals_["inc_fallback_words"] = mail.reason_words
+    globals_["buzz_step_words"] = paging_words.step_words
+    globals_["buzz_line"] = paging_words.line
 
 
 @bp.context_processor
