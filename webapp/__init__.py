@@ -94,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
         lark_pages,
         lark_settings,
         members,
+        paging,
         security,
         sources,
     )
@@ -115,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
         insights,
         sources,
         security,
+        paging,
     ):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
@@ -186,3 +187,36 @@ def as_form(ladder: Ladder) -> dict[str, Any]:
         "quiet_start": f"{ladder.quiet_start // 60:02d}:{ladder.quiet_start % 60:02d}",
         "quiet_end": f"{ladder.quiet_end // 60:02d}:{ladder.quiet_end % 60:02d}",
     }
+
+
+def save_all(
+    account_id: int,
+    member: Member | None,
+    ladders: dict[str, tuple[list[Step], bool]],
+    window: tuple[int, int],
+) -> None:
+    """Keep every severity's ladder and the quiet hours in one go, and commit."""
+    for severity, (steps, quiet) in ladders.items():
+        save(account_id, member, severity, steps, quiet, window)
+    db.session.commit()
+
+
+def read_form(form: Any) -> tuple[dict[str, tuple[list[Step], bool]], tuple[int, int]]:
+    """The rules form (fields `<severity>-after-<n>`, `<severity>-via-<n>`, `<severity>-quiet`,
+    `quiet_start`, `quiet_end`) as ladders; RuleError names what to change."""
+    ladders = {}
+    for severity in SEVERITIES:
+        pairs = [
+            (str(form.get(f"{severity}-after-{n}", "")), str(form.get(f"{severity}-via-{n}", "")))
+            for n in range(MAX_STEPS + 1)
+        ]
+        try:
+            steps = parse_steps(pairs)
+        except RuleError as error:
+            raise RuleError(f"{_(severity)}: {error}") from None
+        ladders[severity] = (steps, bool(form.get(f"{severity}-quiet")))
+    window = (
+        parse_clock(str(form.get("quiet_start", ""))),
+        parse_clock(str(form.get("quiet_end", ""))),
+    )
+    return ladders, window
