@@ -181,3 +181,48 @@ def test_the_rules_page_speaks_both_languages(
     page = client.get(f"/lark/{integration.key}/paging").get_data(as_text=True)
     assert ("My notification rules" if locale == "en" else "我的通知规则") in page
     assert ("Send me a test buzz" if locale == "en" else "给我发一条测试加急") in page
+
+
+def _checklist_step(integration: LarkIntegration, key: str) -> Any:
+    from webapp.diagnostics import checklist
+
+    db.session.expire_all()
+    return next(s for s in checklist.steps(integration) if s.key == key)
+
+
+def test_the_setup_checklist_ticks_the_urgent_scopes_only_from_a_buzz(
+    client: FlaskClient, owner: factories.Persona, lark: LarkSandbox
+) -> None:
+    integration = _in_lark(client, owner, seed.LI_LEI.open_id)
+    assert _checklist_step(integration, "urgent_scopes").status.value == "waiting"
+    lark.set_scopes(seed.DEMO_APP_ID, [])
+    path = f"/lark/{integration.key}/paging"
+    client.post(f"{path}/test", data={"csrf_token": csrf_token(client, path)})
+    outbox.run_once()
+    assert _checklist_step(integration, "urgent_scopes").status.value == "failing"
+    lark.set_scopes(seed.DEMO_APP_ID, ["im:message.urgent"])
+    client.post(f"{path}/test", data={"csrf_token": csrf_token(client, path)})
+    outbox.run_once()
+    step = _checklist_step(integration, "urgent_scopes")
+    assert (step.status.value, step.evidence) == ("done", "Buzzes Lark accepted: app.")
+
+
+def test_a_used_up_buzz_quota_turns_diagnostics_red_and_shows_on_the_license_page(
+    client: FlaskClient, owner: factories.Persona, lark: LarkSandbox
+) -> None:
+    from webapp.diagnostics.limits import buzz_quota_check
+
+    integration, _incident = _told(owner)
+    assert buzz_quota_check(integration).status.value == "ok"
+    lark.set_buzz_quota(quota=0)
+    outbox.run_once()
+    later(5 * 60 + 1)
+    db.session.expire_all()
+    check = buzz_quota_check(integration)
+    assert check.status.value == "failing" and "230024" in check.evidence
+    assert "buy more buzzes" in check.fix
+    sign_in(client, owner)
+    diagnostics = client.get("/admin/diagnostics").get_data(as_text=True)
+    assert "SMS and phone buzz quota" in diagnostics
+    license_page = client.get("/admin/license").get_data(as_text=True)
+    assert 'id="pg-budget"' in license_page and "230024" in license_page

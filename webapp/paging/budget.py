@@ -11,7 +11,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.extensions import db
 from webapp.lark import usage
-from webapp.models import BuzzUsage, Delivery, DeliveryKind, FailureReason, Severity
+from webapp.models import (
+    BuzzUsage,
+    Delivery,
+    DeliveryKind,
+    FailureReason,
+    LarkIntegration,
+    Severity,
+)
 from webapp.paging.rules import APP, PHONE, SMS, settings_of
 
 
@@ -61,6 +68,16 @@ def month(integration_id: int, now: datetime) -> Month:
         forecast(phone, now),
         quota_refused(integration_id, now),
     )
+
+
+def months_of(account_id: int, now: datetime) -> list[tuple[LarkIntegration, Month]]:
+    """This month's buzzes of each of the account's integrations."""
+    integrations = db.session.scalars(
+        select(LarkIntegration)
+        .where(LarkIntegration.account_id == account_id)
+        .order_by(LarkIntegration.id)
+    )
+    return [(integration, month(integration.id, now)) for integration in integrations]
 
 
 def forecast(used: int, now: datetime) -> int:

@@ -38,6 +38,7 @@ from webapp.identity.integrations import IntegrationInput, IntegrationInvalid
 from webapp.incidents import queries as incident_queries
 from webapp.lark.errors import LarkError
 from webapp.models import Edition, LarkIntegration, Member, Platform, utcnow
+from webapp.paging import budget as paging_budget
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -304,6 +305,7 @@ def _license_context() -> dict[str, Any]:
         "refusals": licensing.recent_refusals(me.account) if me.is_admin else [],
         "admins": licensing.admins_of(me.account),
         "me": me,
+        "months": paging_budget.months_of(me.account_id, utcnow()) if me.is_admin else [],
     }
 
 

@@ -11,11 +11,10 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.lark.errors import fix
-from webapp.models import LarkIntegration, Member, utcnow
+from webapp.models import Member, utcnow
 from webapp.paging import budget, rules, trial
 from webapp.paging.words import rule_words
 from webapp.views.lark_context import lark_member_required
@@ -112,18 +111,12 @@ def defaults() -> ResponseReturnValue:
 def _defaults_page(
     admin: Member, error: str | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    integrations = db.session.scalars(
-        select(LarkIntegration)
-        .where(LarkIntegration.account_id == admin.account_id)
-        .order_by(LarkIntegration.id)
-    ).all()
-    now = utcnow()
     page = render_template(
         "admin/paging.html",
         admin_me=admin,
         error=error,
         reserve=rules.settings_of(admin.account_id).reserve_phone_for_critical,
-        months=[(i, budget.month(i.id, now)) for i in integrations],
+        months=budget.months_of(admin.account_id, utcnow()),
         **_form_context(rules.account_ladders(admin.account_id)),
     )
     return page, status
