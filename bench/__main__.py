@@ -13,6 +13,7 @@ BENCHMARKS = (
     "outage",
     "insights",
     "integration_save",
+    "buzz",
 )
 
 
