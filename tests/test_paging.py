@@ -384,3 +384,29 @@ def test_a_layer_told_later_starts_its_people_s_ladders_then(
     assert rows[1].next_attempt_at - escalated_at <= timedelta(minutes=5)
     assert rows[1].next_attempt_at - escalated_at > timedelta(minutes=4)
     assert _urgent_calls(lark) == ["app"]
+
+
+def test_a_card_sent_because_nobody_acknowledged_says_so(
+    owner: factories.Persona, lark: LarkSandbox, clock: time_machine.Traveller
+) -> None:
+    owner.member.locale = "en"
+    integration = factories.lark_integration(owner.account)
+    bind(integration, owner.member, OPEN_ID)
+    channel = factories.channel(owner.account, [owner.member])
+    rule(
+        channel,
+        integration,
+        [
+            {"chat_ids": [seed.ONCALL_CHAT.chat_id]},
+            {"delay_minutes": 10, "member_ids": [owner.member.id]},
+        ],
+    )
+    factories.incident(owner.account, ch=channel)
+    outbox.run_once()
+    [chat_card] = lark.messages_to(seed.ONCALL_CHAT.chat_id)
+    assert "nobody acknowledged" not in chat_card.content
+    clock.shift(timedelta(minutes=10, seconds=1))
+    later(0)
+    later(1)
+    [card] = lark.messages_to(OPEN_ID)
+    assert "Sent to you because nobody acknowledged for 10 minutes." in card.content

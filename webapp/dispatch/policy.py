@@ -180,9 +180,19 @@ def tell(
         )
         if schedule_name := (on_call_in or {}).get(member.id):
             row.payload = {**row.payload, "on_call_in": schedule_name}
+        _say_why(row, incident, layer)
         ladder.plan(incident, integration, member, row, utcnow())
     for chat_id, name in chats.items():
-        send_row(incident, integration, "chat_id", chat_id, name, layer, None)
+        _say_why(
+            send_row(incident, integration, "chat_id", chat_id, name, layer, None), incident, layer
+        )
+
+
+def _say_why(row: Delivery, incident: Incident, layer: int) -> None:
+    """A later layer's card says how long nobody acknowledged (the card draws the words)."""
+    if layer > 0:
+        minutes = max(1, round((utcnow() - incident.created_at).total_seconds() / 60))
+        row.payload = {**row.payload, "unacknowledged_for": minutes}
 
 
 def live_binding_of(integration: LarkIntegration, member: Member) -> LarkBinding | None:
