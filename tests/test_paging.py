@@ -410,3 +410,41 @@ def test_a_card_sent_because_nobody_acknowledged_says_so(
     later(1)
     [card] = lark.messages_to(OPEN_ID)
     assert "Sent to you because nobody acknowledged for 10 minutes." in card.content
+
+
+def _chat_and_person(owner: factories.Persona) -> Incident:
+    integration = factories.lark_integration(owner.account)
+    bind(integration, owner.member, OPEN_ID)
+    channel = factories.channel(owner.account, [owner.member])
+    rule(channel, integration, [{"assignees": True, "chat_ids": [seed.ONCALL_CHAT.chat_id]}])
+    return factories.incident(owner.account, ch=channel, assignees=[owner.member])
+
+
+def test_a_group_card_s_buzz_rings_the_policy_s_people_in_that_chat(
+    owner: factories.Persona, lark: LarkSandbox
+) -> None:
+    incident = _chat_and_person(owner)
+    outbox.run_once()
+    [group_card] = lark.messages_to(seed.ONCALL_CHAT.chat_id)
+    [call] = lark.calls(URGENT, "PATCH")
+    assert call.path == f"/open-apis/im/v1/messages/{group_card.message_id}/urgent_app"
+    assert call.body == {"user_id_list": [OPEN_ID]}
+    assert _buzz_rows(incident)[0].message_id == group_card.message_id
+
+
+def test_a_group_that_lets_only_admins_buzz_is_named_and_the_own_card_rings_instead(
+    client: FlaskClient, owner: factories.Persona, lark: LarkSandbox
+) -> None:
+    lark.set_chat_urgent(seed.ONCALL_CHAT.chat_id, "only_owner")
+    incident = _chat_and_person(owner)
+    outbox.run_once()
+    [own_card] = lark.messages_to(OPEN_ID)
+    refused, rang = lark.calls(URGENT, "PATCH")
+    assert refused.code == 230052
+    assert rang.path == f"/open-apis/im/v1/messages/{own_card.message_id}/urgent_app"
+    [line] = _lines(incident, "buzz_failed")
+    assert (line.details["reason"], line.details["chat"]) == (
+        "buzz_not_allowed",
+        seed.ONCALL_CHAT.chat_id,
+    )
+    assert [e.details["via"] for e in _lines(incident, "buzzed")] == ["app"]

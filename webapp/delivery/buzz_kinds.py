@@ -65,15 +65,17 @@ def buzz(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     if payload.get("via") == EMAIL:
         _email(row, incident, now)
         return
-    card = _card_of(row)
+    card = _card_of(row, str(payload.get("card_uuid") or ""))
     if card is None or card.status in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED):
         _refused(row, incident, FailureReason.NO_CARD, None, now)
         return
-    if card.status is DeliveryStatus.PENDING or not card.message_id:
+    groups = [_card_of(row, str(u)) for u in payload.get("chat_card_uuids") or []]
+    if any(c is not None and c.status is DeliveryStatus.PENDING for c in [card, *groups]):
         row.next_attempt_at = now + CARD_WAIT
         row.last_error = "waiting for the card it buzzes to be sent"
         return
-    _ring(row, incident, integration, card.message_id, now)
+    rung = [c for c in groups if c is not None and c.status is DeliveryStatus.DELIVERED]
+    _ring(row, incident, integration, [*rung, card], now)
 
 
 def _quiet_now(row: Delivery, integration: LarkIntegration, now: datetime) -> bool:
@@ -84,30 +86,55 @@ def _quiet_now(row: Delivery, integration: LarkIntegration, now: datetime) -> bo
     return in_quiet_hours(ladder, now, timezones.zone_for(row.member, integration))
 
 
-def _card_of(row: Delivery) -> Delivery | None:
-    card_uuid = str((row.payload or {}).get("card_uuid") or "")
+def _card_of(row: Delivery, card_uuid: str) -> Delivery | None:
     return db.session.scalars(select(Delivery).where(Delivery.uuid == card_uuid)).first()
 
 
+# A group card Lark will not buzz for this person: named on the timeline, then their own card.
+GROUP_REFUSALS = frozenset(
+    {FailureReason.NOT_IN_CHAT, FailureReason.BUZZ_NOT_ALLOWED, FailureReason.BOT_NOT_IN_CHAT}
+)
+
+
 def _ring(
-    row: Delivery, incident: Incident, integration: LarkIntegration, message_id: str, now: datetime
+    row: Delivery,
+    incident: Incident,
+    integration: LarkIntegration,
+    cards: list[Delivery],
+    now: datetime,
 ) -> None:
+    """Buzz the person on the policy's group cards first (in that chat), else on the card
+    they were sent directly (the last of `cards`)."""
     via = _via(row, incident)
     wait = lark_limits.allow_call(integration.app_id, f"urgent_{via}")
     if _waits_for_limit(row, None, integration, now, lark_limits.patiently(lambda: wait)):
         return
-    try:
-        invalid = _client(integration).buzz(message_id, via, [row.receive_id or ""])
-    except LarkError as exc:
-        if not exc.permanent:
-            raise  # rate limit, server, network: the worker retries with backoff
-        _lark_refused(row, incident, exc, now)
-        return
-    row.attempts += 1
-    if invalid:
-        _refused(row, incident, FailureReason.NOT_IN_CHAT, None, now)
-        return
-    _rang(row, incident, integration, message_id, via, now)
+    for card in cards:
+        try:
+            reason = _refusal(integration, str(card.message_id), via, row.receive_id or "")
+        except LarkError as exc:
+            if not exc.permanent:
+                raise  # rate limit, server, network: the worker retries with backoff
+            if card is cards[-1] or exc.reason not in GROUP_REFUSALS:
+                _lark_refused(row, incident, exc, now)
+                return
+            reason = exc.reason
+        row.attempts += 1
+        if reason is None:
+            _rang(row, incident, integration, str(card.message_id), via, now)
+            return
+        if card is cards[-1]:
+            _refused(row, incident, reason, None, now)
+            return
+        details = {**_line(row), "reason": reason, "chat": (card.payload or {}).get("target")}
+        incidents.record(incident, Actor.system(), EventKind.BUZZ_FAILED, details)
+
+
+def _refusal(integration: LarkIntegration, message_id: str, via: str, open_id: str) -> str | None:
+    """None when Lark buzzed the person on this message; `not_in_chat` when it named them
+    invalid there. Other refusals raise LarkError."""
+    invalid = _client(integration).buzz(message_id, via, [open_id])
+    return FailureReason.NOT_IN_CHAT if invalid else None
 
 
 def _via(row: Delivery, incident: Incident) -> str:

@@ -170,6 +170,7 @@ def tell(
     A person with no live binding gets a row that has already failed as `not_linked`, and a
     timeline line, so nobody is left out silently.
     """
+    told: list[tuple[Member, Delivery]] = []
     for member in members:
         binding = live_binding_of(integration, member)
         if binding is None:
@@ -181,11 +182,15 @@ def tell(
         if schedule_name := (on_call_in or {}).get(member.id):
             row.payload = {**row.payload, "on_call_in": schedule_name}
         _say_why(row, incident, layer)
-        ladder.plan(incident, integration, member, row, utcnow())
-    for chat_id, name in chats.items():
-        _say_why(
-            send_row(incident, integration, "chat_id", chat_id, name, layer, None), incident, layer
-        )
+        told.append((member, row))
+    group_cards = [
+        send_row(incident, integration, "chat_id", chat_id, name, layer, None)
+        for chat_id, name in chats.items()
+    ]
+    for row in group_cards:
+        _say_why(row, incident, layer)
+    for member, row in told:  # each person's ladder: their group cards first, then their own
+        ladder.plan(incident, integration, member, row, utcnow(), group_cards)
 
 
 def _say_why(row: Delivery, incident: Incident, layer: int) -> None:

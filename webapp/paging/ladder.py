@@ -35,8 +35,11 @@ def plan(
     member: Member,
     card: Delivery,
     now: datetime,
+    group_cards: list[Delivery] | None = None,
 ) -> list[Delivery]:
-    """Write the steps of `member`'s ladder for this incident's severity after `card`."""
+    """Write the steps of `member`'s ladder for this incident's severity after `card` (the
+    card sent to them). `group_cards`: the same layer's cards to group chats, buzzed first,
+    so the person rings in the chat the policy names."""
     ladder = ladder_for(member, incident.severity.value)
     rows = []
     for index, step in enumerate(ladder.steps):
@@ -53,7 +56,7 @@ def plan(
             layer=card.layer,
             status=DeliveryStatus.PENDING,
             next_attempt_at=now + timedelta(minutes=step.after),
-            payload=step_payload(ladder, index, card),
+            payload=step_payload(ladder, index, card, group_cards or []),
             # Why the row waits, for "every pending row says why" (the outbox's rule).
             last_error=f"step {index + 1}: {step.via} {step.after} min after the card, "
             "if still unacknowledged",
@@ -63,7 +66,9 @@ def plan(
     return rows
 
 
-def step_payload(ladder: Ladder, index: int, card: Delivery) -> dict[str, Any]:
+def step_payload(
+    ladder: Ladder, index: int, card: Delivery, group_cards: list[Delivery]
+) -> dict[str, Any]:
     step = ladder.steps[index]
     payload: dict[str, Any] = {
         "purpose": BUZZ_PURPOSE,
@@ -75,6 +80,8 @@ def step_payload(ladder: Ladder, index: int, card: Delivery) -> dict[str, Any]:
         "card_uuid": card.uuid,
         "target": (card.payload or {}).get("target") or "",
     }
+    if group_cards:
+        payload["chat_card_uuids"] = [c.uuid for c in group_cards]
     if ladder.quiet:
         payload["quiet"] = [ladder.quiet_start, ladder.quiet_end]
     return payload

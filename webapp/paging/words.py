@@ -42,6 +42,8 @@ def line(details: dict[str, Any]) -> str:
         step=details.get("step", ""),
         rule=rule_words(str(details.get("rule") or "")),
     )
+    if chat := details.get("chat"):
+        words += " " + _("in %(chat)s", chat=chat)
     if instead := details.get("instead_of"):
         words += " " + _("instead of %(via)s", via=via_words(str(instead)))
     return words
