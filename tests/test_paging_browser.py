@@ -103,7 +103,7 @@ def test_a_member_edits_their_rules_and_sends_a_test_buzz(
     words = WORDS[locale]
     integration = factories.lark_integration(owner.account)
     page = _open_web_app(page_at, viewport, app, live_server, owner, integration, locale)
-    page.locator("#lk-menu summary").click()
+    page.locator("#lk-menu summary.lk-me").click()
     page.get_by_role("link", name=words["menu"]).click()
     page.get_by_role("heading", name=words["menu"]).wait_for()
     assert horizontal_overflow(page) == 0
