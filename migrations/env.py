@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from webapp.models.base import UTCDateTime
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -17,8 +19,6 @@ logger = logging.getLogger("alembic.env")
 def render_item(type_, obj, autogen_context):
     """Write our column types as plain SQLAlchemy types, so migrations import nothing of ours."""
     if type_ == "type":
-        from webapp.models.base import UTCDateTime
-
         if isinstance(obj, UTCDateTime):
             return "sa.DateTime(timezone=True)"
         if obj.__class__.__name__ == "JSON" and getattr(obj, "_variant_mapping", None):

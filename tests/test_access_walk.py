@@ -17,7 +17,7 @@ from tests import factories
 from tests.conftest import csrf_token, sign_in
 from tests.factories import Persona
 from tests.test_dispatch import bind, rule
-from webapp.incidents import war_rooms
+from webapp.dispatch import war_rooms
 from webapp.incidents.service import Actor
 from webapp.models import Source
 from webapp.sandbox import seed

@@ -14,8 +14,8 @@ from tests import factories
 from tests.conftest import csrf_token, sign_in
 from tests.factories import Persona
 from webapp.delivery import worker as outbox
+from webapp.dispatch import war_rooms
 from webapp.extensions import db
-from webapp.incidents import war_rooms
 from webapp.incidents.service import Actor
 from webapp.models import (
     ChatStatus,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.factories import Persona
-from webapp.delivery import ratelimit
+from webapp import ratelimit
 from webapp.extensions import db
 from webapp.identity import bindings
 from webapp.models import LarkBinding, LarkIntegration, Member

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests import factories
 from tests.factories import Persona
 from tests.test_dispatch import bind, events, rows, rule
-from webapp.delivery import ratelimit
+from webapp import ratelimit
 from webapp.delivery import worker as outbox
 from webapp.extensions import db
 from webapp.incidents import service as incidents

@@ -14,9 +14,9 @@ from limits.storage import storage_from_string
 from tests import factories
 from tests.factories import Persona
 from webapp.delivery import lark_limits
-from webapp.delivery.ratelimit import Limiter
 from webapp.extensions import db
 from webapp.models import ApiUsage, Edition
+from webapp.ratelimit import Limiter
 
 APP = "cli_limits_test"
 

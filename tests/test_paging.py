@@ -420,10 +420,12 @@ def _chat_and_person(owner: factories.Persona) -> Incident:
     return factories.incident(owner.account, ch=channel, assignees=[owner.member])
 
 
-def test_a_group_card_s_buzz_rings_the_policy_s_people_in_that_chat(
+def test_a_person_whose_own_card_never_arrived_is_buzzed_in_the_policy_s_chat(
     owner: factories.Persona, lark: LarkSandbox
 ) -> None:
+    lark.fail("/open-apis/im/v1/messages", code=230053, times=1)  # they stopped the bot
     incident = _chat_and_person(owner)
+    outbox.run_once()
     outbox.run_once()
     [group_card] = lark.messages_to(seed.ONCALL_CHAT.chat_id)
     [call] = lark.calls(URGENT, "PATCH")
@@ -432,19 +434,18 @@ def test_a_group_card_s_buzz_rings_the_policy_s_people_in_that_chat(
     assert _buzz_rows(incident)[0].message_id == group_card.message_id
 
 
-def test_a_group_that_lets_only_admins_buzz_is_named_and_the_own_card_rings_instead(
+def test_a_group_that_lets_only_admins_buzz_is_named_with_its_fix(
     client: FlaskClient, owner: factories.Persona, lark: LarkSandbox
 ) -> None:
+    lark.fail("/open-apis/im/v1/messages", code=230053, times=1)
     lark.set_chat_urgent(seed.ONCALL_CHAT.chat_id, "only_owner")
     incident = _chat_and_person(owner)
     outbox.run_once()
-    [own_card] = lark.messages_to(OPEN_ID)
-    refused, rang = lark.calls(URGENT, "PATCH")
+    outbox.run_once()
+    [refused] = lark.calls(URGENT, "PATCH")
     assert refused.code == 230052
-    assert rang.path == f"/open-apis/im/v1/messages/{own_card.message_id}/urgent_app"
     [line] = _lines(incident, "buzz_failed")
-    assert (line.details["reason"], line.details["chat"]) == (
-        "buzz_not_allowed",
-        seed.ONCALL_CHAT.chat_id,
-    )
-    assert [e.details["via"] for e in _lines(incident, "buzzed")] == ["app"]
+    assert line.details["reason"] == "buzz_not_allowed"
+    integration = db.session.scalars(select(LarkIntegration)).one()
+    told, _timeline = _page_region(client, owner, integration, incident)
+    assert "only the owner and admins may buzz" in told

@@ -12,8 +12,8 @@ from tests.test_outbox import later
 from webapp.delivery import worker as outbox
 from webapp.extensions import db
 from webapp.models import Account, LarkBinding, Schedule, utcnow
+from webapp.oncall.targets import on_call_members
 from webapp.sandbox.handle import LarkSandbox
-from webapp.schedules.targets import on_call_members
 
 
 def test_a_critical_demo_alert_buzzes_the_person_on_call_and_acknowledge_stops_the_rest(

@@ -34,7 +34,7 @@ from webapp.models import (
     ScheduleOverride,
     utcnow,
 )
-from webapp.schedules.oncall import on_call
+from webapp.oncall.schedule import on_call
 
 TOUR = tour_dir()
 

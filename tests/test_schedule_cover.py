@@ -28,10 +28,10 @@ from webapp.models import (
     ScheduleLayer,
     ScheduleOverride,
 )
+from webapp.oncall.schedule import on_call
 from webapp.sandbox import card_rules, seed
 from webapp.sandbox.handle import LarkSandbox
 from webapp.schedules import cover
-from webapp.schedules.oncall import on_call
 
 # Monday 15 June 2026, 10:00 Beijing: Han Meimei's week; she asks for Saturday's day shift.
 NOW = "2026-06-15T02:00:00+00:00"

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from tests import factories
 from webapp.extensions import db
 from webapp.models import Schedule, ScheduleLayer, ScheduleOverride
-from webapp.schedules.oncall import on_call, shifts
+from webapp.oncall.schedule import on_call, shifts
 
 
 def weekly_schedule(owner: factories.Persona, member: factories.Persona) -> Schedule:

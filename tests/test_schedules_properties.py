@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webapp.schedules.rotation import (
+from webapp.oncall.rotation import (
     SHIFT_KINDS,
     OverrideSpan,
     Restriction,

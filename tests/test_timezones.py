@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from tests import factories
 from tests.incident_pages_support import csrf_from, enter, integration
+from webapp import i18n
 from webapp.extensions import db
 from webapp.identity import timezones
 from webapp.models import LarkIntegration, Member, Platform
@@ -43,11 +44,11 @@ def _settings(web: FlaskClient, lark: LarkIntegration, zone: str) -> Any:
 
 def test_an_offset_is_written_the_way_people_read_it() -> None:
     summer = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
-    assert timezones.offset_label(summer, ZoneInfo("Asia/Shanghai")) == "UTC+8"
-    assert timezones.offset_label(summer, ZoneInfo("America/New_York")) == "UTC-4"
-    assert timezones.offset_label(summer, ZoneInfo("Asia/Kolkata")) == "UTC+5:30"
-    assert timezones.offset_label(summer, UTC) == "UTC"
-    assert timezones.stamp(summer, ZoneInfo("Asia/Shanghai")) == "2026-06-15 10:00 UTC+8"
+    assert i18n.offset_label(summer, ZoneInfo("Asia/Shanghai")) == "UTC+8"
+    assert i18n.offset_label(summer, ZoneInfo("America/New_York")) == "UTC-4"
+    assert i18n.offset_label(summer, ZoneInfo("Asia/Kolkata")) == "UTC+5:30"
+    assert i18n.offset_label(summer, UTC) == "UTC"
+    assert i18n.stamp(summer, ZoneInfo("Asia/Shanghai")) == "2026-06-15 10:00 UTC+8"
 
 
 def test_the_chosen_zone_wins_then_the_lark_client_s_then_the_integration_s(

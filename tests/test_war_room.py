@@ -12,8 +12,8 @@ from tests.conftest import csrf_token, sign_in
 from tests.factories import Persona
 from tests.test_dispatch import bind, events, rows
 from webapp.delivery import worker as outbox
+from webapp.dispatch import war_rooms
 from webapp.extensions import db
-from webapp.incidents import war_rooms
 from webapp.incidents.service import Actor
 from webapp.models import Delivery, DeliveryStatus, Member, Source, WarRoom
 from webapp.sandbox import seed

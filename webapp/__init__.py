@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _env_with(config: Mapping[str, Any] | None) -> Mapping[str, str]:
     """Settings given to `create_app` stand in for environment variables of the same name."""
-    import os
-
     env = dict(os.environ)
     for name, value in (config or {}).items():
         if isinstance(value, str):
@@ -54,12 +53,12 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from webapp import headers, i18n, sqlite
-    from webapp.delivery import ratelimit
+    from webapp import headers, i18n, ratelimit, sqlite
     from webapp.delivery import worker as outbox
     from webapp.dispatch import policy as dispatch
     from webapp.identity import login
     from webapp.insights import digest
+    from webapp.views import language
 
     db.init_app(app)
     sqlite.init_app(app)
@@ -69,7 +68,9 @@ def register_extensions(app: Flask) -> None:
     # gzip when the client asks (the list region is ~100 KB of repetitive HTML).
     app.config.setdefault("COMPRESS_ALGORITHM", ["gzip"])
     compress.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    babel.init_app(
+        app, locale_selector=language.select_locale, timezone_selector=language.select_timezone
+    )
     login.init_app(app, login_manager)
     i18n.init_app(app)
     ratelimit.init_app(app)

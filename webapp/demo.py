@@ -14,7 +14,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
-from webapp.incidents.sources import KINDS
+from webapp.intake.parsers import KINDS
 from webapp.models import (
     Account,
     AlertSource,
@@ -34,6 +34,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.paging import rules as paging_rules
+from webapp.sandbox import seed, state, url_check
 from webapp.schedules import demo as schedules_demo
 
 DEMO_ACCOUNT = "Acme Demo"
@@ -90,8 +91,6 @@ def load() -> list[str]:
 
 def _lark_demo(account: Account, channel: Channel) -> list[str]:
     """A Lark integration wired to the sandbox's seeded app, and a dispatch rule using it."""
-    from webapp.sandbox import seed
-
     integration = db.session.execute(
         select(LarkIntegration).where(LarkIntegration.key == seed.DEMO_INTEGRATION_KEY)
     ).scalar_one_or_none()
@@ -143,8 +142,6 @@ def _critical_rule(
 ) -> DispatchRule:
     """Critical incidents reach whoever is on call at once (and so buzz them, by the default
     rules), with the on-call chat; the admin hears of it after 10 minutes unacknowledged."""
-    from webapp.sandbox import seed
-
     admin = db.session.scalars(
         select(Member).where(Member.account_id == account.id, Member.role == Role.ADMIN)
     ).first()
@@ -170,8 +167,6 @@ def _critical_rule(
 def _link_people(integration: LarkIntegration, account: Account) -> None:
     """Each demo member linked to the sandbox's Lark user with the same e-mail, as the
     integration page's one-click "link members" does (method "bulk")."""
-    from webapp.sandbox import seed
-
     users = {user.email: user for user in seed.USERS}
     for member in account.members:
         user = users.get(member.email)
@@ -318,8 +313,6 @@ def verify_card_url() -> tuple[bool, str]:
     url_verification handshake). The sandbox's seeded app starts with ours filled in, as if
     pasted, so the running demo saves it once: the sandbox posts a real challenge to our card
     URL and our answer records the evidence the diagnostics read. Needs the server up."""
-    from webapp.sandbox import seed, state, url_check
-
     sandbox = state.get()
     url = sandbox.apps[seed.DEMO_APP_ID].card_request_url
     return url_check.verify_url(sandbox, seed.DEMO_APP_ID, url)

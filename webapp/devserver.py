@@ -12,7 +12,8 @@ import time
 
 from flask import Flask
 
-from webapp import create_app
+from webapp import create_app, demo
+from webapp.sandbox import inbox
 
 
 def main() -> None:
@@ -24,8 +25,6 @@ def main() -> None:
     env = {**os.environ, "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", base)}
     mail_server = None
     if not env.get("SMTP_URL"):  # a local mail server: the sandbox shows its inbox
-        from webapp.sandbox import inbox
-
         mail_server, env["SMTP_URL"] = inbox.serve()
         env.setdefault("MAIL_FROM", "oncall@localhost")
         print(f"local mail server at {env['SMTP_URL']}; inbox at {base}/_lark/inbox")
@@ -53,8 +52,6 @@ def main() -> None:
 def _verify_when_up(app: Flask, host: str, port: int) -> None:
     """Once the server answers, save the seeded card request URL in the sandbox's console
     (webapp/demo.py: verify_card_url), as an admin following the guide would."""
-    from webapp import demo
-
     for _attempt in range(100):
         try:
             socket.create_connection((host, port), timeout=0.2).close()

@@ -1,55 +1,20 @@
-"""Which language a request speaks: the member's choice, then Lark's, then the browser's."""
+"""Formatting in the request's language and zone: ages ("2 minutes ago"), moments and offsets.
+
+Pure formatting over Babel: which language and zone a request speaks is chosen elsewhere
+(webapp/views/language.py, Babel's selectors), so every floor may import this module.
+"""
 
 from __future__ import annotations
 
 import math
-import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
-from flask import Flask, has_request_context, request
+from flask import Flask
 from flask_babel import format_timedelta, get_locale, get_timezone
-from flask_login import current_user
 
 from webapp.models import utcnow
 
 LOCALES = ("en", "zh")
-_LARK_LOCALE = re.compile(r"LarkLocale/([a-z]{2})[_-]", re.IGNORECASE)
-
-
-def select_locale() -> str | None:
-    if not has_request_context():  # CLI, worker, tests: the default locale
-        return None
-    chosen = getattr(current_user, "locale", None) if current_user else None
-    if chosen in LOCALES:
-        return str(chosen)
-    lark = lark_locale(request.headers.get("User-Agent", ""))
-    if lark:
-        return lark
-    return request.accept_languages.best_match(LOCALES)
-
-
-def select_timezone() -> str | None:
-    """The signed-in member's zone (webapp/identity/timezones.py); None is UTC."""
-    if not has_request_context():
-        return None
-    from flask import g
-
-    from webapp.identity import timezones
-
-    lark = g.get("lark")
-    if lark is not None:
-        return timezones.name_for(lark.member, lark.integration)
-    if current_user and current_user.is_authenticated:
-        return timezones.name_for(current_user, None)
-    return None
-
-
-def lark_locale(user_agent: str) -> str | None:
-    """`LarkLocale/zh_CN` in the Lark client user agent (undocumented; a hint only)."""
-    match = _LARK_LOCALE.search(user_agent)
-    if match and match.group(1).lower() in LOCALES:
-        return match.group(1).lower()
-    return None
 
 
 def current_locale() -> str:
@@ -116,6 +81,20 @@ def ago_reads_until(when: datetime, now: datetime) -> datetime:
 
 def current_zone() -> str:
     """ "UTC+8": the offset the page's times are written in."""
-    from webapp.identity import timezones  # here: identity imports this module at its top
+    return offset_label(utcnow(), get_timezone())
 
-    return timezones.offset_label(utcnow(), get_timezone())
+
+def offset_label(moment: datetime, zone: tzinfo) -> str:
+    """ "UTC+8", "UTC-4", "UTC+5:30", "UTC": the zone's offset at that moment."""
+    offset = moment.astimezone(zone).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def stamp(moment: datetime, zone: tzinfo) -> str:
+    """ "2026-06-15 10:00 UTC+8": a moment as a card or a page writes it."""
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {offset_label(moment, zone)}"

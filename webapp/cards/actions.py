@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.incidents import offers, war_rooms
+from webapp.dispatch import war_rooms
+from webapp.incidents import offers
 from webapp.incidents.offers import Verb
 from webapp.incidents.service import Actor
 from webapp.models import Incident

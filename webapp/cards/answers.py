@@ -21,10 +21,11 @@ from sqlalchemy.orm import aliased, joinedload
 from webapp.cards import actions as card_actions
 from webapp.cards import render as cards
 from webapp.cards.actions import CardAction, Click
+from webapp.dispatch import war_rooms
 from webapp.extensions import db
 from webapp.identity import timezones
 from webapp.identity.bindings import live_binding
-from webapp.incidents import offers, war_rooms, wording
+from webapp.incidents import offers, wording
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor, InvalidTransition, NoSeat, NotAllowed, StaleVersion
 from webapp.lark import applink

@@ -18,14 +18,14 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp import i18n
 from webapp.cards import parts
 from webapp.cards.actions import ACTION_OF, CARD_SNOOZE_MINUTES, CardAction, button_value
 from webapp.extensions import db
-from webapp.identity import timezones
 from webapp.incidents import offers
 from webapp.incidents.offers import Verb
 from webapp.models import Alert, Incident, Severity, Status, utcnow
-from webapp.schedules.targets import on_call_for_channel
+from webapp.oncall.targets import on_call_for_channel
 
 # Lark's limit is 30 KB for the whole request body; leave room for the envelope.
 MAX_CARD_BYTES = 28 * 1024
@@ -310,7 +310,7 @@ def _label(content: str) -> dict[str, Any]:
 
 
 def _when(moment: datetime, zone: tzinfo) -> str:
-    return timezones.stamp(moment, zone)
+    return i18n.stamp(moment, zone)
 
 
 def _clip(text: str, limit: int) -> str:

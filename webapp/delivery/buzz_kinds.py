@@ -18,9 +18,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp.delivery import lark_limits, mail
+from webapp.delivery import lark_limits
 from webapp.delivery.kinds import _client, _waits_for_limit, locale_for
 from webapp.delivery.outcomes import end
+from webapp.dispatch import fallback
 from webapp.extensions import db
 from webapp.identity import timezones
 from webapp.incidents import service as incidents
@@ -37,13 +38,12 @@ from webapp.models import (
     Status,
 )
 from webapp.paging import budget
-from webapp.paging.ladder import BUZZ_PURPOSE
+from webapp.paging.ladder import BUZZ_PURPOSE, LADDER_EMAIL
 from webapp.paging.quiet import in_quiet_hours
 from webapp.paging.rules import APP, EMAIL, PAID, PHONE, ladder_for
 
 CARD_WAIT = timedelta(seconds=2)  # the card to buzz is still on its way: look again soon
 QUIET_HOURS = "quiet_hours"
-LADDER_EMAIL = "ladder"  # mail's reason for an e-mail step (webapp/delivery/mail.py)
 
 
 def buzz(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
@@ -65,17 +65,21 @@ def buzz(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     if payload.get("via") == EMAIL:
         _email(row, incident, now)
         return
-    card = _card_of(row, str(payload.get("card_uuid") or ""))
-    if card is None or card.status in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED):
-        _refused(row, incident, FailureReason.NO_CARD, None, now)
-        return
+    own = _card_of(row, str(payload.get("card_uuid") or ""))
     groups = [_card_of(row, str(u)) for u in payload.get("chat_card_uuids") or []]
-    if any(c is not None and c.status is DeliveryStatus.PENDING for c in [card, *groups]):
+    # The person's own card first; the layer's group cards when that one never arrived.
+    waiting = [own] if own is None or own.status is not DeliveryStatus.FAILED else []
+    if own is None or own.status is not DeliveryStatus.DELIVERED:
+        waiting += groups
+    if any(c is not None and c.status is DeliveryStatus.PENDING for c in waiting):
         row.next_attempt_at = now + CARD_WAIT
         row.last_error = "waiting for the card it buzzes to be sent"
         return
-    rung = [c for c in groups if c is not None and c.status is DeliveryStatus.DELIVERED]
-    _ring(row, incident, integration, [*rung, card], now)
+    usable = [c for c in waiting if c is not None and c.status is DeliveryStatus.DELIVERED]
+    if not usable:
+        _refused(row, incident, FailureReason.NO_CARD, None, now)
+        return
+    _ring(row, incident, integration, usable, now)
 
 
 def _quiet_now(row: Delivery, integration: LarkIntegration, now: datetime) -> bool:
@@ -103,8 +107,9 @@ def _ring(
     cards: list[Delivery],
     now: datetime,
 ) -> None:
-    """Buzz the person on the policy's group cards first (in that chat), else on the card
-    they were sent directly (the last of `cards`)."""
+    """Buzz the person on the first of `cards` Lark accepts: their own card, or the layer's
+    group cards (in that chat) when their own never arrived. A group that refuses is named
+    on the timeline before the next card is tried."""
     via = _via(row, incident)
     wait = lark_limits.allow_call(integration.app_id, f"urgent_{via}")
     if _waits_for_limit(row, None, integration, now, lark_limits.patiently(lambda: wait)):
@@ -195,7 +200,7 @@ def _refused(
 
 def _quota_fallback(row: Delivery, incident: Incident, now: datetime) -> None:
     """SMS / phone quota used up: an in-app buzz on the same card now, and the e-mail."""
-    fallback = Delivery(
+    instead = Delivery(
         integration_id=row.integration_id,
         incident_id=row.incident_id,
         kind=DeliveryKind.BUZZ,
@@ -208,14 +213,14 @@ def _quota_fallback(row: Delivery, incident: Incident, now: datetime) -> None:
         next_attempt_at=now,
         payload={**(row.payload or {}), "via": APP, "instead_of": (row.payload or {}).get("via")},
     )
-    fallback.payload.pop("failed_at", None)
-    db.session.add(fallback)
+    instead.payload.pop("failed_at", None)
+    db.session.add(instead)
     if row.member is not None:
-        mail.fall_back(incident, row.member, FailureReason.BUZZ_QUOTA, row.integration_id, now)
+        fallback.email(incident, row.member, FailureReason.BUZZ_QUOTA, row.integration_id, now)
 
 
 def _email(row: Delivery, incident: Incident, now: datetime) -> None:
-    if row.member is None or not mail.fall_back(
+    if row.member is None or not fallback.email(
         incident, row.member, LADDER_EMAIL, row.integration_id, now
     ):
         end(row, DeliveryStatus.CANCELLED, "email_not_sent", now)

@@ -20,17 +20,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from webapp.cards import render as cards
 from webapp.delivery import lark_limits
 from webapp.delivery.outcomes import (
-    NOTIFY_PURPOSE,
     end,
     note_waiting,
     stats,
     target_details,
 )
 from webapp.dispatch import policy as dispatch
+from webapp.dispatch import war_rooms
 from webapp.extensions import db
 from webapp.identity import timezones
 from webapp.incidents import service as incidents
-from webapp.incidents import war_rooms
 from webapp.incidents.service import Actor
 from webapp.lark import applink, usage
 from webapp.lark.client import LarkClient
@@ -47,6 +46,7 @@ from webapp.models import (
     Platform,
     utcnow,
 )
+from webapp.outbox import NOTIFY_PURPOSE
 
 NOTICE_AFTER = timedelta(minutes=1)  # late by more than this: tell the channel's chats once
 NOTICE_EVERY = timedelta(minutes=30)  # at most one such notice per chat per half hour

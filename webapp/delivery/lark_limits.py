@@ -1,4 +1,4 @@
-"""Lark's rate limits, as a tiny named API over `webapp.delivery.ratelimit`'s Limiter.
+"""Lark's rate limits, as a tiny named API over `webapp.ratelimit`'s Limiter.
 
 The worker asks before every call (`allow_send`, `allow_update`, `allow_call`) and gets
 0.0 (go) or the seconds to wait; it reschedules the row instead of sleeping. With
@@ -20,7 +20,7 @@ from flask import current_app
 from limits import RateLimitItem, parse
 from sqlalchemy import func, select
 
-from webapp.delivery import ratelimit
+from webapp import ratelimit
 from webapp.extensions import db
 from webapp.lark import usage
 from webapp.models import Edition, LarkApiEvent, LarkIntegration

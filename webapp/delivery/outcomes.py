@@ -12,9 +12,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from webapp.dispatch import policy as dispatch
+from webapp.dispatch import fallback
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
@@ -26,12 +25,8 @@ from webapp.models import (
     EventKind,
     FailureReason,
     Incident,
-    LarkIntegration,
 )
-
-# send_card rows with this purpose are incident notifications (not a war room's card): they
-# are the ones still sent when the free edition's quota is used up.
-NOTIFY_PURPOSE = "notify"
+from webapp.outbox import NOTIFY_PURPOSE, target
 
 # A target still waiting this long after its row was written gets one timeline line.
 WAITING_LINE_AFTER = timedelta(minutes=1)
@@ -84,78 +79,7 @@ def fail(row: Delivery, reason: str, code: int | None, message: str, now: dateti
         details["member_id"] = row.member_id
     incidents.record(incident, Actor.system(), EventKind.NOTIFICATION_FAILED, details)
     if row.kind == DeliveryKind.SEND_CARD and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE:
-        fall_back(row, incident, reason, now)
-
-
-def fall_back(row: Delivery, incident: Incident, reason: str, now: datetime) -> None:
-    """A notification Lark cannot deliver: the person gets an e-mail, a chat's people get the
-    card directly (once), and when nobody at all was reached everyone who should know is
-    e-mailed."""
-    from webapp.delivery import mail  # here: mail imports this module at its top
-
-    if row.member is not None and reason in mail.FALLBACK_REASONS:
-        mail.fall_back(incident, row.member, reason, row.integration_id, now)
-    elif row.receive_id_type == "chat_id" and reason in CHAT_FALLBACK_REASONS:
-        chat_fell_back(row, incident, reason, now)
-    mail.nobody_reached(incident, row.integration_id, reason, now)
-
-
-CHAT_FALLBACK_REASONS = frozenset(
-    {FailureReason.BOT_NOT_IN_CHAT, FailureReason.CHAT_GONE, FailureReason.NO_PERMISSION}
-)
-
-
-def chat_fell_back(row: Delivery, incident: Incident, reason: str, now: datetime) -> None:
-    """The chat cannot be posted to: the policy's people (else the channel's) get the card
-    directly, once per incident and person; those not linked get the e-mail."""
-    from webapp.delivery import mail  # here: mail imports this module at its top
-
-    integration = db.session.get(LarkIntegration, row.integration_id)
-    if integration is None:
-        return
-    rule = dispatch.matching_rule(incident)
-    people = []
-    if rule is not None and row.layer < len(rule.layers):
-        people = dispatch.layer_members(incident, rule.layers[row.layer])
-    if not people and incident.channel is not None:
-        people = list(incident.channel.members)
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    for member in people:
-        binding = dispatch.live_binding_of(integration, member)
-        if binding is None:
-            mail.fall_back(incident, member, mail.NOT_BOUND, integration.id, now)
-            continue
-        values: dict[str, Any] = {
-            "integration_id": integration.id,
-            "incident_id": incident.id,
-            "kind": DeliveryKind.SEND_CARD,
-            "receive_id_type": "open_id",
-            "receive_id": binding.open_id,
-            "member_id": member.id,
-            "uuid": f"chatfb-{incident.id}-{member.id}",
-            "status": DeliveryStatus.PENDING.value,
-            "next_attempt_at": now,
-            "created_at": now,
-            "attempts": 0,
-            "layer": row.layer,
-            "payload": {
-                "target": member.name,
-                "purpose": NOTIFY_PURPOSE,
-                "instead_of": target(row),
-            },
-        }
-        stmt = dialect.insert(Delivery).values(**values)
-        db.session.execute(stmt.on_conflict_do_nothing(index_elements=["uuid"]))
-    incidents.record(
-        incident,
-        Actor.system(),
-        EventKind.NOTIFICATION_FELL_BACK,
-        {"target": target(row), "reason": reason, "to": [m.name for m in people]},
-    )
-
-
-def target(row: Delivery) -> str:
-    return str((row.payload or {}).get("target") or row.receive_id or "")
+        fallback.after_failure(row, incident, reason, now)
 
 
 def target_details(row: Delivery) -> dict[str, Any]:

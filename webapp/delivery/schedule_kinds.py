@@ -18,7 +18,8 @@ from typing import Any
 
 import click
 
-from webapp.delivery import lark_limits, mail
+from webapp import mailer
+from webapp.delivery import lark_limits
 from webapp.delivery.kinds import _client, _waits_for_limit, _waits_for_quota, locale_for
 from webapp.delivery.outcomes import end, fail
 from webapp.extensions import db
@@ -100,8 +101,8 @@ def _mail(row: Delivery, now: datetime) -> None:
         return
     row.attempts += 1
     try:
-        mail.send(message)
-    except mail.MailError as exc:
+        mailer.send(message)
+    except mailer.MailError as exc:
         row.reason = FailureReason.SMTP
         row.last_error = str(exc)[:500]
         row.next_attempt_at = now + timedelta(seconds=min(60.0, 2.0**row.attempts))

@@ -28,11 +28,13 @@ from sqlalchemy import case, func, select, update
 from webapp.delivery import buzz_kinds, lark_limits, mail, schedule_kinds
 from webapp.delivery import kinds as outbox_kinds
 from webapp.delivery.kinds import HANDLERS, notice_card
-from webapp.delivery.outcomes import NOTIFY_PURPOSE, fail, note_waiting, stats
+from webapp.delivery.outcomes import fail, note_waiting, stats
+from webapp.dispatch import fallback
 from webapp.extensions import db
 from webapp.lark import usage
 from webapp.lark.errors import LarkError
 from webapp.models import Delivery, DeliveryKind, DeliveryStatus, Incident, LarkIntegration, utcnow
+from webapp.outbox import NOTIFY_PURPOSE
 
 __all__ = ["claim", "handle", "notice_card", "run_once", "run_threads", "stats", "work"]
 
@@ -236,9 +238,9 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
             incident is not None
             and row.member is not None
             and (row.payload or {}).get("purpose") == NOTIFY_PURPOSE
-            and mail.lark_failing_long(incident, first, now)
+            and fallback.lark_failing_long(incident, first, now)
         ):
-            mail.fall_back(incident, row.member, row.reason or "server", row.integration_id, now)
+            fallback.email(incident, row.member, row.reason or "server", row.integration_id, now)
     db.session.commit()
 
 

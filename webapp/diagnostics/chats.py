@@ -9,6 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.diagnostics.checks import Check, Level, cached
+from webapp.dispatch import chat_events
+from webapp.dispatch import rules as dispatch_rules
 from webapp.extensions import db
 from webapp.identity.integrations import lark_error_words
 from webapp.lark.client import LarkClient
@@ -52,8 +54,6 @@ def _live_chats(integration: LarkIntegration) -> tuple[datetime, set[str]] | tup
 
 def _gone(integration: LarkIntegration) -> Check | None:
     """What Lark's chat events said: the bot removed from, or a dissolved, policy chat."""
-    from webapp.dispatch import rules as dispatch_rules
-
     rules = db.session.scalars(
         select(DispatchRule).where(
             DispatchRule.integration_id == integration.id, DispatchRule.enabled.is_(True)
@@ -89,8 +89,6 @@ def chats_check(integration: LarkIntegration) -> Check:
     title = _("The bot is in the dispatch policies' group chats")
     if not wanted:
         return Check("chats", title, Level.OK, _("No dispatch policy sends to a group chat."))
-    from webapp.dispatch import chat_events
-
     key = ("chats", integration.id, integration.app_id, integration.api_base_url)
     live = cached(key, lambda: _live_chats(integration))
     if isinstance(live[0], datetime):  # the list corrects events it saw and we missed

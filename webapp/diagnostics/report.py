@@ -14,6 +14,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp import mailer
 from webapp.diagnostics import people
 from webapp.diagnostics.chats import chats_check, war_rooms_check
 from webapp.diagnostics.checks import (
@@ -86,10 +87,8 @@ def account_checks(account: Account) -> list[Check]:
 
 def mail_check() -> Check:
     """The e-mail fallback: where it goes, or that there is none."""
-    from webapp.delivery import mail
-
     title = _("E-mail when Lark cannot deliver")
-    where = mail.describe()
+    where = mailer.describe()
     if where is None:
         return Check(
             "email",

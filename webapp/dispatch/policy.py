@@ -20,6 +20,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from webapp.dispatch import fallback
+from webapp.dispatch.matching import layer_members, live_binding_of, matching_rule
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor, incident_changed
@@ -32,13 +34,12 @@ from webapp.models import (
     FailureReason,
     Incident,
     IncidentEvent,
-    LarkBinding,
     LarkIntegration,
     Member,
     Status,
-    Team,
     utcnow,
 )
+from webapp.oncall.targets import on_call_members
 from webapp.paging import ladder
 
 # Events after which nobody needs to be told "still unacknowledged".
@@ -64,51 +65,6 @@ def new_uuid() -> str:
     return uuidlib.uuid4().hex
 
 
-# -- choosing ----------------------------------------------------------------------------
-
-
-def rule_matches(rule: DispatchRule, incident: Incident) -> bool:
-    if not rule.enabled or not rule.layers:
-        return False
-    if rule.severities and incident.severity.value not in rule.severities:
-        return False
-    labels = incident.labels or {}
-    return all(labels.get(key) == value for key, value in (rule.label_match or {}).items())
-
-
-def matching_rule(incident: Incident) -> DispatchRule | None:
-    if incident.channel_id is None:
-        return None
-    rules = db.session.scalars(
-        select(DispatchRule)
-        .where(DispatchRule.channel_id == incident.channel_id)
-        .order_by(DispatchRule.position, DispatchRule.id)
-    )
-    return next((rule for rule in rules if rule_matches(rule, incident)), None)
-
-
-def layer_members(incident: Incident, layer: dict[str, Any]) -> list[Member]:
-    """The people one layer tells: assignees, whole teams and named members, each once."""
-    chosen: list[Member] = list(incident.assignees) if layer.get("assignees") else []
-    team_ids = [int(i) for i in layer.get("team_ids") or []]
-    if team_ids:
-        teams = db.session.scalars(
-            select(Team).where(Team.id.in_(team_ids), Team.account_id == incident.account_id)
-        )
-        chosen += [m for team in teams for m in team.members]
-    member_ids = [int(i) for i in layer.get("member_ids") or []]
-    if member_ids:
-        chosen += db.session.scalars(
-            select(Member)
-            .where(Member.id.in_(member_ids), Member.account_id == incident.account_id)
-            .order_by(Member.id)
-        )
-    unique: dict[int, Member] = {}
-    for member in chosen:
-        unique.setdefault(member.id, member)
-    return list(unique.values())
-
-
 # -- writing rows ------------------------------------------------------------------------
 
 
@@ -125,8 +81,6 @@ def notify_new(incident: Incident) -> None:
 
 def tell_layer(incident: Incident, rule: DispatchRule, index: int) -> bool:
     """Tell one layer. True when a schedule it targets has nobody on call (fire the next now)."""
-    from webapp.schedules.targets import on_call_members
-
     integration = db.session.get(LarkIntegration, rule.integration_id)
     if integration is None:
         return False
@@ -200,16 +154,6 @@ def _say_why(row: Delivery, incident: Incident, layer: int) -> None:
         row.payload = {**row.payload, "unacknowledged_for": minutes}
 
 
-def live_binding_of(integration: LarkIntegration, member: Member) -> LarkBinding | None:
-    return db.session.scalars(
-        select(LarkBinding).where(
-            LarkBinding.integration_id == integration.id,
-            LarkBinding.member_id == member.id,
-            LarkBinding.ended_at.is_(None),
-        )
-    ).first()
-
-
 def send_row(
     incident: Incident,
     integration: LarkIntegration,
@@ -259,9 +203,7 @@ def _not_linked(
         EventKind.NOTIFICATION_FAILED,
         {"target": member.name, "member_id": member.id, "reason": FailureReason.NOT_LINKED},
     )
-    from webapp.delivery import mail
-
-    mail.fall_back(incident, member, mail.NOT_BOUND, integration.id, utcnow())
+    fallback.email(incident, member, fallback.NOT_BOUND, integration.id, utcnow())
 
 
 def schedule_escalation(

@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from webapp.delivery import mail, ratelimit
+from webapp import mailer, ratelimit
 from webapp.extensions import db
 from webapp.identity import licensing, sessions, sign_in
 from webapp.models import Account, LarkIntegration, Member, Role
@@ -42,7 +42,7 @@ class WrongCurrentPassword(PasswordRefused):
 
 
 def can_email() -> bool:
-    return mail.settings() is not None
+    return mailer.settings() is not None
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -105,8 +105,8 @@ def mail_reset_link(member: Member) -> bool:
             )
         )
     try:
-        mail.send(message)
-    except mail.MailError:
+        mailer.send(message)
+    except mailer.MailError:
         log.exception("could not e-mail member %s a password reset link", member.id)
         return False
     return True

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp.delivery import mail, ratelimit
+from webapp import mailer, ratelimit
 from webapp.extensions import db
 from webapp.models import Member
 
@@ -62,7 +62,7 @@ def tell_member_locked_out(member: Member, client: str) -> None:
         member.id,
         client,
     )
-    if mail.settings() is None or not member.email:
+    if mailer.settings() is None or not member.email:
         return
     with force_locale(member.locale or "en"):
         message = EmailMessage()
@@ -78,8 +78,8 @@ def tell_member_locked_out(member: Member, client: str) -> None:
             )
         )
     try:
-        mail.send(message)
-    except mail.MailError:
+        mailer.send(message)
+    except mailer.MailError:
         log.exception("could not e-mail member %s about the sign-in lock", member.id)
 
 

@@ -8,7 +8,7 @@ with their offset ("14:05 UTC+8"), so two people in two places read the same mom
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -67,22 +67,6 @@ def name_for(member: Member | None, integration: LarkIntegration | None) -> str:
 
 def zone_for(member: Member | None, integration: LarkIntegration | None) -> tzinfo:
     return ZoneInfo(name_for(member, integration))
-
-
-def offset_label(moment: datetime, zone: tzinfo) -> str:
-    """ "UTC+8", "UTC-4", "UTC+5:30", "UTC": the zone's offset at that moment."""
-    offset = moment.astimezone(zone).utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    if minutes == 0:
-        return "UTC"
-    sign = "+" if minutes > 0 else "-"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
-
-
-def stamp(moment: datetime, zone: tzinfo) -> str:
-    """ "2026-06-15 10:00 UTC+8": a moment as a card or a page writes it."""
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {offset_label(moment, zone)}"
 
 
 def choose(member: Member, name: str | None) -> None:

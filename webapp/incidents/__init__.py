@@ -1,1 +1,2 @@
-"""Incidents: the service verbs, queries, alert intake and war rooms."""
+"""Incidents: the service verbs, which actions a state offers, access, queries and what the
+list shows."""

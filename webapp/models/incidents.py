@@ -208,7 +208,7 @@ class AlertSource(db.Model):  # type: ignore[name-defined]
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
     name: Mapped[str] = mapped_column(String(120))
     key: Mapped[str] = mapped_column(String(64), unique=True)
-    # Which tool posts here (webapp/alert_sources.py KINDS): it decides how the body is read.
+    # Which tool posts here (TOOLS in webapp/intake/parsers/): it decides how the body is read.
     kind: Mapped[str] = mapped_column(String(20), default="generic", server_default="generic")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

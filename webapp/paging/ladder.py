@@ -27,6 +27,7 @@ from webapp.models import (
 from webapp.paging.rules import CARD, Ladder, ladder_for
 
 BUZZ_PURPOSE = "buzz"
+LADDER_EMAIL = "ladder"  # the e-mail's reason when a ladder's step sends it
 
 
 def plan(

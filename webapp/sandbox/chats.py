@@ -12,8 +12,10 @@ from typing import Any
 from flask import Response, g, request
 
 from webapp.sandbox import decisions
-from webapp.sandbox.openapi import LarkApiError, body, bp, invalid, lark_api, ok
+from webapp.sandbox.openapi import LarkApiError, body, gateway, invalid, lark_api, ok
 from webapp.sandbox.state import App, Chat, Sandbox
+
+bp = gateway("lark_sandbox_chats", __name__)
 
 CHAT_UUID_TTL_S = 10 * 3600
 ID_TYPES = {"open_id", "union_id", "user_id"}

@@ -316,24 +316,6 @@ def _toast_event(result: ClickResult) -> dict[str, str] | None:
     return None
 
 
-@bp.post("/chats/<chat_id>/bot")
-def group_bot(chat_id: str) -> BaseResponse:
-    """Add or remove an app's bot in a group, as a group member does in its settings; the
-    app hears im.chat.member.bot.added_v1 / deleted_v1 at its event request URL."""
-    from webapp.sandbox import talk
-
-    sandbox = state.get()
-    user = lark_session.current_user(sandbox)
-    if user is None:
-        abort(404)
-    present = request.form.get("present") == "1"
-    try:
-        talk.set_bot(sandbox, chat_id, request.form.get("app_id", ""), user.open_id, present)
-    except talk.NotAllowed:
-        abort(404)
-    return redirect(url_for(".chat", chat_id=chat_id), 303)
-
-
 @bp.get("/workbench")
 def workbench() -> BaseResponse | str:
     sandbox = state.get()

@@ -15,14 +15,16 @@ from webapp.sandbox import card_rules, cards, decisions
 from webapp.sandbox.openapi import (
     LarkApiError,
     body,
-    bp,
     check_receiver_rate,
+    gateway,
     invalid,
     lark_api,
     ok,
     reply,
 )
 from webapp.sandbox.state import App, Chat, Message, Sandbox
+
+bp = gateway("lark_sandbox_im", __name__)
 
 RECEIVE_ID_TYPES = {"open_id", "union_id", "user_id", "email", "chat_id"}
 MSG_TYPES = {"text", "post", "image", "file", "audio", "media", "sticker", "interactive"}

@@ -16,8 +16,10 @@ from flask import Response, g, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.sandbox import decisions, lark_session, tokens
-from webapp.sandbox.openapi import LarkApiError, bp, reply
+from webapp.sandbox.openapi import LarkApiError, gateway, reply
 from webapp.sandbox.state import App, Sandbox, User
+
+bp = gateway("lark_sandbox_oauth", __name__)
 
 AUTHORIZE = "/authen/v1/authorize"
 

@@ -4,7 +4,7 @@ Every call passes the same gate as on Lark: injected faults, then the access tok
 (99991661 missing, 99991663 invalid), the free edition's monthly quota (429, 99991403),
 the per API x app rate limits (429, 99991400). Successful counted calls use up quota;
 every call is logged for tests (`lark.calls(...)`). The endpoints themselves live in
-im.py, chats.py and oauth.py; the token endpoints are here.
+im.py, chats.py and oauth.py, each a `gateway` blueprint; the token endpoints are here.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from webapp.sandbox import decisions, faults, limits, state, tokens
 from webapp.sandbox.state import App, Call, Sandbox
-
-bp = Blueprint("lark_sandbox_api", __name__, url_prefix="/_lark/open-apis")
 
 
 class LarkApiError(Exception):
@@ -59,13 +57,11 @@ def invalid(msg: str, code: int = 230001) -> LarkApiError:
     return LarkApiError(400, code, f"Your request contains an invalid request parameter, ext={msg}")
 
 
-@bp.errorhandler(LarkApiError)
 def _lark_error(error: LarkApiError) -> Response:
     body = error.body or {"code": error.code, "msg": error.msg}
     return reply(body, error.status, error.headers)
 
 
-@bp.before_request
 def _gate() -> Response | None:
     sandbox = state.get()
     g.lark_sandbox = sandbox
@@ -80,7 +76,6 @@ def _gate() -> Response | None:
     return reply(body, status, headers)
 
 
-@bp.after_request
 def _log(response: Response) -> Response:
     sandbox: Sandbox | None = g.get("lark_sandbox")
     if sandbox is None:
@@ -103,6 +98,19 @@ def _log(response: Response) -> Response:
     with sandbox.lock:
         sandbox.calls.append(call)
     return response
+
+
+def gateway(name: str, import_name: str) -> Blueprint:
+    """A blueprint of Open API endpoints under /_lark/open-apis, behind Lark's gate: injected
+    faults first, Lark's error shape for LarkApiError, and every call logged."""
+    blueprint = Blueprint(name, import_name, url_prefix="/_lark/open-apis")
+    blueprint.register_error_handler(LarkApiError, _lark_error)
+    blueprint.before_request(_gate)
+    blueprint.after_request(_log)
+    return blueprint
+
+
+bp = gateway("lark_sandbox_api", __name__)
 
 
 def _path() -> str:

@@ -1,21 +1,23 @@
 """What a person does in a group that Lark tells the bots about: add or remove a bot,
 dissolve the group, write a message (with @bot). Each sends its event (events.py).
 
-The routes belong to the simulated client (/_lark/chats/...); tests and the demo reach the
-same verbs through webapp/sandbox/handle.py.
+The forms of the simulated client's group pages (/_lark/chats/...) are this module's
+blueprint; tests and the demo reach the same verbs through webapp/sandbox/handle.py.
 """
 
 from __future__ import annotations
 
 import secrets
 
-from flask import abort, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.sandbox import events, lark_session, state
-from webapp.sandbox.client import bp
 from webapp.sandbox.events import Sent
 from webapp.sandbox.state import Chat, Message, Sandbox, User
+
+# The group's forms in the simulated client (/_lark/chats/...), mounted by init_app.
+bp = Blueprint("lark_sandbox_talk", __name__, url_prefix="/_lark")
 
 MAX_TEXT = 4000
 
@@ -98,6 +100,22 @@ def _signed_in(sandbox: Sandbox) -> User:
     if user is None:
         abort(401)
     return user
+
+
+@bp.post("/chats/<chat_id>/bot")
+def group_bot(chat_id: str) -> BaseResponse:
+    """Add or remove an app's bot in a group, as a group member does in its settings; the
+    app hears im.chat.member.bot.added_v1 / deleted_v1 at its event request URL."""
+    sandbox = state.get()
+    user = lark_session.current_user(sandbox)
+    if user is None:
+        abort(404)
+    present = request.form.get("present") == "1"
+    try:
+        set_bot(sandbox, chat_id, request.form.get("app_id", ""), user.open_id, present)
+    except NotAllowed:
+        abort(404)
+    return redirect(url_for("lark_sandbox_client.chat", chat_id=chat_id), 303)
 
 
 @bp.post("/chats/<chat_id>/dissolve")

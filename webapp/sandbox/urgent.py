@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Response, g, request
 
 from webapp.sandbox import decisions, limits
-from webapp.sandbox.openapi import LarkApiError, body, bp, invalid, lark_api, ok
+from webapp.sandbox.openapi import LarkApiError, body, gateway, invalid, lark_api, ok
 from webapp.sandbox.state import App, Buzz, Chat, Message, Sandbox
 
 SCOPES = {
@@ -22,6 +22,8 @@ SCOPES = {
     "phone": ("im:message.urgent:phone", "im:message.urgent:phone_send"),
 }
 USER_ID_TYPES = ("open_id", "user_id", "union_id")
+
+bp = gateway("lark_sandbox_urgent", __name__)
 
 
 @bp.patch("/im/v1/messages/<message_id>/urgent_app")

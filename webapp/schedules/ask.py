@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.identity import bindings
 from webapp.models import (
     Channel,
     Delivery,
@@ -33,7 +34,7 @@ from webapp.models import (
     Schedule,
     utcnow,
 )
-from webapp.schedules.oncall import on_call
+from webapp.oncall.schedule import on_call
 
 ONCALL_WORDS = {"oncall", "on-call", "on call", "/oncall", "值班", "/值班", "谁值班"}
 HELP_WORDS = {"help", "/help", "帮助", "?", "？"}
@@ -176,8 +177,6 @@ def _locale(integration: LarkIntegration, event: dict[str, Any], command: str) -
     """Chinese for a question in Chinese; else the sender's language; else the platform's."""
     if any("\u4e00" <= ch <= "\u9fff" for ch in command):
         return "zh"
-    from webapp.identity import bindings
-
     sender = (event.get("sender") or {}).get("sender_id") or {}
     open_id = sender.get("open_id") if isinstance(sender, dict) else None
     binding = bindings.live_binding(integration, str(open_id)) if open_id else None

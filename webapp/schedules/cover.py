@@ -32,8 +32,8 @@ from webapp.models import (
     ScheduleOverride,
     utcnow,
 )
+from webapp.oncall.schedule import shifts
 from webapp.schedules import cards
-from webapp.schedules.oncall import shifts
 from webapp.schedules.outbox import insert_once, page_url, reach
 from webapp.schedules.service import ScheduleError, local_range
 

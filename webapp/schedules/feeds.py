@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import CalendarFeed, Member, Schedule, utcnow
-from webapp.schedules.oncall import shifts
+from webapp.oncall.schedule import shifts
 
 DAYS_BACK = 7
 DAYS_AHEAD = 28

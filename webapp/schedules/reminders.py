@@ -32,10 +32,10 @@ from webapp.models import (
     Schedule,
     Status,
 )
+from webapp.oncall.rotation import Shift
+from webapp.oncall.schedule import joined, shifts
 from webapp.schedules import cards, reminder_mail
-from webapp.schedules.oncall import joined, shifts
 from webapp.schedules.outbox import first_integration, insert_once, page_url, reach
-from webapp.schedules.rotation import Shift
 
 # A handoff post is still worth sending this long after the handoff (a worker restarting).
 HANDOFF_GRACE = timedelta(minutes=15)

@@ -19,7 +19,7 @@ from webapp.models import (
     ScheduleLayer,
     ScheduleOverride,
 )
-from webapp.schedules.rotation import SHIFT_KINDS
+from webapp.oncall.rotation import SHIFT_KINDS
 
 
 class ScheduleError(ValueError):

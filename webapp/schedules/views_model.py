@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Member, Schedule
-from webapp.schedules.oncall import joined, rotation_of, shifts
-from webapp.schedules.rotation import Shift, rotation_shifts
+from webapp.oncall.rotation import Shift, rotation_shifts
+from webapp.oncall.schedule import joined, rotation_of, shifts
 
 DAYS = 14
 

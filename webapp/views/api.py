@@ -9,8 +9,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from webapp.extensions import csrf, db
-from webapp.incidents import alerts
-from webapp.incidents import sources as alert_sources
+from webapp.intake import ingest
+from webapp.intake.alert import InvalidAlerts
+from webapp.intake.parsers import parse_for
 from webapp.models import AlertSource
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -30,12 +31,12 @@ def post_alerts(key: str) -> ResponseReturnValue:
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         return jsonify(error="invalid_json", message="the body is not valid JSON"), 400
     try:
-        parsed = alert_sources.parse_for(source.kind, body)
-    except alerts.InvalidAlerts as exc:
+        parsed = parse_for(source.kind, body)
+    except InvalidAlerts as exc:
         return jsonify(
             error="invalid_alert", message="some fields are wrong", fields=exc.fields
         ), 400
-    outcomes = alerts.ingest(source, parsed)
+    outcomes = ingest.ingest(source, parsed)
     return jsonify(
         results=[{"action": o.action, "incident_number": o.incident_number} for o in outcomes]
     )

@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from webapp.identity import integrations, passwords, sessions, sign_in
 from webapp.identity.login import safe_next
 from webapp.models import Member
+from webapp.views.lark_login import PENDING_SESSION
 
 bp = Blueprint("auth", __name__)
 
@@ -115,8 +116,6 @@ def forgot_password() -> ResponseReturnValue:
 def _admins_for_pending_lark_user() -> list[Member]:
     """The admins to ask, when a Lark user is waiting on the bind page in this browser (it
     already showed them); else none, so this page names nobody's admins to a stranger."""
-    from webapp.views.lark_home import PENDING_SESSION
-
     pending = session.get(PENDING_SESSION)
     key = pending.get("key") if isinstance(pending, dict) else None
     return passwords.admins_behind(str(key)) if key else []

@@ -26,10 +26,10 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from webapp.dispatch import rules as dispatch_rules
+from webapp.dispatch import war_rooms
 from webapp.dispatch.rules import LayerInput, RuleInput, RuleInvalid
 from webapp.extensions import db, login_manager
 from webapp.incidents import queries as incident_queries
-from webapp.incidents import war_rooms
 from webapp.incidents.service import Actor, IncidentError
 from webapp.lark import applink
 from webapp.models import (
@@ -45,7 +45,7 @@ from webapp.models import (
     WarRoom,
     utcnow,
 )
-from webapp.schedules import targets as schedule_targets
+from webapp.oncall import targets as schedule_targets
 from webapp.views.lark_context import lark_member_required
 
 bp = Blueprint("dispatch", __name__, url_prefix="/admin/channels")

@@ -16,8 +16,8 @@ import uuid
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from webapp.dispatch import inbound
 from webapp.extensions import csrf, db
+from webapp.inbound import events as inbound
 from webapp.lark import crypto
 from webapp.views.card import (
     Refused,

@@ -30,10 +30,11 @@ from sqlalchemy import select
 
 from webapp.delivery import mail
 from webapp.delivery import outcomes as outbox_outcomes
+from webapp.dispatch import war_rooms
 from webapp.extensions import db
 from webapp.i18n import ago, current_zone
 from webapp.identity.login import safe_next
-from webapp.incidents import events, offers, queries, war_rooms
+from webapp.incidents import events, offers, queries
 from webapp.incidents import service as incidents
 from webapp.incidents.offers import Verb
 from webapp.incidents.rows import ListRow

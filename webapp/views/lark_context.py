@@ -34,6 +34,7 @@ from sqlalchemy.orm import contains_eager
 from webapp.extensions import db
 from webapp.identity import timezones
 from webapp.models import LarkBinding, LarkIntegration, Member
+from webapp.views import lark_login, lark_problems
 
 SESSION_KEY = "lark"
 # Set by static/lark.js from the device's zone (Intl API): the Lark client's time zone.
@@ -110,14 +111,12 @@ def lark_member_required(view: Callable[..., ResponseReturnValue]) -> Callable[.
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
-        from webapp.views import lark_home, lark_problems
-
         integration, binding = _context_rows(kwargs["key"])
         if integration is None:
             return lark_problems.integration_missing()
         signed_in = current_user.is_authenticated  # the session record, member from the row
         if binding is None or not signed_in or binding.member_id != current_user.id:
-            return lark_home.start_login(integration)
+            return lark_login.start_login(integration)
         g.lark = LarkContext(integration, binding.member, binding, in_lark_client())
         timezones.note_client(binding.member, unquote(request.cookies.get(CLIENT_ZONE_COOKIE, "")))
         flask_babel.refresh()  # the member's language and zone, not a cached earlier guess

@@ -10,6 +10,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from webapp import i18n
 from webapp.identity import licensing, timezones
 from webapp.models import utcnow
 from webapp.views.lark_context import lark_member_required
@@ -36,8 +37,7 @@ def lark_seat_notice() -> dict[str, Any] | None:
 def _zones() -> list[tuple[str, str]]:
     now = utcnow()
     return [
-        (name, f"{name} ({timezones.offset_label(now, ZoneInfo(name))})")
-        for name in timezones.CHOICES
+        (name, f"{name} ({i18n.offset_label(now, ZoneInfo(name))})") for name in timezones.CHOICES
     ]
 
 

@@ -20,7 +20,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.incidents import sources as alert_sources
+from webapp.intake import sources as alert_sources
+from webapp.intake.parsers import KINDS
 from webapp.models import AlertSource
 from webapp.views.dispatch import signed_in_admin
 
@@ -35,7 +36,7 @@ def _admin_shell() -> dict[str, Any]:
 
 def kind_labels() -> dict[str, str]:
     """The kinds in the order shown; the tools' own names are not translated."""
-    return {k: _("Generic JSON") if k == "generic" else v for k, v in alert_sources.KINDS.items()}
+    return {k: _("Generic JSON") if k == "generic" else v for k, v in KINDS.items()}
 
 
 def _source(source_id: int) -> AlertSource:

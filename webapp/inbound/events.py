@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from webapp.dispatch import chat_events
 from webapp.extensions import db
 from webapp.models import CallbackReceipt, LarkIntegration, utcnow
+from webapp.schedules import ask
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ def receive(integration: LarkIntegration, header: dict[str, Any], event: dict[st
 
 def _act(integration: LarkIntegration, event_type: EventType, event: dict[str, Any]) -> None:
     if event_type is EventType.MESSAGE:
-        from webapp.schedules import ask
-
         ask.answer(integration, event)
         return
     chat_id = str(event.get("chat_id") or "")

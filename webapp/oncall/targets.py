@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import DispatchRule, Member, Schedule
-from webapp.schedules.oncall import on_call
+from webapp.oncall.schedule import on_call
 
 
 def on_call_members(

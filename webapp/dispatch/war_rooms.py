@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.dispatch import policy as dispatch
+from webapp.dispatch.matching import live_binding_of
 from webapp.extensions import db
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor, IncidentError
@@ -200,7 +201,7 @@ def find_in_lark(
     open_ids: dict[int, str] = {}
     missing: list[dict[str, Any]] = []
     for member in people:
-        binding = dispatch.live_binding_of(integration, member)
+        binding = live_binding_of(integration, member)
         open_id = (
             found.get(member.email)
             or (found.get(member.phone) if member.phone else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from webapp.models import Member, Schedule, ScheduleLayer
-from webapp.schedules.rotation import (
+from webapp.oncall.rotation import (
     OverrideSpan,
     Restriction,
     Rotation,
