@@ -357,9 +357,8 @@ def test_a_buzz_that_waits_for_its_card_says_so(
     assert _urgent_calls(lark) == ["app"]
 
 
-def test_a_layer_told_later_starts_its_people_s_ladders_then(
-    owner: factories.Persona, lark: LarkSandbox, clock: time_machine.Traveller
-) -> None:
+def _chat_then_person_after_ten_minutes(owner: factories.Persona) -> Incident:
+    """A policy telling the on-call chat at once and the owner after 10 minutes."""
     integration = factories.lark_integration(owner.account)
     bind(integration, owner.member, OPEN_ID)
     channel = factories.channel(owner.account, [owner.member])
@@ -371,7 +370,13 @@ def test_a_layer_told_later_starts_its_people_s_ladders_then(
             {"delay_minutes": 10, "member_ids": [owner.member.id]},
         ],
     )
-    incident = factories.incident(owner.account, ch=channel)
+    return factories.incident(owner.account, ch=channel)
+
+
+def test_a_layer_told_later_starts_its_people_s_ladders_then(
+    owner: factories.Persona, lark: LarkSandbox, clock: time_machine.Traveller
+) -> None:
+    incident = _chat_then_person_after_ten_minutes(owner)
     outbox.run_once()
     assert _buzz_rows(incident) == []
     clock.shift(timedelta(minutes=10, seconds=1))
@@ -390,18 +395,7 @@ def test_a_card_sent_because_nobody_acknowledged_says_so(
     owner: factories.Persona, lark: LarkSandbox, clock: time_machine.Traveller
 ) -> None:
     owner.member.locale = "en"
-    integration = factories.lark_integration(owner.account)
-    bind(integration, owner.member, OPEN_ID)
-    channel = factories.channel(owner.account, [owner.member])
-    rule(
-        channel,
-        integration,
-        [
-            {"chat_ids": [seed.ONCALL_CHAT.chat_id]},
-            {"delay_minutes": 10, "member_ids": [owner.member.id]},
-        ],
-    )
-    factories.incident(owner.account, ch=channel)
+    _chat_then_person_after_ten_minutes(owner)
     outbox.run_once()
     [chat_card] = lark.messages_to(seed.ONCALL_CHAT.chat_id)
     assert "nobody acknowledged" not in chat_card.content

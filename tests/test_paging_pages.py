@@ -74,6 +74,9 @@ def test_a_member_saves_their_own_ladder_and_it_applies_to_them(
     )
     page = client.get(path).get_data(as_text=True)
     assert "Use the account's default rules" in page  # they have rules of their own now
+    back = client.post(f"{path}/reset", data={"csrf_token": csrf_token(client, path)})
+    assert back.status_code == 303
+    assert rules.ladder_for(owner.member, "Critical").source == "built_in"
 
 
 def test_a_rule_that_cannot_be_kept_is_refused_and_nothing_changes(

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.identity import bindings
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
 from webapp.intake.parsers import KINDS
@@ -170,14 +171,7 @@ def _link_people(integration: LarkIntegration, account: Account) -> None:
     users = {user.email: user for user in seed.USERS}
     for member in account.members:
         user = users.get(member.email)
-        linked = db.session.scalars(
-            select(LarkBinding).where(
-                LarkBinding.integration_id == integration.id,
-                LarkBinding.member_id == member.id,
-                LarkBinding.ended_at.is_(None),
-            )
-        ).first()
-        if user is None or linked is not None:
+        if user is None or bindings.binding_of(integration, member) is not None:
             continue
         db.session.add(
             LarkBinding(

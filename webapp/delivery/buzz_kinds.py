@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.delivery import lark_limits
-from webapp.delivery.kinds import _client, _waits_for_limit, locale_for
+from webapp.delivery.kinds import _client, _waits_for_limit, locale_for, reply_card
 from webapp.delivery.outcomes import end
 from webapp.dispatch import fallback
 from webapp.extensions import db
@@ -264,12 +264,7 @@ def test_buzz_card(locale: str) -> dict[str, Any]:
             'This card was buzzed because you pressed "Send me a test buzz". When an '
             "incident needs you, its card rings like this one."
         )
-    return {
-        "schema": "2.0",
-        "config": {"update_multi": True},
-        "header": {"title": {"tag": "plain_text", "content": title}, "template": "blue"},
-        "body": {"elements": [{"tag": "div", "text": {"tag": "plain_text", "content": text}}]},
-    }
+    return reply_card(title, [text])
 
 
 Handler = Callable[[Delivery, LarkIntegration, datetime], None]

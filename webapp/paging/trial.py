@@ -8,11 +8,11 @@ import uuid as uuidlib
 from sqlalchemy import Select, select
 
 from webapp.extensions import db
+from webapp.identity import bindings
 from webapp.models import (
     Delivery,
     DeliveryKind,
     DeliveryStatus,
-    LarkBinding,
     LarkIntegration,
     Member,
     utcnow,
@@ -27,13 +27,7 @@ class NotLinked(Exception):
 
 def request_test_buzz(member: Member, integration: LarkIntegration) -> Delivery:
     """Write the test buzz's outbox row and commit; the worker sends the card, then buzzes."""
-    binding = db.session.scalars(
-        select(LarkBinding).where(
-            LarkBinding.integration_id == integration.id,
-            LarkBinding.member_id == member.id,
-            LarkBinding.ended_at.is_(None),
-        )
-    ).first()
+    binding = bindings.binding_of(integration, member)
     if binding is None:
         raise NotLinked(member.name)
     row = Delivery(
