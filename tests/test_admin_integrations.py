@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from tests import factories
 from tests.conftest import csrf_token, sign_in
 from webapp.extensions import db
-from webapp.identity import integrations
+from webapp.identity import integration_form, integrations
 from webapp.models import (
     Delivery,
     DispatchRule,
@@ -49,7 +49,7 @@ def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **k
 
 def make(account: Any, **overrides: str) -> LarkIntegration:
     integration, _warnings = integrations.create(
-        account, integrations.IntegrationInput(**form(**overrides))
+        account, integration_form.IntegrationInput(**form(**overrides))
     )
     return integration
 
@@ -193,7 +193,7 @@ def test_an_open_api_base_must_be_https_outside_the_sandbox(
     monkeypatch.setitem(app.config, "LARK_SANDBOX", False)
     try:
         make(owner.account, api_base_url="http://10.0.0.1/steal")
-    except integrations.IntegrationInvalid as invalid:
+    except integration_form.IntegrationInvalid as invalid:
         assert "https://" in invalid.errors["api_base_url"]
     else:
         raise AssertionError("an http:// base was accepted")
@@ -266,7 +266,8 @@ def test_new_credentials_forget_the_evidence_they_invalidate(owner: factories.Pe
     integration.token_ok_at = integration.url_verified_at = utcnow()
     db.session.commit()
     integrations.update(
-        integration, integrations.IntegrationInput(**form(verification_token="NewTokenNewToken"))
+        integration,
+        integration_form.IntegrationInput(**form(verification_token="NewTokenNewToken")),
     )
     assert integration.token_ok_at is None  # a new secret was typed (the same one, retyped)
     assert integration.url_verified_at is None

@@ -35,6 +35,7 @@ from webapp.cards.actions import CardAction
 from webapp.cards.render import incident_card
 from webapp.delivery import worker as outbox
 from webapp.extensions import db
+from webapp.lark import callbacks as lark_callbacks
 from webapp.lark.client import LarkClient
 from webapp.models import (
     CallbackReceipt,
@@ -52,7 +53,6 @@ from webapp.models import (
 )
 from webapp.sandbox import seed
 from webapp.sandbox.handle import LarkSandbox
-from webapp.views import card as card_view
 
 VERIFICATION_TOKEN = "v-token-for-tests"
 ENCRYPT_KEY = "encrypt-key-for-tests"
@@ -755,7 +755,7 @@ def test_a_failure_before_verification_still_answers_200_with_a_reason(
     def broken(key: str) -> LarkIntegration:
         raise RuntimeError("database unreachable")
 
-    monkeypatch.setattr(card_view, "_integration", broken)
+    monkeypatch.setattr(lark_callbacks, "integration", broken)
     response = client.post(f"/lark/{integration.key}/card", json={"schema": "2.0"})
     assert response.status_code == 200
     assert response.get_json()["toast"]["type"] == "error"

@@ -17,9 +17,9 @@ from tests import test_card_callbacks as callbacks
 from tests.conftest import is_postgres
 from tests.factories import Persona
 from tests.test_card_callbacks import MESSAGE_ID, OPEN_ID, signed_v2, v2_payload, value
+from webapp.cardkit.answer import Answer
 from webapp.cards import late as card_late
 from webapp.cards.actions import CardAction
-from webapp.cards.answers import Answer
 from webapp.extensions import db
 from webapp.models import CardMessage, Delivery, Incident, LarkIntegration, Status
 

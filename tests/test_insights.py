@@ -10,7 +10,8 @@ import time_machine
 from tests import factories, insights_support
 from tests.insights_support import NOW, at
 from webapp.insights import queries
-from webapp.insights.queries import NoisyRule, PersonLoad, Quantiles
+from webapp.insights.queries import NoisyRule, PersonLoad
+from webapp.insights.sql import Quantiles
 from webapp.models import Severity
 
 pytestmark = pytest.mark.now(NOW)

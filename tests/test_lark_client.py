@@ -12,8 +12,8 @@ from tests import factories
 from tests.factories import Persona
 from tests.sandbox_fixtures import Receiver
 from webapp.extensions import db
-from webapp.lark import client as lark_client
 from webapp.lark import errors, usage
+from webapp.lark import transport as lark_transport
 from webapp.lark.client import LarkClient
 from webapp.lark.errors import LarkError
 from webapp.models import ApiUsage, Edition, LarkApiEvent, LarkIntegration
@@ -30,9 +30,9 @@ CARD = {
 
 @pytest.fixture(autouse=True)
 def _fresh_tokens() -> Iterator[None]:
-    lark_client.token_cache.clear()
+    lark_transport.token_cache.clear()
     yield
-    lark_client.token_cache.clear()
+    lark_transport.token_cache.clear()
 
 
 @pytest.fixture

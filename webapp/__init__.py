@@ -98,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
         paging,
         security,
         sources,
+        war_room,
     )
     from webapp.views import dispatch as dispatch_views
     from webapp.views import incidents as incidents_web
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
         sources,
         security,
         paging,
+        war_room,
     ):
         app.register_blueprint(module.bp)
     diagnostics.init_app(app)

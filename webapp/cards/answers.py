@@ -8,7 +8,6 @@ member's chosen language, else the platform's (Feishu: Chinese, Lark: English).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
@@ -18,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import aliased, joinedload
 
+from webapp.cardkit.answer import Answer, Text, platform_locale, toast
 from webapp.cards import actions as card_actions
 from webapp.cards import render as cards
 from webapp.cards.actions import CardAction, Click
@@ -36,35 +36,12 @@ from webapp.models import (
     LarkBinding,
     LarkIntegration,
     Member,
-    Platform,
     Source,
     Status,
 )
 
 # Refusals that changed nothing and that the person can fix; pressing again is a new try.
 RETRYABLE_OUTCOMES = frozenset({"not_linked", "no_seat", "forbidden", "bad_request", "error"})
-
-Text = Callable[[], str]
-
-
-@dataclass(frozen=True)
-class Answer:
-    toast: dict[str, Any]
-    card: dict[str, Any] | None  # None leaves the card as it is
-    outcome: str  # ok | not_linked | no_seat | forbidden | stale | closed | bad_request | error
-    # (and late: answered before the press finished, see webapp/cards/late.py)
-    incident_id: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"toast": self.toast, "card": self.card, "outcome": self.outcome}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Answer:
-        return cls(toast=data["toast"], card=data.get("card"), outcome=data["outcome"])
-
-
-def platform_locale(integration: LarkIntegration) -> str:
-    return "zh" if integration.platform is Platform.FEISHU else "en"
 
 
 @dataclass(frozen=True)
@@ -304,19 +281,6 @@ def _refusal(
 
 
 # -- toasts and cards ------------------------------------------------------------------
-
-
-def toast(kind: str, text: Text, locale: str) -> dict[str, Any]:
-    """A Lark toast in both languages; `content` in `locale`."""
-    with force_locale("zh"):
-        zh = text()
-    with force_locale("en"):
-        en = text()
-    return {
-        "type": kind,
-        "content": zh if locale == "zh" else en,
-        "i18n": {"zh_cn": zh, "en_us": en},
-    }
 
 
 def _with_card(press: Press, incident: Incident, kind: str, outcome: str, text: Text) -> Answer:

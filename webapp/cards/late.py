@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 from flask_babel import gettext as _
 
-from webapp.cards.answers import Answer, platform_locale, toast
+from webapp.cardkit.answer import Answer, platform_locale, toast
 from webapp.extensions import db
 from webapp.models import CardMessage, Delivery, DeliveryStatus, Incident, LarkIntegration, utcnow
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import logging
 
+from webapp.cardkit.answer import Answer
 from webapp.cards import actions as card_actions
 from webapp.cards import answers as card_answers
 from webapp.cards import late as card_late
 from webapp.cards import receipts as card_receipts
-from webapp.cards.answers import Answer
-from webapp.cards.receipts import Callback
 from webapp.extensions import db
 from webapp.incidents import service as incidents
+from webapp.lark.callbacks import Callback
 from webapp.models import Delivery, Incident, LarkIntegration
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,10 +22,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from webapp.cardkit.answer import Answer
 from webapp.cards import answers as card_answers
 from webapp.cards.actions import CardAction, Click
-from webapp.cards.answers import Answer
 from webapp.extensions import db
+from webapp.lark.callbacks import Callback
 from webapp.models import CallbackReceipt, LarkIntegration, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,18 +44,6 @@ RETRY_AFTER = timedelta(seconds=3)
 # clears those older than this, so the table stays small without a scheduled job.
 RECEIPT_TTL = timedelta(days=2)
 PRUNE_EVERY = 100
-
-
-@dataclass(frozen=True)
-class Callback:
-    """A verified button press, from either channel."""
-
-    channel: str  # "v2" (card.action.trigger) or "v1" (card.action.trigger_v1)
-    delivery_key: str | None  # header.event_id / X-Refresh-Token: the same delivery again
-    open_id: str | None
-    message_id: str | None
-    tenant_key: str | None
-    value: Any
 
 
 def keys_for(cb: Callback, click: Click | None) -> list[str]:

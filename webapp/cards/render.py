@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp import i18n
-from webapp.cards import parts
+from webapp.cardkit import parts
 from webapp.cards.actions import ACTION_OF, CARD_SNOOZE_MINUTES, CardAction, button_value
 from webapp.extensions import db
 from webapp.incidents import offers

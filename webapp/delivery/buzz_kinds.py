@@ -19,7 +19,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp.delivery import lark_limits
-from webapp.delivery.kinds import _client, _waits_for_limit, locale_for, reply_card
+from webapp.delivery.gates import client, waits_for_limit
+from webapp.delivery.kinds import locale_for, reply_card
 from webapp.delivery.outcomes import end
 from webapp.dispatch import fallback
 from webapp.extensions import db
@@ -112,7 +113,7 @@ def _ring(
     on the timeline before the next card is tried."""
     via = _via(row, incident)
     wait = lark_limits.allow_call(integration.app_id, f"urgent_{via}")
-    if _waits_for_limit(row, None, integration, now, lark_limits.patiently(lambda: wait)):
+    if waits_for_limit(row, None, integration, now, lark_limits.patiently(lambda: wait)):
         return
     for card in cards:
         try:
@@ -138,7 +139,7 @@ def _ring(
 def _refusal(integration: LarkIntegration, message_id: str, via: str, open_id: str) -> str | None:
     """None when Lark buzzed the person on this message; `not_in_chat` when it named them
     invalid there. Other refusals raise LarkError."""
-    invalid = _client(integration).buzz(message_id, via, [open_id])
+    invalid = client(integration).buzz(message_id, via, [open_id])
     return FailureReason.NOT_IN_CHAT if invalid else None
 
 
@@ -235,14 +236,14 @@ def _test(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     """A small card to the person, then an in-app buzz on it: the rules page's button, and
     the setup checklist's evidence that the urgent scope works."""
     payload = row.payload or {}
-    client = _client(integration)
+    lark = client(integration)
     if not payload.get("message_id"):
         card = test_buzz_card(locale_for(integration, row))
-        sent = client.send_card("open_id", row.receive_id or "", card, row.uuid)
+        sent = lark.send_card("open_id", row.receive_id or "", card, row.uuid)
         row.payload = {**payload, "message_id": sent.message_id}
     message_id = str((row.payload or {}).get("message_id"))
     try:
-        invalid = client.buzz(message_id, APP, [row.receive_id or ""])
+        invalid = lark.buzz(message_id, APP, [row.receive_id or ""])
     except LarkError as exc:
         if not exc.permanent:
             raise

@@ -20,7 +20,8 @@ import click
 
 from webapp import mailer
 from webapp.delivery import lark_limits
-from webapp.delivery.kinds import _client, _waits_for_limit, _waits_for_quota, locale_for
+from webapp.delivery.gates import client, waits_for_limit, waits_for_quota
+from webapp.delivery.kinds import locale_for
 from webapp.delivery.outcomes import end, fail
 from webapp.extensions import db
 from webapp.models import (
@@ -71,7 +72,7 @@ def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
         return
     if _gives_up(row, now):
         return
-    if _waits_for_quota(row, integration, now):
+    if waits_for_quota(row, integration, now):
         return
     card = (
         _cover(row, integration)
@@ -82,9 +83,9 @@ def _send(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
         end(row, DeliveryStatus.CANCELLED, "gone", now)
         return
     wait = lark_limits.allow_send(integration.app_id, row.receive_id)
-    if _waits_for_limit(row, None, integration, now, wait):
+    if waits_for_limit(row, None, integration, now, wait):
         return
-    sent = _client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
+    sent = client(integration).send_card(row.receive_id_type, row.receive_id, card, row.uuid)
     row.attempts += 1
     row.message_id = sent.message_id
     end(row, DeliveryStatus.DELIVERED, None, now)
@@ -143,12 +144,12 @@ def _update(row: Delivery, integration: LarkIntegration, now: datetime) -> None:
     if card is None or not row.message_id:
         end(row, DeliveryStatus.CANCELLED, "card_gone", now)
         return
-    if _waits_for_quota(row, integration, now):
+    if waits_for_quota(row, integration, now):
         return
     wait = lark_limits.allow_update(integration.app_id, row.message_id)
-    if _waits_for_limit(row, None, integration, now, wait):
+    if waits_for_limit(row, None, integration, now, wait):
         return
-    _client(integration).update_card(row.message_id, card)
+    client(integration).update_card(row.message_id, card)
     row.attempts += 1
     end(row, DeliveryStatus.DELIVERED, None, now)
 

@@ -25,9 +25,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import case, func, select, update
 
-from webapp.delivery import buzz_kinds, lark_limits, mail, schedule_kinds
-from webapp.delivery import kinds as outbox_kinds
-from webapp.delivery.kinds import HANDLERS, notice_card
+from webapp.delivery import buzz_kinds, gates, lark_limits, mail, schedule_kinds
+from webapp.delivery.gates import notice_card
+from webapp.delivery.kinds import HANDLERS
 from webapp.delivery.outcomes import fail, note_waiting, stats
 from webapp.dispatch import fallback
 from webapp.extensions import db
@@ -232,7 +232,7 @@ def _failed_call(row: Delivery, exc: LarkError, now: datetime) -> None:
         row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, exc.retry_after))
         incident = db.session.get(Incident, row.incident_id) if row.incident_id else None
         if exc.reason == "rate_limited" and incident is not None:
-            outbox_kinds.maybe_notice(row, incident, now)
+            gates.maybe_notice(row, incident, now)
         note_waiting(row, now)
         if (
             incident is not None

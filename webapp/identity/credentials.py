@@ -24,8 +24,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from webapp import vault
-from webapp.lark.client import LarkClient, token_cache
+from webapp.lark.client import LarkClient
 from webapp.lark.errors import LarkError, fix
+from webapp.lark.transport import token_cache
 from webapp.models import LarkIntegration, utcnow
 
 SAVE_CHECK_TIMEOUT = 3.0  # seconds; against the sandbox the answer takes milliseconds

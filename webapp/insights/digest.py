@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from webapp.cards import parts
+from webapp.cardkit import parts
 from webapp.extensions import db
 from webapp.insights import queries
 from webapp.insights.words import duration

@@ -22,9 +22,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, not_, select
 
 from webapp.extensions import db
+from webapp.insights import sql
+from webapp.insights.sql import Quantiles
 from webapp.models import EventKind, Incident, IncidentEvent, Member, Severity, incident_assignees
 
 ACCOUNT_ZONE = ZoneInfo("Asia/Shanghai")
@@ -56,102 +58,6 @@ def period(days: int, now: datetime, zone: ZoneInfo = ACCOUNT_ZONE) -> Period:
     return Period(days, start.astimezone(ZoneInfo("UTC")), end, previous, first)
 
 
-# -- dialect helpers --------------------------------------------------------------------
-
-
-def _postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def _seconds(later: Any, earlier: Any) -> ColumnElement[Any]:
-    if _postgres():
-        # date_part is double precision: cheaper to sort than EXTRACT's numeric.
-        return func.round(func.date_part("epoch", later - earlier))
-    return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0)
-
-
-def _sqlite_shift(zone: ZoneInfo, at: datetime) -> str:
-    offset = zone.utcoffset(at.replace(tzinfo=None)) or timedelta()
-    return f"{int(offset.total_seconds() // 60):+d} minutes"
-
-
-def _local_part(col: Any, part: str, zone: ZoneInfo, at: datetime) -> ColumnElement[Any]:
-    """'day' (YYYY-MM-DD text), 'hour' (0-23) or 'dow' (0 = Sunday) in the zone."""
-    if _postgres():
-        local = func.timezone(zone.key, col)
-        if part == "day":
-            return func.to_char(local, "YYYY-MM-DD")
-        return cast(func.extract(part, local), Integer)
-    shift = _sqlite_shift(zone, at)
-    if part == "day":
-        return func.date(col, shift)
-    fmt = "%H" if part == "hour" else "%w"
-    return cast(func.strftime(fmt, col, shift), Integer)
-
-
-def out_of_hours(col: Any, zone: ZoneInfo, at: datetime) -> ColumnElement[bool]:
-    hour = _local_part(col, "hour", zone, at)
-    return or_(_local_part(col, "dow", zone, at).in_((0, 6)), hour < 9, hour >= 18)
-
-
-def night(col: Any, zone: ZoneInfo, at: datetime) -> ColumnElement[bool]:
-    hour = _local_part(col, "hour", zone, at)
-    return or_(hour >= 22, hour < 8)
-
-
-@dataclass(frozen=True)
-class Quantiles:
-    count: int = 0
-    median: int | None = None  # seconds
-    p90: int | None = None
-
-
-def _quantiles(key: Any, value: Any, where: list[Any]) -> dict[Any, Quantiles]:
-    """Nearest-rank median and p90 of `value` per `key`, rows with a null value left out."""
-    conditions = [*where, value.is_not(None)]
-    if _postgres():
-        rows = db.session.execute(
-            select(
-                key,
-                func.count(),
-                func.percentile_disc(0.5).within_group(value),
-                func.percentile_disc(0.9).within_group(value),
-            )
-            .where(*conditions)
-            .group_by(key)
-        ).all()
-        return {k: Quantiles(int(n), _int(m), _int(p)) for k, n, m, p in rows}
-    ranked = (
-        select(
-            key.label("k"),
-            value.label("v"),
-            func.row_number().over(partition_by=key, order_by=value).label("rn"),
-            func.count().over(partition_by=key).label("n"),
-        )
-        .where(*conditions)
-        .subquery()
-    )
-    found: dict[Any, dict[str, Any]] = {}
-    for k, v, rn, n in db.session.execute(
-        select(ranked.c.k, ranked.c.v, ranked.c.rn, ranked.c.n).where(
-            or_(
-                ranked.c.rn == (ranked.c.n * 50 + 99) // 100,
-                ranked.c.rn == (ranked.c.n * 90 + 99) // 100,
-            )
-        )
-    ):
-        entry = found.setdefault(k, {"n": int(n)})
-        if rn == (n * 50 + 99) // 100:
-            entry["median"] = _int(v)
-        if rn == (n * 90 + 99) // 100:
-            entry["p90"] = _int(v)
-    return {k: Quantiles(e["n"], e.get("median"), e.get("p90")) for k, e in found.items()}
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else round(float(value))
-
-
 # -- the figures ------------------------------------------------------------------------
 
 
@@ -174,7 +80,7 @@ class Scope:
 
 
 def incidents_per_day(scope: Scope) -> dict[date, dict[Severity, int]]:
-    day = _local_part(Incident.created_at, "day", scope.zone, scope.period.start)
+    day = sql.local_part(Incident.created_at, "day", scope.zone, scope.period.start)
     days = {d: {s: 0 for s in Severity} for d in scope.period.dates}
     rows = db.session.execute(
         select(day, Incident.severity, func.count())
@@ -197,8 +103,8 @@ class ResponseTimes:
 def _together(where: list[Any], values: dict[str, Any]) -> dict[str, Quantiles]:
     """Median and p90 of several values over the same rows: one scan on PostgreSQL, where
     an ordered-set aggregate leaves out nulls and the two percentiles share one sort."""
-    if not _postgres():
-        found = {k: _quantiles(Incident.account_id, v, where) for k, v in values.items()}
+    if not sql.postgres():
+        found = {k: sql.quantiles(Incident.account_id, v, where) for k, v in values.items()}
         return {k: next(iter(q.values()), Quantiles()) for k, q in found.items()}
     columns = []
     for value in values.values():
@@ -209,7 +115,7 @@ def _together(where: list[Any], values: dict[str, Any]) -> dict[str, Quantiles]:
         ]
     row = db.session.execute(select(*columns).where(*where)).one()
     return {
-        k: Quantiles(int(row[3 * i]), _int(row[3 * i + 1]), _int(row[3 * i + 2]))
+        k: Quantiles(int(row[3 * i]), sql.as_int(row[3 * i + 1]), sql.as_int(row[3 * i + 2]))
         if row[3 * i]
         else Quantiles()
         for i, k in enumerate(values)
@@ -218,8 +124,8 @@ def _together(where: list[Any], values: dict[str, Any]) -> dict[str, Quantiles]:
 
 def response_times(scope: Scope) -> ResponseTimes:
     values = {
-        "ack": _seconds(Incident.acknowledged_at, Incident.created_at),
-        "res": _seconds(Incident.closed_at, Incident.created_at),
+        "ack": sql.seconds(Incident.acknowledged_at, Incident.created_at),
+        "res": sql.seconds(Incident.closed_at, Incident.created_at),
     }
     now = _together(scope.where(), values)
     before = _together(scope.where(scope.period.previous_start, scope.period.start), values)
@@ -279,9 +185,9 @@ def noisiest_rules(scope: Scope, limit: int = TOP_RULES) -> list[NoisyRule]:
         .limit(limit)
     ).all()
     titles = [r[0] for r in rows]
-    durations = _quantiles(
+    durations = sql.quantiles(
         Incident.title,
-        _seconds(Incident.closed_at, Incident.created_at),
+        sql.seconds(Incident.closed_at, Incident.created_at),
         [*scope.where(), Incident.title.in_(titles)],
     )
     return [
@@ -298,7 +204,7 @@ class PersonLoad:
 
 def out_of_hours_pages(scope: Scope) -> list[PersonLoad]:
     late = func.sum(
-        case((out_of_hours(Incident.created_at, scope.zone, scope.period.start), 1), else_=0)
+        case((sql.out_of_hours(Incident.created_at, scope.zone, scope.period.start), 1), else_=0)
     )
     rows = db.session.execute(
         select(Member.name, func.count(), late)
@@ -385,12 +291,12 @@ def my_week(member: Member, now: datetime) -> MyWeek:
         select(
             func.count(),
             func.sum(case((acked_by_me, 1), else_=0)),
-            func.sum(case((night(Incident.created_at, scope.zone, now), 1), else_=0)),
+            func.sum(case((sql.night(Incident.created_at, scope.zone, now), 1), else_=0)),
         ).where(*mine)
     ).one()
-    times = _quantiles(
+    times = sql.quantiles(
         Incident.account_id,
-        _seconds(Incident.acknowledged_at, Incident.created_at),
+        sql.seconds(Incident.acknowledged_at, Incident.created_at),
         [*mine, acked_by_me],
     )
     median = times.get(member.account_id, Quantiles()).median

@@ -1,7 +1,7 @@
 """Lark's rate limits and the free edition's monthly quota, as the Lark servers apply them.
 
 The sandbox stands in for Lark, not for our code, so it keeps its own small sliding-window
-counters instead of webapp/delivery/ratelimit.py. Numbers and codes: decisions.py and
+counters instead of webapp/ratelimit.py. Numbers and codes: decisions.py and
 /work/shared/lark/open-api.md section 6.
 """
 

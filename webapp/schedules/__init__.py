@@ -1,1 +1,3 @@
-"""On-call schedules: rotations, overrides, who is on call, iCalendar feeds."""
+"""On-call schedules: editing rotations and overrides, iCalendar feeds, cover requests, shift
+reminders and handoff posts, `@bot oncall`. The arithmetic of who is on call lives below, in
+webapp/oncall/."""

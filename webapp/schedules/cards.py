@@ -16,7 +16,7 @@ from babel.dates import format_datetime
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
-from webapp.cards import parts
+from webapp.cardkit import parts
 from webapp.models import CoverRequest, Incident, Schedule
 
 COVER_ACTION = "cover"  # the button value's "a"; incident actions are webapp/cards/actions.py

@@ -18,8 +18,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from webapp.cards import answers as card_answers
-from webapp.cards.answers import Answer
+from webapp.cardkit import answer as card_answer
+from webapp.cardkit.answer import Answer
 from webapp.extensions import db
 from webapp.identity.bindings import live_binding
 from webapp.models import (
@@ -118,7 +118,7 @@ def press(
     integration: LarkIntegration, open_id: str | None, message_id: str | None, value: Any
 ) -> Answer:
     """Someone pressed "I'll cover": take the request once, or say who already has."""
-    locale = card_answers.platform_locale(integration)
+    locale = card_answer.platform_locale(integration)
     try:
         request_id = int(value.get("r"))
     except (TypeError, ValueError):
@@ -289,14 +289,14 @@ def _when(request: CoverRequest) -> str:
     return cards.span(request.starts_at, request.ends_at, request.schedule.timezone, language)
 
 
-def _told(locale: str, outcome: str, text: card_answers.Text) -> Answer:
-    return Answer(toast=card_answers.toast("warning", text, locale), card=None, outcome=outcome)
+def _told(locale: str, outcome: str, text: card_answer.Text) -> Answer:
+    return Answer(toast=card_answer.toast("warning", text, locale), card=None, outcome=outcome)
 
 
-def _answer(request: CoverRequest, locale: str, outcome: str, text: card_answers.Text) -> Answer:
+def _answer(request: CoverRequest, locale: str, outcome: str, text: card_answer.Text) -> Answer:
     kind = "success" if outcome == "ok" else "warning"
     card = cards.cover_card(request, locale=locale, page_url=page_url(request.schedule))
-    return Answer(toast=card_answers.toast(kind, text, locale), card=card, outcome=outcome)
+    return Answer(toast=card_answer.toast(kind, text, locale), card=card, outcome=outcome)
 
 
 def open_requests(schedule: Schedule, now: datetime) -> list[CoverRequest]:

@@ -34,8 +34,8 @@ from webapp.diagnostics import report as diagnostics
 from webapp.extensions import db, login_manager
 from webapp.i18n import ago
 from webapp.identity import bindings, credentials, integrations, licensing
-from webapp.identity.integrations import IntegrationInput, IntegrationInvalid
-from webapp.incidents import queries as incident_queries
+from webapp.identity.integration_form import IntegrationInput, IntegrationInvalid
+from webapp.incidents import lookup as incident_lookup
 from webapp.lark.errors import LarkError
 from webapp.models import Edition, LarkIntegration, Member, Platform, utcnow
 from webapp.paging import budget as paging_budget
@@ -356,7 +356,7 @@ def license_change(action: str) -> ResponseReturnValue:
 def incident_delivery(number: int) -> ResponseReturnValue:
     """Who was told about one incident of the admin's account, and its timeline."""
     me = _admin()
-    incident = incident_queries.detail(me, number)
+    incident = incident_lookup.detail(me, number)
     if incident is None:
         abort(404)
     return _page(

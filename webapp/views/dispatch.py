@@ -1,18 +1,16 @@
-"""Dispatch policies per channel (/admin/channels/...), and the war-room button's endpoint.
+"""Dispatch policies per channel (/admin/channels/...).
 
 Admins only (403 for members); another account's channel or rule answers 404.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
     flash,
-    g,
     make_response,
     redirect,
     render_template,
@@ -26,12 +24,8 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from webapp.dispatch import rules as dispatch_rules
-from webapp.dispatch import war_rooms
 from webapp.dispatch.rules import LayerInput, RuleInput, RuleInvalid
 from webapp.extensions import db, login_manager
-from webapp.incidents import queries as incident_queries
-from webapp.incidents.service import Actor, IncidentError
-from webapp.lark import applink
 from webapp.models import (
     Channel,
     ChatStatus,
@@ -40,16 +34,12 @@ from webapp.models import (
     Member,
     Schedule,
     Severity,
-    Source,
     Team,
-    WarRoom,
     utcnow,
 )
 from webapp.oncall import targets as schedule_targets
-from webapp.views.lark_context import lark_member_required
 
 bp = Blueprint("dispatch", __name__, url_prefix="/admin/channels")
-war_room_bp = Blueprint("war_room", __name__)
 
 
 @bp.before_request
@@ -358,35 +348,6 @@ def _chat_words(name: str, gone: Any) -> str:
     return _("chat %(name)s (the bot was removed: nothing is sent there)", name=name)
 
 
-# -- the war room button on the incident page (and the card's action code "war_room") --------
-
-
-@war_room_bp.post("/lark/<key>/incidents/<int:number>/war-room")
-@lark_member_required
-def open_war_room(key: str, number: int) -> ResponseReturnValue:
-    integration: LarkIntegration = g.lark.integration
-    # The same lookup as every other incident route: one the member may not see is a 404.
-    incident = incident_queries.row(g.lark.member, number)
-    if incident is None:
-        abort(404)
-    room: WarRoom | None
-    try:
-        room = war_rooms.open_war_room(incident, Actor(g.lark.member, Source.WEB))
-        message = war_rooms.status_words(room)
-        kind = "warning" if room.missing or room.closed_at else "success"
-    except IncidentError as exc:
-        room, message, kind = war_rooms.room_of(incident), str(exc), "error"
-    if request.headers.get("HX-Request") != "true":
-        return redirect(applink.plain_url(integration, f"incidents/{number}"), 303)
-    response = make_response(
-        render_template("dispatch/_war_room.html", incident=incident, room=room, key=key)
-    )
-    response.headers["HX-Trigger"] = json.dumps({"toast": {"message": message, "kind": kind}})
-    response.headers["Vary"] = "HX-Request"
-    return response
-
-
 def init_app(app: Any) -> None:
     app.register_blueprint(bp)
-    app.register_blueprint(war_room_bp)
     dispatch_rules.init_app(app)

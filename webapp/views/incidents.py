@@ -35,6 +35,7 @@ from webapp.extensions import db
 from webapp.i18n import ago, current_zone
 from webapp.identity.login import safe_next
 from webapp.incidents import events, offers, queries
+from webapp.incidents import lookup as incident_lookup
 from webapp.incidents import service as incidents
 from webapp.incidents.offers import Verb
 from webapp.incidents.rows import ListRow
@@ -201,7 +202,7 @@ def list_page(key: str) -> ResponseReturnValue:
 
 
 def _detail_or_404(number: int) -> Incident:
-    incident = queries.detail(_member(), number)
+    incident = incident_lookup.detail(_member(), number)
     if incident is None:
         abort(404)
     return incident
@@ -210,7 +211,7 @@ def _detail_or_404(number: int) -> Incident:
 def detail_context(incident: Incident, comment_text: str = "") -> dict[str, Any]:
     return {
         "incident": incident,
-        "members": queries.assignable(_member()),
+        "members": incident_lookup.assignable(_member()),
         "comment_text": comment_text,
         "room": war_rooms.room_of(incident),
         "told": outbox_outcomes.who_was_told(incident),
@@ -230,7 +231,7 @@ def detail_page(key: str, number: int) -> ResponseReturnValue:
 @lark_member_required
 def row_menu(key: str, number: int) -> ResponseReturnValue:
     """The row's "More" panel (snooze, reassign), loaded when it first opens."""
-    incident = queries.row(_member(), number)
+    incident = incident_lookup.row(_member(), number)
     if incident is None:
         abort(404)
     if not wants_fragment():
@@ -238,7 +239,7 @@ def row_menu(key: str, number: int) -> ResponseReturnValue:
     return _render(
         "incidents/_menu.html",
         incident=incident,
-        members=queries.assignable(_member()),
+        members=incident_lookup.assignable(_member()),
         next_url=url_for(".detail", number=number),
     )
 
@@ -289,7 +290,7 @@ def act(key: str, number: int, verb: str) -> ResponseReturnValue:
     if verb not in VERBS:
         abort(404)
     member = _member()
-    incident = queries.row(member, number)
+    incident = incident_lookup.row(member, number)
     if incident is None:
         abort(404)
     status, comment_text = 200, ""
@@ -312,7 +313,7 @@ def _region_after_action(
     """The changed region, re-read from the database: the row or the whole detail."""
     db.session.expire_all()
     if request.form.get("region") == "row":
-        incident = queries.row(_member(), number)
+        incident = incident_lookup.row(_member(), number)
         if incident is None:  # no longer visible to the member: the row goes away
             return "", status, {"Vary": "HX-Request", "HX-Trigger": _toast_header(toast, True)}
         # A refusal is written inside the row it concerns (a floating toast would cover it).
@@ -379,7 +380,7 @@ def bulk(key: str) -> ResponseReturnValue:
     chosen = _selected()
     actor = Actor(member, Source.WEB)
     done, refused = 0, []
-    for incident in queries.visible_numbers(member, list(chosen)):
+    for incident in incident_lookup.visible_numbers(member, list(chosen)):
         try:
             perform(verb, incident, actor, chosen[incident.number])
             done += 1
