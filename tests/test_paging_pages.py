@@ -17,8 +17,9 @@ from tests.test_outbox import later
 from tests.test_paging import _told
 from webapp.delivery import worker as outbox
 from webapp.extensions import db
-from webapp.models import LarkBinding, LarkIntegration, PagingRule
-from webapp.paging import rules
+from webapp.lark import usage
+from webapp.models import LarkBinding, LarkIntegration, PagingRule, utcnow
+from webapp.paging import budget, rules
 from webapp.sandbox import seed
 from webapp.sandbox.handle import LarkSandbox
 
@@ -161,6 +162,7 @@ def test_an_admin_sets_the_defaults_and_reserves_phone_buzzes(
     assert 'name="reserve_phone" value="1" checked' in page
 
 
+@pytest.mark.now("2026-06-15T10:00:00+08:00")  # mid-month: the phone buzz falls in the same month
 def test_the_budget_counts_sms_and_phone_buzzes_with_a_forecast(
     client: FlaskClient, owner: factories.Persona, lark: LarkSandbox
 ) -> None:
@@ -229,3 +231,11 @@ def test_a_used_up_buzz_quota_turns_diagnostics_red_and_shows_on_the_license_pag
     assert "SMS and phone buzz quota" in diagnostics
     license_page = client.get("/admin/license").get_data(as_text=True)
     assert 'id="pg-budget"' in license_page and "230024" in license_page
+
+
+def test_the_forecast_carries_this_month_s_pace_to_its_end() -> None:
+    now = utcnow()
+    start, end = usage.month_starts_at(now), usage.quota_resets_at(now)
+    halfway = start + (end - start) / 2
+    assert budget.forecast(7, halfway) == 14
+    assert budget.forecast(0, halfway) == 0
