@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -221,7 +222,6 @@ def build_world(stage: Stage, users: int, chats: int, incidents: int) -> World:
 
 def queue(stage: Stage, world: World, count: int) -> list[str]:
     """`count` send_card rows, round-robin over the recipients; returns their uuids."""
-    from webapp.dispatch.policy import new_uuid
     from webapp.extensions import db
     from webapp.models import Delivery, DeliveryStatus, utcnow
 
@@ -236,7 +236,7 @@ def queue(stage: Stage, world: World, count: int) -> list[str]:
                 "kind": "send_card",
                 "receive_id_type": id_type,
                 "receive_id": receive_id,
-                "uuid": new_uuid(),
+                "uuid": uuid.uuid4().hex,
                 "layer": 0,
                 "status": DeliveryStatus.PENDING,
                 "attempts": 0,

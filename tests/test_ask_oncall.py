@@ -3,13 +3,16 @@ outbox, with who is on call now for the chat's channels and until when."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from tests import factories
 from tests.factories import Persona
 from webapp.delivery import worker as outbox
 from webapp.extensions import db
-from webapp.models import Channel, Delivery, DispatchRule, LarkIntegration, Platform
+from webapp.models import Channel, Delivery, DispatchRule, LarkIntegration, Platform, utcnow
 from webapp.sandbox import seed
 from webapp.sandbox.handle import LarkSandbox, ReceivedMessage
 from webapp.schedules import service as schedules
@@ -67,6 +70,14 @@ def _setup(
     )
     db.session.commit()
     return integration, channel
+
+
+def _on_call_now(owner: Persona, member: Persona) -> Persona:
+    """Whose week it is at the test's moment: the weekly rotation above hands over every
+    Monday at 09:00 Beijing since 2026-06-01, the owner first."""
+    first = datetime(2026, 6, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+    weeks = (utcnow() - first) // timedelta(weeks=1)
+    return (owner, member)[weeks % 2]
 
 
 def _bot_answers(lark: LarkSandbox) -> list[ReceivedMessage]:
@@ -164,4 +175,4 @@ def test_a_person_asks_from_the_sandbox_client_and_reads_the_answer_there(
 
     assert sent.status_code == 200  # the chat again, after the redirect
     assert f"@{seed.DEMO_APP_NAME} oncall" in page  # the question, as the chat shows it
-    assert "Who is on call now" in page and owner.member.name in page
+    assert "Who is on call now" in page and _on_call_now(owner, member).member.name in page

@@ -59,7 +59,7 @@ def fits(page: Page, within: str = "body") -> None:
     assert axe_violations(page, within) == []
 
 
-SHELL = ".lk-topbar, .lk-nav"  # ours; the incident list inside is helper WEB's
+SHELL = ".lk-topbar, .lk-nav"  # the shell; the incident list is drawn inside it
 
 
 def sign_in_to_link(page: Page, persona: Persona) -> None:

@@ -109,6 +109,27 @@ def test_a_new_incident_changes_the_tag(
     assert "db-02 is down" in after.text
 
 
+def test_renamed_people_and_channels_show_on_the_next_refresh_with_the_tag(
+    client: FlaskClient, lark: LarkIntegration, owner: factories.Persona
+) -> None:
+    ch = factories.channel(owner.account, [owner.member], name="Payments")
+    shown = factories.incident(owner.account, "db-01 is down", ch=ch, assignees=[owner.member])
+    shown.created_at = utcnow() - timedelta(hours=3)
+    db.session.commit()
+    first = _list(client, lark)
+    assert "Payments" in first.text and owner.member.name in first.text
+    assert _list(client, lark, first.headers["ETag"]).status_code == 304
+    ch.name = "Payments EU"
+    owner.member.name = "Ada Lovelace"
+    db.session.commit()
+    # the page's htmx refresh sends the tag it last got, as the browser's cache does
+    after = _list(client, lark, first.headers["ETag"])
+    assert after.status_code == 200
+    assert "Payments EU" in after.text and "Ada Lovelace" in after.text
+    assert after.headers["ETag"] != first.headers["ETag"]
+    assert _list(client, lark, after.headers["ETag"]).status_code == 304
+
+
 def test_another_language_changes_the_tag(
     client: FlaskClient, lark: LarkIntegration, owner: factories.Persona
 ) -> None:

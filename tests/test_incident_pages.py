@@ -225,7 +225,7 @@ def test_the_detail_shows_people_labels_alerts_and_the_timeline(
     assert "via Lark card" in page
     assert "via web" in page
     assert "via API" in page
-    assert "Processing" in page
+    assert ">Acknowledged</span>" in page
 
 
 # -- actions ----------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def test_acknowledging_a_row_swaps_in_the_row_with_a_toast(
     status, body, headers = _act(web, lark, incident, "acknowledge", region="row")
     assert status == 200
     assert body.lstrip().startswith(f'<tr id="incident-{incident.number}"')
-    assert "Processing" in body
+    assert ">Acknowledged</span>" in body
     assert json.loads(headers["HX-Trigger"])["incidents-changed"] is True
     assert _toast(headers) == {
         "message": f"Incident #{incident.number} acknowledged.",
@@ -271,7 +271,7 @@ def test_a_stale_action_shows_the_current_state_and_why(
     response = web.post(_url(lark, f"/{incident.number}/resolve"), data=data, headers=HX)
     assert response.status_code == 409
     body = response.get_data(as_text=True)
-    assert "Processing" in body
+    assert ">Acknowledged</span>" in body
     toast = _toast(dict(response.headers))
     assert toast["kind"] == "warning"
     assert member.member.name in toast["message"]
@@ -286,7 +286,7 @@ def test_an_invalid_transition_is_refused_with_the_current_state(
     status, body, headers = _act(web, lark, _fresh(incident), "acknowledge", region="row")
     assert status == 409
     assert "Already acknowledged by" in _toast(headers)["message"]
-    assert "Processing" in body
+    assert ">Acknowledged</span>" in body
 
 
 def test_a_member_without_a_seat_is_told_and_nothing_changes(

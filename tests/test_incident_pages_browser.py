@@ -114,7 +114,7 @@ def test_filter_search_and_load_more(
     expect(page.locator(f"#incident-{disk.number}")).to_be_visible()
     page.wait_for_url("**q=disk**")
 
-    page.get_by_role("link", name="Closed").click()
+    page.get_by_role("link", name="Resolved").click()
     expect(page.locator(f"#incident-{old.number}")).to_be_visible()
     expect(page.locator("#incident-list tr.inc-row")).to_have_count(1)
     page.wait_for_url("**status=closed&q=disk")
@@ -148,7 +148,7 @@ def test_acknowledge_a_row_then_snooze_from_the_detail(
     page = open_as(page_at, viewport, app, live_server, owner, lark)
     row = page.locator(f"#incident-{incident.number}")
     row.get_by_role("button", name="Acknowledge").click()
-    expect(row.locator(".inc-st")).to_contain_text("Processing")
+    expect(row.locator(".inc-st")).to_contain_text("Acknowledged")
     expect(page.locator("#toasts")).to_contain_text(f"Incident #{incident.number} acknowledged.")
     expect(page.locator('.inc-count[data-status="processing"]')).to_have_text("1")
     row.locator("summary").click()  # "More": snooze and reassign load when it opens
@@ -192,10 +192,10 @@ def test_a_change_made_elsewhere_appears_within_one_refresh(
     first.locator(f"#incident-{chosen.number} input[name=ids]").check()
     second = open_as(page_at, DESKTOP, app, live_server, member, lark)
     second.locator(f"#incident-{watched.number}").get_by_role("button", name="Acknowledge").click()
-    expect(second.locator(f"#incident-{watched.number} .inc-st")).to_contain_text("Processing")
+    expect(second.locator(f"#incident-{watched.number} .inc-st")).to_contain_text("Acknowledged")
 
     row = first.locator(f"#incident-{watched.number}")
-    expect(row.locator(".inc-st")).to_contain_text("Processing", timeout=5_000)
+    expect(row.locator(".inc-st")).to_contain_text("Acknowledged", timeout=5_000)
     expect(row.locator(".inc-updated")).to_have_text("Updated")
     expect(first.locator(f"#incident-{chosen.number} input[name=ids]")).to_be_checked()
     screenshot(first, f"incidents-live-update-{_size(viewport)}", full_page=False)

@@ -7,11 +7,13 @@ from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests import factories
 from tests.incident_pages_support import enter, integration
 from webapp.cards.render import incident_card
 from webapp.extensions import db
+from webapp.incidents import offers
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
 from webapp.models import Incident, LarkIntegration, Source
@@ -69,6 +71,20 @@ def card_verbs(incident: Incident) -> list[str]:
     return out
 
 
+def press_on_row(
+    client: FlaskClient, lark: LarkIntegration, incident: Incident, verb: str
+) -> TestResponse:
+    """A row's button pressed through htmx, with the page's CSRF token."""
+    page = client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    assert token
+    return client.post(
+        f"/lark/{lark.key}/incidents/{incident.number}/{verb}",
+        data={"version": str(incident.version), "region": "row"},
+        headers={**HX, "X-CSRFToken": token.group(1)},
+    )
+
+
 @pytest.fixture
 def lark(owner: factories.Persona) -> LarkIntegration:
     return integration(owner.account)
@@ -113,14 +129,7 @@ def test_unacknowledge_from_the_web_app_puts_the_incident_back_to_triggered(
     enter(client, owner, lark)
     incident = factories.incident(owner.account, "Disk full on db-01", assignees=[owner.member])
     incidents.acknowledge(incident, Actor(owner.member, Source.CARD))
-    page = client.get(f"/lark/{lark.key}/incidents").get_data(as_text=True)
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
-    assert token
-    response = client.post(
-        f"/lark/{lark.key}/incidents/{incident.number}/unacknowledge",
-        data={"version": str(incident.version), "region": "row"},
-        headers={**HX, "X-CSRFToken": token.group(1)},
-    )
+    response = press_on_row(client, lark, incident, "unacknowledge")
     assert response.status_code == 200
     assert f"Incident #{incident.number} is triggered again." in response.headers["HX-Trigger"]
     assert ">Acknowledge</button>" in response.get_data(as_text=True)
@@ -216,3 +225,71 @@ def test_htmx_needs_only_the_page_s_token_header_and_nothing_passes_without_it(
     done = client.post(url, data=form, headers={**HX, "X-CSRFToken": token.group(1)})
     assert done.status_code == 200
     assert f"Incident #{incident.number} resolved." in done.headers["HX-Trigger"]
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_the_service_accepts_exactly_the_verbs_the_card_offers_in_every_state(
+    owner: factories.Persona, state: str
+) -> None:
+    reach, expected = STATES[state]
+    for verb in offers.Verb:
+        incident = factories.incident(owner.account, "Disk full on db-01")
+        actor = Actor(owner.member, Source.WEB)
+        reach(incident, actor)
+        db.session.refresh(incident)
+        version = incident.version
+        if offers.label(verb) in expected:
+            offers.perform(verb, incident, actor, version, 60)
+            continue
+        with pytest.raises(incidents.InvalidTransition):
+            offers.perform(verb, incident, actor, version, 60)
+        db.session.expire_all()
+        assert db.session.get(Incident, incident.id).version == version, verb  # type: ignore[union-attr]
+
+
+def test_a_snoozed_incident_refuses_acknowledge_from_the_web_app_and_stays_triggered(
+    client: FlaskClient, owner: factories.Persona, lark: LarkIntegration
+) -> None:
+    enter(client, owner, lark)
+    incident = factories.incident(owner.account, "Disk full on db-01", assignees=[owner.member])
+    incidents.snooze(incident, Actor(owner.member, Source.CARD), 60)
+    response = press_on_row(client, lark, incident, "acknowledge")
+    assert "Unsnooze it first" in response.headers["HX-Trigger"]
+    assert f"Incident #{incident.number} acknowledged." not in response.headers["HX-Trigger"]
+    db.session.expire_all()
+    assert db.session.get(Incident, incident.id).status.value == "Triggered"  # type: ignore[union-attr]
+
+
+# The one word per state, whoever draws it (webapp/incidents/states.state_words).
+WORDS = {
+    "triggered": ("Triggered", "待处理"),
+    "acknowledged": ("Acknowledged", "已认领"),
+    "snoozed": ("Snoozed", "已暂缓"),
+    "acknowledged and snoozed": ("Snoozed", "已暂缓"),
+    "resolved": ("Resolved", "已关闭"),
+    "reopened": ("Triggered", "待处理"),
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "zh"])
+@pytest.mark.parametrize("state", list(STATES))
+def test_the_card_the_row_and_the_detail_name_each_state_with_one_word(
+    client: FlaskClient, owner: factories.Persona, lark: LarkIntegration, state: str, locale: str
+) -> None:
+    owner.member.locale = locale
+    db.session.commit()
+    enter(client, owner, lark)
+    incident = factories.incident(owner.account, "Disk full on db-01", assignees=[owner.member])
+    STATES[state][0](incident, Actor(owner.member, Source.WEB))
+    db.session.refresh(incident)
+    word = WORDS[state][locale == "zh"]
+
+    card = incident_card(incident, locale=locale, web_url="https://example.test/")
+    assert card["header"]["text_tag_list"][0]["text"]["content"] == word
+
+    page = client.get(f"/lark/{lark.key}/incidents?status=any").get_data(as_text=True)
+    row = page[page.index(f'id="incident-{incident.number}"') :]
+    assert re.findall(r'<span class="badge st-\w+">([^<]+)</span>', row)[0] == word
+
+    detail = client.get(f"/lark/{lark.key}/incidents/{incident.number}").get_data(as_text=True)
+    assert re.findall(r'<span class="badge st-\w+">([^<]+)</span>', detail)[0] == word

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
@@ -12,7 +14,14 @@ from tests.conftest import csrf_token, sign_in
 from tests.test_schedule_dispatch import LINKS, paged
 from tests.test_schedules import weekly_schedule
 from webapp.extensions import db
-from webapp.models import Schedule
+from webapp.models import Schedule, utcnow
+
+BEIJING = ZoneInfo("Asia/Shanghai")  # the zone of weekly_schedule
+
+
+def _day(days: int) -> str:
+    """The date in Beijing `days` after the test's moment, as the override form writes it."""
+    return (utcnow().astimezone(BEIJING) + timedelta(days=days)).date().isoformat()
 
 
 def post(client: FlaskClient, path: str, data: dict[str, object]) -> tuple[int, str]:
@@ -181,8 +190,8 @@ def test_an_admin_deletes_a_layer_and_an_override(
         f"{path}/overrides",
         {
             "member_id": str(member.member.id),
-            "start": "2026-07-01T09:00",
-            "end": "2026-07-01T21:00",
+            "start": f"{_day(16)}T09:00",
+            "end": f"{_day(16)}T21:00",
         },
     )
     assert status == 303
@@ -208,32 +217,33 @@ def test_an_admin_moves_an_override_and_a_backwards_range_is_refused(
         f"{path}/overrides",
         {
             "member_id": str(member.member.id),
-            "start": "2026-07-01T09:00",
-            "end": "2026-07-01T21:00",
+            "start": f"{_day(16)}T09:00",
+            "end": f"{_day(16)}T21:00",
         },
     )
     db.session.refresh(schedule)
     (override,) = schedule.overrides
     backwards = {
         "member_id": str(owner.member.id),
-        "start": "2026-07-02T21:00",
-        "end": "2026-07-02T09:00",
+        "start": f"{_day(17)}T21:00",
+        "end": f"{_day(17)}T09:00",
     }
     status, page = post(client, f"{path}/overrides/{override.id}", backwards)
     assert status == 422
     assert "the end must come after the start" in page
-    assert 'value="2026-07-02T21:00"' in page
+    assert f'value="{_day(17)}T21:00"' in page
     db.session.refresh(override)
     assert override.member_id == member.member.id
     moved = {
         "member_id": str(owner.member.id),
-        "start": "2026-07-02T09:00",
-        "end": "2026-07-02T21:00",
+        "start": f"{_day(17)}T09:00",
+        "end": f"{_day(17)}T21:00",
     }
     assert post(client, f"{path}/overrides/{override.id}", moved)[0] == 303
     db.session.refresh(override)
     assert override.member_id == owner.member.id
-    assert override.starts_at.isoformat() == "2026-07-02T01:00:00+00:00"
+    nine = datetime.fromisoformat(f"{_day(17)}T09:00").replace(tzinfo=BEIJING)
+    assert override.starts_at == nine.astimezone(UTC)  # 09:00 Beijing is 01:00 UTC
 
 
 def test_members_and_outsiders_cannot_edit_or_delete(

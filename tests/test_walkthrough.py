@@ -286,7 +286,7 @@ def test_the_product_tour(
     expect(lark.locator("#toasts")).to_contain_text(re.compile(r"\S"))
     tour.shot(lark, "snoozed")
     lark.get_by_role("button", name=tour.t("Resolve")).first.click()
-    expect(lark.locator("main")).to_contain_text(tour.t("Closed"))
+    expect(lark.locator("main")).to_contain_text(tour.t("Resolved"))
     tour.shot(lark, "resolved")
     open_chat(tour, lark, seed.ONCALL_CHAT.chat_id)
     expect(

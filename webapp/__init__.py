@@ -98,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
         paging,
         security,
         sources,
+        vocabulary,
         war_room,
     )
     from webapp.views import dispatch as dispatch_views
@@ -127,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
     dispatch_views.init_app(app)
     schedules_views.init_app(app)
     errors.init_app(app)
+    vocabulary.init_app(app)
     if app.config["LARK_SANDBOX"]:
         from webapp import sandbox
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,12 +14,41 @@ from webapp.models import LarkIntegration, Platform
 Text = Callable[[], str]
 
 
+class Outcome(enum.StrEnum):
+    """What came of a press, kept on its receipt (`CallbackReceipt.outcome`)."""
+
+    OK = "ok"
+    NOT_LINKED = "not_linked"
+    NO_SEAT = "no_seat"
+    FORBIDDEN = "forbidden"
+    STALE = "stale"
+    CLOSED = "closed"
+    BAD_REQUEST = "bad_request"
+    ERROR = "error"
+    LATE = "late"  # answered before the press finished (webapp/cards/late.py)
+    PENDING = "pending"  # a receipt whose press is still running
+
+
+# Refusals that changed nothing and that the person can fix: a repeat is judged afresh.
+RETRYABLE = frozenset(
+    {Outcome.NOT_LINKED, Outcome.NO_SEAT, Outcome.FORBIDDEN, Outcome.BAD_REQUEST, Outcome.ERROR}
+)
+
+
+class Tone(enum.StrEnum):
+    """A Lark toast's `type` (docs/lark/callbacks.md#answering)."""
+
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+
+
 @dataclass(frozen=True)
 class Answer:
     toast: dict[str, Any]
     card: dict[str, Any] | None  # None leaves the card as it is
-    outcome: str  # ok | not_linked | no_seat | forbidden | stale | closed | bad_request | error
-    # (and late: answered before the press finished, see webapp/cards/late.py)
+    outcome: Outcome
     incident_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -26,14 +56,14 @@ class Answer:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Answer:
-        return cls(toast=data["toast"], card=data.get("card"), outcome=data["outcome"])
+        return cls(toast=data["toast"], card=data.get("card"), outcome=Outcome(data["outcome"]))
 
 
 def platform_locale(integration: LarkIntegration) -> str:
     return "zh" if integration.platform is Platform.FEISHU else "en"
 
 
-def toast(kind: str, text: Text, locale: str) -> dict[str, Any]:
+def toast(kind: Tone, text: Text, locale: str) -> dict[str, Any]:
     """A Lark toast in both languages; `content` in `locale`."""
     with force_locale("zh"):
         zh = text()

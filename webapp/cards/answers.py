@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import aliased, joinedload
 
-from webapp.cardkit.answer import Answer, Text, platform_locale, toast
+from webapp.cardkit.answer import Answer, Outcome, Text, Tone, platform_locale, toast
 from webapp.cards import actions as card_actions
 from webapp.cards import render as cards
 from webapp.cards.actions import CardAction, Click
@@ -41,7 +41,6 @@ from webapp.models import (
 )
 
 # Refusals that changed nothing and that the person can fix; pressing again is a new try.
-RETRYABLE_OUTCOMES = frozenset({"not_linked", "no_seat", "forbidden", "bad_request", "error"})
 
 
 @dataclass(frozen=True)
@@ -64,13 +63,15 @@ def answer(
     locale = platform_locale(integration)
     if click is None:
         return _refusal(
-            locale, "bad_request", lambda: _("This button is from an older card. Press Refresh.")
+            locale,
+            Outcome.BAD_REQUEST,
+            lambda: _("This button is from an older card. Press Refresh."),
         )
     incident, binding = _load(integration, open_id, click.incident_id)
     if binding is None:
-        return _refusal(locale, "not_linked", _not_linked_text)
+        return _refusal(locale, Outcome.NOT_LINKED, _not_linked_text)
     if incident is None or incident.account_id != integration.account_id:
-        return _refusal(locale, "forbidden", lambda: _("This incident no longer exists."))
+        return _refusal(locale, Outcome.FORBIDDEN, lambda: _("This incident no longer exists."))
     member = binding.member
     press = Press(
         integration,
@@ -140,7 +141,7 @@ def repeat_answer(
     """A press seen before. The action is not taken again, but the answer is drawn from the
     incident as it is now: replaying the first success after the incident moved on (say, a
     resolve since) would show a stale success toast and roll the card back."""
-    if click is None or first.outcome != "ok":
+    if click is None or first.outcome is not Outcome.OK:
         return first
     incident = db.session.get(Incident, click.incident_id)
     if incident is None or incident.version == click.version + 1:
@@ -194,7 +195,7 @@ def _act(press: Press, incident: Incident) -> Answer:
     if click.action is CardAction.REFRESH:
         if not incidents.may_view(press.member, incident):
             return _forbidden(press, incident)
-        return _with_card(press, incident, "info", "ok", lambda: _("Card refreshed."))
+        return _with_card(press, incident, Tone.INFO, Outcome.OK, lambda: _("Card refreshed."))
     actor = Actor(press.member, Source.CARD, message_id=press.message_id)
     try:
         done = card_actions.perform(incident, actor, click)
@@ -204,10 +205,10 @@ def _act(press: Press, incident: Incident) -> Answer:
         return _forbidden(press, incident)
     except (StaleVersion, InvalidTransition) as refused:
         current = refused.incident or incident  # read under the row lock: current
-        outcome = "closed" if current.status is Status.CLOSED else "stale"
+        outcome = Outcome.CLOSED if current.status is Status.CLOSED else Outcome.STALE
         text = lambda: _changed(current, click)  # noqa: E731
-        return _with_card(press, current, "warning", outcome, text)
-    return _with_card(press, done, "success", "ok", lambda: _done(click, done))
+        return _with_card(press, current, Tone.WARNING, outcome, text)
+    return _with_card(press, done, Tone.SUCCESS, Outcome.OK, lambda: _done(click, done))
 
 
 def error_answer(integration: LarkIntegration | None, request_id: str) -> Answer:
@@ -216,13 +217,13 @@ def error_answer(integration: LarkIntegration | None, request_id: str) -> Answer
         id=request_id,
     )
     locale = platform_locale(integration) if integration is not None else "en"
-    return _refusal(locale, "error", text, kind="error")
+    return _refusal(locale, Outcome.ERROR, text, kind=Tone.ERROR)
 
 
 def in_flight_answer(integration: LarkIntegration) -> Answer:
     text = lambda: _("This press is already being handled. Press Refresh in a moment.")  # noqa: E731
     return Answer(
-        toast=toast("info", text, platform_locale(integration)), card=None, outcome="stale"
+        toast=toast(Tone.INFO, text, platform_locale(integration)), card=None, outcome=Outcome.STALE
     )
 
 
@@ -241,21 +242,23 @@ def _no_seat(press: Press, incident: Incident) -> Answer:
         "You have no license seat, so you cannot act on incidents. An account admin can "
         "assign you one on the License page."
     )
-    notice = _notice(press, incident, "no_seat", text, lambda: _("Open the License page"))
+    notice = _notice(press, incident, Outcome.NO_SEAT, text, lambda: _("Open the License page"))
     card = _render(press, incident, notice)
-    return _refusal(press.locale, "no_seat", text, incident, card=card)
+    return _refusal(press.locale, Outcome.NO_SEAT, text, incident, card=card)
 
 
 def _forbidden(press: Press, incident: Incident) -> Answer:
     text = lambda: _(  # noqa: E731
         "You do not have access to this incident. Ask an admin to add you to its channel."
     )
-    notice = _notice(press, incident, "forbidden", text, lambda: _("Open in web app"))
+    notice = _notice(press, incident, Outcome.FORBIDDEN, text, lambda: _("Open in web app"))
     card = _render(press, incident, notice)
-    return _refusal(press.locale, "forbidden", text, incident, card=card)
+    return _refusal(press.locale, Outcome.FORBIDDEN, text, incident, card=card)
 
 
-def _notice(press: Press, incident: Incident, reason: str, text: Text, label: Text) -> cards.Notice:
+def _notice(
+    press: Press, incident: Incident, reason: Outcome, text: Text, label: Text
+) -> cards.Notice:
     """Shown under the shared card, so it names the fix but never the person."""
     url = applink.web_app_url(press.integration, f"card/fix/{reason}?n={incident.number}")
     with force_locale(press.card_locale):
@@ -265,12 +268,12 @@ def _notice(press: Press, incident: Incident, reason: str, text: Text, label: Te
 
 def _refusal(
     locale: str,
-    outcome: str,
+    outcome: Outcome,
     text: Text,
     incident: Incident | None = None,
     *,
     card: dict[str, Any] | None = None,
-    kind: str = "warning",
+    kind: Tone = Tone.WARNING,
 ) -> Answer:
     return Answer(
         toast=toast(kind, text, locale),
@@ -283,7 +286,9 @@ def _refusal(
 # -- toasts and cards ------------------------------------------------------------------
 
 
-def _with_card(press: Press, incident: Incident, kind: str, outcome: str, text: Text) -> Answer:
+def _with_card(
+    press: Press, incident: Incident, kind: Tone, outcome: Outcome, text: Text
+) -> Answer:
     return Answer(
         toast=toast(kind, text, press.locale),
         card=_render(press, incident),

@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 from flask_babel import gettext as _
 
-from webapp.cardkit.answer import Answer, platform_locale, toast
-from webapp.extensions import db
-from webapp.models import CardMessage, Delivery, DeliveryStatus, Incident, LarkIntegration, utcnow
+from webapp import outbox
+from webapp.cardkit.answer import Answer, Outcome, Tone, platform_locale, toast
+from webapp.models import CardMessage, Delivery, DeliveryKind, Incident, LarkIntegration
 
 # Lark gives up after 3 s. The clock starts when the handler does, after the server's own
 # queue, and the answer still has to travel: 2 s from there is 2.5 s from Lark at the latest
@@ -82,7 +82,7 @@ def answer_in_time(
 def being_applied(integration: LarkIntegration) -> Answer:
     text = lambda: _("Your press is being applied; the card updates in a moment.")  # noqa: E731
     return Answer(
-        toast=toast("info", text, platform_locale(integration)), card=None, outcome="late"
+        toast=toast(Tone.INFO, text, platform_locale(integration)), card=None, outcome=Outcome.LATE
     )
 
 
@@ -104,21 +104,16 @@ def pressed_card_row(
 
 
 def update_row(card: CardMessage) -> Delivery:
-    row = Delivery(
-        integration_id=card.integration_id,
+    return outbox.enqueue(
+        DeliveryKind.UPDATE_CARD,
+        card.integration_id,
+        f"late-{card.id}-{time.time_ns()}",
         incident_id=card.incident_id,
-        kind="update_card",
         receive_id_type=card.receive_id_type,
         receive_id=card.receive_id,
         card_message_id=card.id,
         message_id=card.message_id,
-        uuid=f"late-{card.id}-{time.time_ns()}",
-        status=DeliveryStatus.PENDING,
-        next_attempt_at=utcnow(),
-        payload={},
     )
-    db.session.add(row)
-    return row
 
 
 def wait_idle(timeout: float = 10.0) -> None:

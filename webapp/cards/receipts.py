@@ -19,15 +19,13 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from webapp.cardkit.answer import Answer
+from webapp.cardkit.answer import RETRYABLE, Answer, Outcome
 from webapp.cards import answers as card_answers
 from webapp.cards.actions import CardAction, Click
 from webapp.extensions import db
 from webapp.lark.callbacks import Callback
-from webapp.models import CallbackReceipt, LarkIntegration, utcnow
+from webapp.models import CallbackReceipt, LarkIntegration, dialect_insert, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -73,24 +71,20 @@ def claim(
             "dedupe_key": key,
             "operator_open_id": (cb.open_id or "")[:64] or None,
             "action": click.action.value if click else None,
-            "outcome": "pending",
+            "outcome": Outcome.PENDING,
             "created_at": utcnow(),
         }
         for key in keys
     ]
     if not rows:
         return True
-    stmt = _insert(db.session.get_bind().dialect.name)(CallbackReceipt).values(rows)
+    stmt = dialect_insert(CallbackReceipt).values(rows)
     stmt = stmt.on_conflict_do_nothing(index_elements=["integration_id", "dedupe_key"])
     inserted = db.session.execute(stmt.returning(CallbackReceipt.dedupe_key)).all()
     if len(inserted) == len(rows):
         return True
     db.session.rollback()  # a copy: undo the keys this one did insert
     return False
-
-
-def _insert(dialect: str) -> Any:
-    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 def first_answer(integration: LarkIntegration, keys: list[str], request_id: str) -> Answer:
@@ -133,9 +127,7 @@ def release_retryable(
         db.session.rollback()
         return False
     stale = [
-        r.id
-        for r in existing
-        if r.created_at < old and r.outcome in card_answers.RETRYABLE_OUTCOMES | {"pending"}
+        r.id for r in existing if r.created_at < old and r.outcome in RETRYABLE | {Outcome.PENDING}
     ]
     if stale:
         db.session.execute(delete(CallbackReceipt).where(CallbackReceipt.id.in_(stale)))
@@ -151,7 +143,7 @@ def settle(integration: LarkIntegration, cb: Callback, keys: list[str], answer: 
     under the delivery's own key: the next press of the same button, once they have linked
     their account, is judged afresh however soon it comes.
     """
-    if answer.outcome in card_answers.RETRYABLE_OUTCOMES:
+    if answer.outcome in RETRYABLE:
         press_keys = [k for k in keys if k.startswith("p:")]
         db.session.execute(
             delete(CallbackReceipt)

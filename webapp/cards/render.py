@@ -24,6 +24,7 @@ from webapp.cards.actions import ACTION_OF, CARD_SNOOZE_MINUTES, CardAction, but
 from webapp.extensions import db
 from webapp.incidents import offers
 from webapp.incidents.offers import Verb
+from webapp.incidents.states import State, state_of, state_words
 from webapp.models import Alert, Incident, Severity, Status, utcnow
 from webapp.oncall.targets import on_call_for_channel
 
@@ -40,6 +41,7 @@ _ZONES: dict[str, tzinfo] = {"zh": ZoneInfo("Asia/Shanghai"), "en": UTC}
 
 # Header colour (Lark's header `template`) by state; the state is also written as text.
 _TRIGGERED_COLOURS = {Severity.CRITICAL: "red", Severity.WARNING: "orange", Severity.INFO: "yellow"}
+_STATE_COLOURS = {State.RESOLVED: "green", State.SNOOZED: "neutral", State.ACKNOWLEDGED: "blue"}
 
 
 @dataclass(frozen=True)
@@ -124,14 +126,10 @@ def _header(incident: Incident, title: str, now: datetime) -> dict[str, Any]:
 
 
 def _state(incident: Incident, now: datetime) -> tuple[str, str]:
-    """The state in words, and its colour."""
-    if incident.status is Status.CLOSED:
-        return _("Resolved"), "green"
-    if incident.is_snoozed(now):
-        return _("Snoozed"), "neutral"
-    if incident.status is Status.PROCESSING:
-        return _("Acknowledged"), "blue"
-    return _("Triggered"), _TRIGGERED_COLOURS.get(incident.severity, "red")
+    """The state in words (the web app's words too: webapp/incidents/states.py), and its colour."""
+    state = state_of(incident, now)
+    colour = _STATE_COLOURS.get(state) or _TRIGGERED_COLOURS.get(incident.severity, "red")
+    return state_words()[state], colour
 
 
 def _severity_label(severity: Severity) -> str:

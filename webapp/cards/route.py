@@ -16,7 +16,7 @@ from webapp.cards import answers as card_answers
 from webapp.cards import late as card_late
 from webapp.cards import press as card_press
 from webapp.extensions import db
-from webapp.lark.callbacks import Callback
+from webapp.lark.callbacks import Callback, Channel
 from webapp.models import LarkIntegration
 from webapp.schedules import cover
 
@@ -55,9 +55,9 @@ def _cover_answer(integration: LarkIntegration, cb: Callback, request_id: str) -
     return answer
 
 
-def _format(channel: str, answer: Answer) -> dict[str, Any]:
+def _format(channel: Channel, answer: Answer) -> dict[str, Any]:
     """New channel: {"toast", "card": {"type": "raw", "data"}}; old: the card itself + toast."""
-    if channel == "v2":
+    if channel is Channel.V2:
         out: dict[str, Any] = {"toast": answer.toast}
         if answer.card is not None:
             out["card"] = {"type": "raw", "data": answer.card}

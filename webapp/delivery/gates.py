@@ -13,8 +13,8 @@ from typing import Any
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from webapp import outbox
 from webapp.delivery import lark_limits
 from webapp.delivery.outcomes import note_waiting, stats
 from webapp.extensions import db
@@ -23,7 +23,6 @@ from webapp.lark.client import LarkClient
 from webapp.models import (
     Delivery,
     DeliveryKind,
-    DeliveryStatus,
     DispatchRule,
     FailureReason,
     Incident,
@@ -111,20 +110,14 @@ def maybe_notice(row: Delivery, incident: Incident, now: datetime) -> None:
     bucket = int(now.timestamp() // NOTICE_EVERY.total_seconds())
     for chat_id in channel_chats(incident.channel_id, row.integration_id):
         digest = hashlib.sha256(chat_id.encode()).hexdigest()[:20]
-        _insert_once(
-            {
-                "integration_id": row.integration_id,
-                "kind": DeliveryKind.NOTICE,
-                "receive_id_type": "chat_id",
-                "receive_id": chat_id,
-                "uuid": f"notice-{row.integration_id}-{digest}-{bucket}"[:50],
-                "status": DeliveryStatus.PENDING.value,
-                "next_attempt_at": now,
-                "created_at": now,
-                "attempts": 0,
-                "layer": 0,
-                "payload": {"target": chat_id, "channel_id": incident.channel_id},
-            }
+        outbox.enqueue_once(
+            DeliveryKind.NOTICE,
+            row.integration_id,
+            f"notice-{row.integration_id}-{digest}-{bucket}",
+            receive_id_type="chat_id",
+            receive_id=chat_id,
+            now=now,
+            payload={"target": chat_id, "channel_id": incident.channel_id},
         )
 
 
@@ -139,12 +132,6 @@ def channel_chats(channel_id: int, integration_id: int) -> list[str]:
         for layer in rule.layers or []:
             chats.update(dict.fromkeys(str(c) for c in layer.get("chat_ids") or []))
     return list(chats)
-
-
-def _insert_once(values: dict[str, Any]) -> None:
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(Delivery).values(**values).on_conflict_do_nothing(index_elements=["uuid"])
-    db.session.execute(stmt)
 
 
 def notice_card(locale: str) -> dict[str, Any]:

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from webapp.cards import render as cards
 from webapp.delivery import gates, lark_limits
 from webapp.delivery.outcomes import (
@@ -36,6 +34,7 @@ from webapp.models import (
     Incident,
     LarkIntegration,
     Platform,
+    dialect_insert,
     utcnow,
 )
 from webapp.outbox import NOTIFY_PURPOSE
@@ -224,8 +223,7 @@ def _remember_card(
     One statement: a send retried after a crash gets the same message back from Lark (same
     uuid), and then the row already exists and is left as it is.
     """
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(CardMessage).values(
+    stmt = dialect_insert(CardMessage).values(
         integration_id=integration.id,
         incident_id=incident.id,
         message_id=message_id,

@@ -5,6 +5,7 @@ Shared by the worker loop (webapp/delivery/worker.py) and the per-kind handlers 
 
 from __future__ import annotations
 
+import enum
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -124,13 +125,31 @@ def waiting_words(reason: str | None) -> str:
     return texts.get(reason or "", _("Queued; the delivery worker sends it next."))
 
 
+class ToldVia(enum.StrEnum):
+    LARK = "lark"  # a person's direct card
+    CHAT = "chat"  # a group chat's card
+    EMAIL = "email"
+    BUZZ = "buzz"  # one step of a person's ladder (webapp/paging/)
+
+
+class ToldState(enum.StrEnum):
+    DELIVERED = "delivered"
+    WAITING = "waiting"
+    FAILED = "failed"
+    # A buzz step's own states: rang, still to come, stopped by an acknowledgement, held back.
+    BUZZED = "buzzed"
+    SCHEDULED = "scheduled"
+    STOPPED = "stopped"
+    QUIET = "quiet"
+
+
 @dataclass(frozen=True)
 class Told:
     """One target of an incident's notifications and where its delivery stands."""
 
     target: str
-    channel: str  # "lark" | "chat" | "email"
-    state: str  # "delivered" | "waiting" | "failed"
+    channel: ToldVia
+    state: ToldState
     at: datetime | None  # delivered or failed at; the next attempt when waiting
     message_id: str | None
     reason: str | None
@@ -151,16 +170,16 @@ def who_was_told(incident: Incident) -> list[Told]:
         )
         .order_by(Delivery.id)
     )
-    latest: dict[tuple[str, str], Delivery] = {}
+    latest: dict[tuple[ToldVia, str], Delivery] = {}
     for row in rows:
         if (row.payload or {}).get("purpose") != NOTIFY_PURPOSE:
             continue
         if row.status is DeliveryStatus.CANCELLED:
             continue
         channel = (
-            "email"
+            ToldVia.EMAIL
             if row.kind == DeliveryKind.EMAIL
-            else ("chat" if row.receive_id_type == "chat_id" else "lark")
+            else (ToldVia.CHAT if row.receive_id_type == "chat_id" else ToldVia.LARK)
         )
         who = f"m{row.member_id}" if row.member_id else str(row.receive_id or target(row))
         latest[(channel, who)] = row
@@ -168,20 +187,28 @@ def who_was_told(incident: Incident) -> list[Told]:
     for (channel, _who), row in latest.items():
         if row.status is DeliveryStatus.DELIVERED:
             told.append(
-                Told(target(row), channel, "delivered", row.delivered_at, row.message_id, None, "")
+                Told(
+                    target(row),
+                    channel,
+                    ToldState.DELIVERED,
+                    row.delivered_at,
+                    row.message_id,
+                    None,
+                    "",
+                )
             )
         elif row.status is DeliveryStatus.FAILED:
             failed_at = (row.payload or {}).get("failed_at")
             at = datetime.fromisoformat(failed_at) if failed_at else row.created_at
             reason = row.reason or FailureReason.SERVER
             words = fix(reason) if reason != FailureReason.SMTP else (row.last_error or "")
-            told.append(Told(target(row), channel, "failed", at, None, reason, words))
+            told.append(Told(target(row), channel, ToldState.FAILED, at, None, reason, words))
         else:
             told.append(
                 Told(
                     target(row),
                     channel,
-                    "waiting",
+                    ToldState.WAITING,
                     row.next_attempt_at,
                     None,
                     row.reason,
@@ -206,20 +233,20 @@ def _buzz_told(row: Delivery) -> Told:
     payload = row.payload or {}
     failed_at = payload.get("failed_at")
     state, at, words = {
-        DeliveryStatus.DELIVERED: ("buzzed", row.delivered_at, ""),
-        DeliveryStatus.CANCELLED: ("stopped", None, ""),
+        DeliveryStatus.DELIVERED: (ToldState.BUZZED, row.delivered_at, ""),
+        DeliveryStatus.CANCELLED: (ToldState.STOPPED, None, ""),
         DeliveryStatus.FAILED: (
-            "failed",
+            ToldState.FAILED,
             datetime.fromisoformat(failed_at) if failed_at else None,
             fix(row.reason or ""),
         ),
-        DeliveryStatus.PENDING: ("scheduled", row.next_attempt_at, ""),
+        DeliveryStatus.PENDING: (ToldState.SCHEDULED, row.next_attempt_at, ""),
     }[row.status]
     if row.status is DeliveryStatus.CANCELLED and row.reason == "quiet_hours":
-        state = "quiet"
+        state = ToldState.QUIET
     return Told(
         target(row),
-        "buzz",
+        ToldVia.BUZZ,
         state,
         at,
         row.message_id,

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from webapp.cardkit.answer import Outcome
 from webapp.diagnostics import people
 from webapp.extensions import db
 from webapp.i18n import ago
@@ -296,7 +297,7 @@ def card_operators_check(integration: LarkIntegration) -> Check:
     )
     stmt = select(CallbackReceipt.operator_open_id).where(
         CallbackReceipt.integration_id == integration.id,
-        CallbackReceipt.outcome == "not_linked",
+        CallbackReceipt.outcome == Outcome.NOT_LINKED,
         CallbackReceipt.created_at >= utcnow() - RECENT,
         or_(
             CallbackReceipt.operator_open_id.is_(None),

@@ -14,12 +14,10 @@ These are dispatch's rules: they only write rows (in the caller's transaction); 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from webapp import mailer
+from webapp import mailer, outbox
 from webapp.dispatch.matching import layer_members, live_binding_of, matching_rule
 from webapp.extensions import db
 from webapp.incidents import service as incidents
@@ -67,24 +65,17 @@ def email(
     """One e-mail row for this incident and person (True when this call wrote it)."""
     if mailer.settings() is None or not member.email:
         return False
-    values: dict[str, Any] = {
-        "integration_id": integration_id,
-        "incident_id": incident.id,
-        "kind": DeliveryKind.EMAIL,
-        "receive_id_type": "email",
-        "receive_id": member.email,
-        "member_id": member.id,
-        "uuid": f"email-{incident.id}-{member.id}",
-        "status": DeliveryStatus.PENDING.value,
-        "next_attempt_at": now,
-        "created_at": now,
-        "attempts": 0,
-        "layer": 0,
-        "payload": {"target": member.email, "purpose": "notify", "why": reason},
-    }
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(Delivery).values(**values).on_conflict_do_nothing(index_elements=["uuid"])
-    written = db.session.execute(stmt.returning(Delivery.id)).scalar_one_or_none()
+    written = outbox.enqueue_once(
+        DeliveryKind.EMAIL,
+        integration_id,
+        f"email-{incident.id}-{member.id}",
+        incident_id=incident.id,
+        receive_id_type="email",
+        receive_id=member.email,
+        member_id=member.id,
+        now=now,
+        payload={"target": member.email, "purpose": NOTIFY_PURPOSE, "why": reason},
+    )
     if written is None:  # written before: one e-mail per incident and person
         return False
     incidents.record(
@@ -132,33 +123,23 @@ def chat_fell_back(row: Delivery, incident: Incident, reason: str, now: datetime
         people = layer_members(incident, rule.layers[row.layer])
     if not people and incident.channel is not None:
         people = list(incident.channel.members)
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     for member in people:
         binding = live_binding_of(integration, member)
         if binding is None:
             email(incident, member, NOT_BOUND, integration.id, now)
             continue
-        values: dict[str, Any] = {
-            "integration_id": integration.id,
-            "incident_id": incident.id,
-            "kind": DeliveryKind.SEND_CARD,
-            "receive_id_type": "open_id",
-            "receive_id": binding.open_id,
-            "member_id": member.id,
-            "uuid": f"chatfb-{incident.id}-{member.id}",
-            "status": DeliveryStatus.PENDING.value,
-            "next_attempt_at": now,
-            "created_at": now,
-            "attempts": 0,
-            "layer": row.layer,
-            "payload": {
-                "target": member.name,
-                "purpose": NOTIFY_PURPOSE,
-                "instead_of": target(row),
-            },
-        }
-        stmt = dialect.insert(Delivery).values(**values)
-        db.session.execute(stmt.on_conflict_do_nothing(index_elements=["uuid"]))
+        outbox.enqueue_once(
+            DeliveryKind.SEND_CARD,
+            integration.id,
+            f"chatfb-{incident.id}-{member.id}",
+            incident_id=incident.id,
+            receive_id_type="open_id",
+            receive_id=binding.open_id,
+            member_id=member.id,
+            layer=row.layer,
+            now=now,
+            payload={"target": member.name, "purpose": NOTIFY_PURPOSE, "instead_of": target(row)},
+        )
     incidents.record(
         incident,
         Actor.system(),

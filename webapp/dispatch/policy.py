@@ -12,7 +12,6 @@ still reaches its assignees directly, through every enabled integration of the a
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from webapp import outbox
 from webapp.dispatch import fallback
 from webapp.dispatch.matching import layer_members, live_binding_of, matching_rule
 from webapp.extensions import db
@@ -58,11 +58,6 @@ def on_incident_changed(incident: Incident, event: IncidentEvent, **_: Any) -> N
     update_cards(incident, exclude=(event.details or {}).get("message_id"))
     if event.kind in STOPS_ESCALATION:
         ladder.stop(incident, event.kind)  # the ladder's steps and the policy's escalations
-
-
-def new_uuid() -> str:
-    """Lark's send de-duplication key: ≤ 50 characters, unique per outbox row."""
-    return uuidlib.uuid4().hex
 
 
 # -- writing rows ------------------------------------------------------------------------
@@ -163,39 +158,31 @@ def send_row(
     layer: int,
     member: Member | None,
 ) -> Delivery:
-    row = Delivery(
-        integration_id=integration.id,
+    return outbox.enqueue(
+        DeliveryKind.SEND_CARD,
+        integration.id,
         incident_id=incident.id,
-        kind=DeliveryKind.SEND_CARD,
         receive_id_type=id_type,
         receive_id=receive_id,
         member=member,
-        uuid=new_uuid(),
         layer=layer,
-        status=DeliveryStatus.PENDING,
-        next_attempt_at=utcnow(),
-        payload={"target": target, "purpose": "notify"},
+        payload={"target": target, "purpose": outbox.NOTIFY_PURPOSE},
     )
-    db.session.add(row)
-    return row
 
 
 def _not_linked(
     incident: Incident, integration: LarkIntegration, member: Member, layer: int
 ) -> None:
-    db.session.add(
-        Delivery(
-            integration_id=integration.id,
-            incident_id=incident.id,
-            kind=DeliveryKind.SEND_CARD,
-            member=member,
-            uuid=new_uuid(),
-            layer=layer,
-            status=DeliveryStatus.FAILED,
-            reason=FailureReason.NOT_LINKED,
-            last_error="no live Lark binding for this member",
-            payload={"target": member.name, "purpose": "notify"},
-        )
+    outbox.enqueue(
+        DeliveryKind.SEND_CARD,
+        integration.id,
+        status=DeliveryStatus.FAILED,
+        reason=FailureReason.NOT_LINKED,
+        last_error="no live Lark binding for this member",
+        incident_id=incident.id,
+        member=member,
+        layer=layer,
+        payload={"target": member.name, "purpose": outbox.NOTIFY_PURPOSE},
     )
     incidents.record(
         incident,
@@ -213,17 +200,13 @@ def schedule_escalation(
     if index >= len(rule.layers):
         return
     delay = 0 if at_once else max(0, int(rule.layers[index].get("delay_minutes") or 0))
-    db.session.add(
-        Delivery(
-            integration_id=rule.integration_id,
-            incident_id=incident.id,
-            kind=DeliveryKind.ESCALATE,
-            uuid=new_uuid(),
-            layer=index,
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=after + timedelta(minutes=delay),
-            payload={"rule_id": rule.id},
-        )
+    outbox.enqueue(
+        DeliveryKind.ESCALATE,
+        rule.integration_id,
+        incident_id=incident.id,
+        layer=index,
+        next_attempt_at=after + timedelta(minutes=delay),
+        payload={"rule_id": rule.id},
     )
 
 
@@ -232,20 +215,14 @@ def update_cards(incident: Incident, exclude: str | None) -> None:
     for card in incident.card_messages:
         if exclude and card.message_id == exclude:
             continue
-        db.session.add(
-            Delivery(
-                integration_id=card.integration_id,
-                incident_id=incident.id,
-                kind=DeliveryKind.UPDATE_CARD,
-                receive_id_type=card.receive_id_type,
-                receive_id=card.receive_id,
-                card_message_id=card.id,
-                message_id=card.message_id,
-                uuid=new_uuid(),
-                status=DeliveryStatus.PENDING,
-                next_attempt_at=utcnow(),
-                payload={},
-            )
+        outbox.enqueue(
+            DeliveryKind.UPDATE_CARD,
+            card.integration_id,
+            incident_id=incident.id,
+            receive_id_type=card.receive_id_type,
+            receive_id=card.receive_id,
+            card_message_id=card.id,
+            message_id=card.message_id,
         )
 
 

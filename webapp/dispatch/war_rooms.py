@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from webapp import outbox
 from webapp.dispatch import policy as dispatch
 from webapp.dispatch.matching import live_binding_of
 from webapp.extensions import db
@@ -27,17 +28,15 @@ from webapp.lark.client import LarkClient
 from webapp.models import (
     Delivery,
     DeliveryKind,
-    DeliveryStatus,
     EventKind,
     Incident,
     LarkIntegration,
     Member,
     WarRoom,
-    utcnow,
 )
 
 # Lark: create chat takes at most 50 users, add members 50 per call, batch_get_id 50 emails
-# and 50 mobiles per call (open-api.md 4.2, 4.3, 5).
+# and 50 mobiles per call (docs/lark/open-api.md#chats and #contact-lookup).
 CHUNK = 50
 
 
@@ -70,17 +69,13 @@ def open_war_room(incident: Incident, actor: Actor) -> WarRoom:
     name = f"[#{incident.number}] {incident.title}"[:120]
     room = WarRoom(incident_id=incident.id, integration_id=integration.id, name=name, missing=[])
     db.session.add(room)
-    db.session.add(
-        Delivery(
-            integration_id=integration.id,
-            incident_id=incident.id,
-            kind=DeliveryKind.WAR_ROOM,
-            uuid=f"war-room-{integration.id}-{incident.id}",
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=utcnow(),
-            member_id=actor.member.id if actor.member else None,
-            payload={"target": name},
-        )
+    outbox.enqueue(
+        DeliveryKind.WAR_ROOM,
+        integration.id,
+        f"war-room-{integration.id}-{incident.id}",
+        incident_id=incident.id,
+        member_id=actor.member.id if actor.member else None,
+        payload={"target": name},
     )
     incidents.record(incident, actor, EventKind.WAR_ROOM, {"name": name, "status": "requested"})
     try:
@@ -149,19 +144,15 @@ def _tell_the_room(
         title = _("Not in this war room")
         lines = [f"{m['name']} — {m['reason']}" for m in room.missing]
         lines.append(_("Add them from the chat's settings if they should be here."))
-    db.session.add(
-        Delivery(
-            integration_id=integration.id,
-            incident_id=room.incident_id,
-            kind=DeliveryKind.REPLY,
-            receive_id_type="chat_id",
-            receive_id=chat_id,
-            uuid=f"war-room-missing-{room.id}",
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=utcnow(),
-            member_id=row.member_id,
-            payload={"target": room.name, "title": title, "lines": lines},
-        )
+    outbox.enqueue(
+        DeliveryKind.REPLY,
+        integration.id,
+        f"war-room-missing-{room.id}",
+        incident_id=room.incident_id,
+        receive_id_type="chat_id",
+        receive_id=chat_id,
+        member_id=row.member_id,
+        payload={"target": room.name, "title": title, "lines": lines},
     )
 
 

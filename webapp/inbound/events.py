@@ -13,11 +13,11 @@ import logging
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from webapp.cardkit import answer as card_answer
 from webapp.dispatch import chat_events
 from webapp.extensions import db
-from webapp.models import CallbackReceipt, LarkIntegration, utcnow
+from webapp.models import CallbackReceipt, LarkIntegration, dialect_insert, utcnow
 from webapp.schedules import ask
 
 log = logging.getLogger(__name__)
@@ -77,14 +77,13 @@ def _act(integration: LarkIntegration, event_type: EventType, event: dict[str, A
 
 
 def _first_time(integration: LarkIntegration, event_id: str, event_type: str) -> bool:
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     stmt = (
-        dialect.insert(CallbackReceipt)
+        dialect_insert(CallbackReceipt)
         .values(
             integration_id=integration.id,
             dedupe_key=f"ev:{event_id}"[:128],
             action="event",
-            outcome="ok",
+            outcome=card_answer.Outcome.OK,
             answer={"event_type": event_type},
             created_at=utcnow(),
         )

@@ -1,5 +1,6 @@
-"""What the incident list shows, in one cheap statement: the versions of the page's rows and
-the counts. The list answers a refresh with 304 when this has not changed.
+"""What the incident list shows, in one cheap statement: the page's rows as the list draws
+them (webapp/incidents/rows.ListRow, names included) and the counts. The list answers a
+refresh with 304 when this has not changed.
 
 `changes` is cheaper still: one index range probe that tells whether anything the list
 could show changed since a moment, so an unchanged list is not even looked at again."""
@@ -13,29 +14,18 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select, true
 
 from webapp.extensions import db
-from webapp.incidents import memo, queries
+from webapp.incidents import memo, queries, rows
+from webapp.incidents.rows import ListRow
 from webapp.models import Incident, Member, Status, channel_members
 from webapp.models.base import UTCDateTime
 
 
 @dataclass(frozen=True)
-class ShownRow:
-    id: int
-    version: int
-    created_at: datetime
-    snoozed_until: datetime | None
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
 class Shown:
-    rows: list[ShownRow]  # the page's rows and the one after (whether "load more" shows)
+    rows: list[ListRow]  # the page's rows and the one after (whether "load more" shows)
     counts: tuple[int, ...]
     next_wake: datetime | None = None  # the soonest snooze in the account to run out
-
-    @property
-    def last_modified(self) -> datetime | None:
-        return max((r.updated_at for r in self.rows), default=None)
+    last_modified: datetime | None = None
 
 
 def shown(member: Member, filters: queries.Filters, limit: int, now: datetime) -> Shown:
@@ -45,9 +35,11 @@ def shown(member: Member, filters: queries.Filters, limit: int, now: datetime) -
     key = (member.id, member.account_id, member.is_admin, filters, limit)
     found = db.session.execute(_statement(key, member, filters, limit), {"now": now}).all()
     width = len(queries.COUNTED)
-    rows = [ShownRow(*r[width + 1 :]) for r in found if r[width + 1] is not None]
+    page = sorted((r[width + 1 :] for r in found if r[width + 1] is not None), key=lambda r: r[0])
+    drawn = rows.made_of([r[:-1] for r in page])
     counts = tuple(found[0][:width]) if found else ()
-    return Shown(sorted(rows, key=lambda r: r.id), counts, found[0][width] if found else None)
+    wake = found[0][width] if found else None
+    return Shown(drawn, counts, wake, max((r[-1] for r in page), default=None))
 
 
 # Building the statement is most of the Python a refresh costs (a few ms: five status
@@ -66,13 +58,7 @@ def _build(member: Member, filters: queries.Filters, limit: int) -> Select[Any]:
     now = bindparam("now", type_=UTCDateTime())
     page = (
         queries.page_statement(member, filters, None, limit, now)  # type: ignore[arg-type]
-        .with_only_columns(
-            Incident.id,
-            Incident.version,
-            Incident.created_at,
-            Incident.snoozed_until,
-            Incident.updated_at,
-        )
+        .with_only_columns(*rows.COLUMNS, Incident.updated_at)
         .subquery("p")
     )
     wake = (

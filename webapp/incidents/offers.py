@@ -7,27 +7,18 @@ table from verb to service call; `label()` and `done_text()` the one table of wo
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from flask_babel import gettext as _
 
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
-from webapp.models import Incident, Member, Status
-
-
-class Verb(enum.StrEnum):
-    ACKNOWLEDGE = "acknowledge"
-    UNACKNOWLEDGE = "unacknowledge"
-    RESOLVE = "resolve"
-    REOPEN = "reopen"
-    SNOOZE = "snooze"
-    UNSNOOZE = "unsnooze"
-
+from webapp.incidents.states import Stateful as Stateful
+from webapp.incidents.states import Verb as Verb
+from webapp.incidents.states import state_verbs as state_verbs
+from webapp.models import Incident, Member
 
 # The verbs the bulk bar offers for the selected rows.
 BULK = (Verb.ACKNOWLEDGE, Verb.RESOLVE)
@@ -48,26 +39,6 @@ class Offers:
 
     def __contains__(self, verb: object) -> bool:
         return verb in self.verbs
-
-
-class Stateful(Protocol):
-    """What the verbs depend on: an Incident, or a list's plain row (webapp/incidents/rows)."""
-
-    @property
-    def status(self) -> Status: ...
-
-    def is_snoozed(self, now: datetime) -> bool: ...
-
-
-def state_verbs(incident: Stateful, now: datetime) -> tuple[Verb, ...]:
-    """What the incident's state allows, whoever asks: the card uses this for everyone."""
-    if incident.status is Status.CLOSED:
-        return (Verb.REOPEN,)
-    if incident.is_snoozed(now):
-        return (Verb.UNSNOOZE, Verb.RESOLVE)
-    if incident.status is Status.PROCESSING:
-        return (Verb.UNACKNOWLEDGE, Verb.RESOLVE, Verb.SNOOZE)
-    return (Verb.ACKNOWLEDGE, Verb.RESOLVE, Verb.SNOOZE)
 
 
 def offers(

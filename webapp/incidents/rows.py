@@ -1,5 +1,10 @@
 """The list's rows as plain values: what a row draws, read as columns.
 
+`ListRow` is the one description of what a row draws, names of people and channels
+included: the row's HTML is remembered under it (webapp/views/list_rows.py), the list's
+ETag is a digest of it (webapp/views/list_etag.py), and the change probe re-reads the names
+it drew (`names_now`), since renaming a channel or a member changes no incident.
+
 The list draws 50 rows on every render, and building 50 ORM incidents with their channel and
 assignees was half of a list request's database time. A page reads these columns and one
 statement for the page's assignees' names; a row answering an action is made from the
@@ -9,12 +14,12 @@ incident the action loaded (`ListRow.of`), so both draw the same template.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, literal, select, union_all
 
 from webapp.extensions import db
 from webapp.incidents import memo
@@ -33,6 +38,8 @@ class ListRow:
     snoozed_until: datetime | None
     channel_name: str | None
     assignee_names: tuple[str, ...]  # in the order of Incident.assignees (member id)
+    channel_id: int | None
+    assignee_ids: tuple[int, ...]  # beside assignee_names: the change probe re-reads them
 
     def is_snoozed(self, now: datetime) -> bool:
         return self.snoozed_until is not None and self.snoozed_until > now
@@ -50,6 +57,8 @@ class ListRow:
             incident.snoozed_until,
             incident.channel.name if incident.channel else None,
             tuple(member.name for member in incident.assignees),
+            incident.channel_id,
+            tuple(member.id for member in incident.assignees),
         )
 
 
@@ -69,6 +78,7 @@ COLUMNS = (
     Incident.created_at,
     Incident.snoozed_until,
     _CHANNEL_NAME,
+    Incident.channel_id,
 )
 
 
@@ -87,28 +97,69 @@ def load(
 
     stmt = _built.get_or_make(key, columns) if key is not None else columns()
     found = db.session.execute(stmt, params or {}).all()
-    names = _assignee_names([r[0] for r in found])
-    pages = []
-    for id_, number, title, status, severity, version, created, snoozed, channel, at in found:
-        shown = ListRow(
-            id_, number, title, status, severity, version, created, snoozed, channel,
-            names.get(id_, ()),
+    made = made_of([r[: len(COLUMNS)] for r in found])
+    return [(row, r[len(COLUMNS)]) for row, r in zip(made, found, strict=True)]
+
+
+def made_of(found: Sequence[Sequence[Any]]) -> list[ListRow]:
+    """The rows of a statement that selected `COLUMNS`, with their assignees (one more
+    statement)."""
+    people = _assignees([r[0] for r in found])
+    made = []
+    for id_, number, title, status, severity, version, created, snoozed, ch, ch_id in found:
+        pairs = people.get(id_, [])
+        names, ids = tuple(p[1] for p in pairs), tuple(p[0] for p in pairs)
+        row = ListRow(
+            id_, number, title, status, severity, version, created, snoozed, ch, names, ch_id, ids
         )  # fmt: skip
-        pages.append((shown, at))
-    return pages
+        made.append(row)
+    return made
 
 
-def _assignee_names(ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+def _assignees(ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
     if not ids:
         return {}
     link = incident_assignees.c
     stmt = (
-        select(link.incident_id, Member.name)
+        select(link.incident_id, Member.id, Member.name)
         .join(Member, Member.id == link.member_id)
         .where(link.incident_id.in_(ids))
         .order_by(link.incident_id, Member.id)
     )
-    names: defaultdict[int, list[str]] = defaultdict(list)
-    for incident_id, name in db.session.execute(stmt):
-        names[incident_id].append(name)
-    return {key: tuple(value) for key, value in names.items()}
+    people: defaultdict[int, list[tuple[int, str]]] = defaultdict(list)
+    for incident_id, member_id, name in db.session.execute(stmt):
+        people[incident_id].append((member_id, name))
+    return people
+
+
+# -- the names a page drew -------------------------------------------------------------------
+
+# ((channel ids and names), (member ids and names)), each sorted by id
+Names = tuple[tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]
+
+
+def names_drawn(rows: Iterable[ListRow]) -> Names:
+    channels: dict[int, str] = {}
+    people: dict[int, str] = {}
+    for row in rows:
+        if row.channel_id is not None and row.channel_name is not None:
+            channels[row.channel_id] = row.channel_name
+        people.update(zip(row.assignee_ids, row.assignee_names, strict=True))
+    return tuple(sorted(channels.items())), tuple(sorted(people.items()))
+
+
+def names_now(drawn: Names) -> Names:
+    """The names those channels and people have now: one statement, none when the page
+    drew no name."""
+    channel_ids = [id_ for id_, _ in drawn[0]]
+    member_ids = [id_ for id_, _ in drawn[1]]
+    if not channel_ids and not member_ids:
+        return drawn
+    stmt = union_all(
+        select(literal(0), Channel.id, Channel.name).where(Channel.id.in_(channel_ids)),
+        select(literal(1), Member.id, Member.name).where(Member.id.in_(member_ids)),
+    )
+    found: tuple[dict[int, str], dict[int, str]] = ({}, {})
+    for kind, id_, name in db.session.execute(stmt):
+        found[kind][id_] = name
+    return tuple(sorted(found[0].items())), tuple(sorted(found[1].items()))

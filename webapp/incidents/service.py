@@ -30,6 +30,7 @@ from webapp.incidents.errors import NoSeat as NoSeat
 from webapp.incidents.errors import NotAllowed as NotAllowed
 from webapp.incidents.errors import StaleVersion as StaleVersion
 from webapp.incidents.errors import incident_changed as incident_changed
+from webapp.incidents.states import Verb, state_verbs
 from webapp.incidents.transaction import commit_unless_deferred, deferred, held_lock
 from webapp.incidents.transaction import lock_rows as lock_rows
 from webapp.incidents.transaction import one_transaction as one_transaction
@@ -52,15 +53,7 @@ def acknowledge(incident: Incident, actor: Actor, expected_version: int | None =
     nobody is assigned: whoever claims an unassigned incident is the one handling it."""
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
-        if inc.status is Status.PROCESSING:
-            raise InvalidTransition(
-                wording.already(EventKind.ACKNOWLEDGED, inc.acknowledged_by, inc.acknowledged_at),
-                inc,
-            )
-        if inc.status is Status.CLOSED:
-            raise InvalidTransition(
-                wording.already(EventKind.RESOLVED, inc.closed_by, inc.closed_at), inc
-            )
+        _require(Verb.ACKNOWLEDGE, inc, now)
         inc.status = Status.PROCESSING
         inc.acknowledged_at = now
         inc.acknowledged_by = actor.member
@@ -80,8 +73,7 @@ def unacknowledge(
     """Processing → Triggered."""
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
-        if inc.status is not Status.PROCESSING:
-            raise InvalidTransition(wording.not_state(inc), inc)
+        _require(Verb.UNACKNOWLEDGE, inc, now)
         inc.status = Status.TRIGGERED
         inc.acknowledged_at = None
         inc.acknowledged_by = None
@@ -94,10 +86,7 @@ def resolve(incident: Incident, actor: Actor, expected_version: int | None = Non
     """Triggered or Processing → Closed."""
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
-        if inc.status is Status.CLOSED:
-            raise InvalidTransition(
-                wording.already(EventKind.RESOLVED, inc.closed_by, inc.closed_at), inc
-            )
+        _require(Verb.RESOLVE, inc, now)
         inc.status = Status.CLOSED
         inc.closed_at = now
         inc.closed_by = actor.member
@@ -111,8 +100,7 @@ def reopen(incident: Incident, actor: Actor, expected_version: int | None = None
     """Closed → Triggered."""
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
-        if inc.status is not Status.CLOSED:
-            raise InvalidTransition(wording.not_state(inc), inc)
+        _require(Verb.REOPEN, inc, now)
         inc.status = Status.TRIGGERED
         inc.closed_at = None
         inc.closed_by = None
@@ -131,10 +119,7 @@ def snooze(
         raise InvalidTransition(_("Snooze for 30 min, 1, 2, 4, 8 or 24 hours."), incident)
 
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
-        if inc.status is Status.CLOSED:
-            raise InvalidTransition(
-                wording.already(EventKind.RESOLVED, inc.closed_by, inc.closed_at), inc
-            )
+        _require(Verb.SNOOZE, inc, now)
         inc.snoozed_until = now + timedelta(minutes=minutes)
         return {"minutes": minutes, "until": inc.snoozed_until.isoformat()}
 
@@ -143,8 +128,7 @@ def snooze(
 
 def unsnooze(incident: Incident, actor: Actor, expected_version: int | None = None) -> Incident:
     def change(inc: Incident, now: datetime) -> dict[str, Any]:
-        if not inc.is_snoozed(now):
-            raise InvalidTransition(_("The incident is not snoozed."), inc)
+        _require(Verb.UNSNOOZE, inc, now)
         inc.snoozed_until = None
         return {}
 
@@ -265,6 +249,13 @@ def _apply(
         db.session.rollback()
         raise
     return locked
+
+
+def _require(verb: Verb, incident: Incident, now: datetime) -> None:
+    """Refuse what the incident's state does not offer: the same rule the card and the page
+    ask (webapp/incidents/states.py), so a snoozed incident refuses Acknowledge."""
+    if verb not in state_verbs(incident, now):
+        raise InvalidTransition(wording.refusal(verb, incident, now), incident)
 
 
 def _lock(incident_id: int) -> Incident:

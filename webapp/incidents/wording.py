@@ -10,6 +10,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.i18n import ago
 from webapp.incidents import events
+from webapp.incidents.states import Verb
 from webapp.models import EventKind, Incident, IncidentEvent, Member, Status
 
 
@@ -18,6 +19,19 @@ def already(what: str, who: Member | None, when: datetime | None) -> str:
     if what == EventKind.ACKNOWLEDGED:
         return _("Already acknowledged by %(name)s %(ago)s.", name=name, ago=ago(when))
     return _("Already resolved by %(name)s %(ago)s.", name=name, ago=ago(when))
+
+
+def refusal(verb: Verb, incident: Incident, now: datetime) -> str:
+    """Why the incident's state does not allow `verb` (webapp/incidents/states.state_verbs)."""
+    if incident.status is Status.CLOSED:
+        return already(EventKind.RESOLVED, incident.closed_by, incident.closed_at)
+    if verb is Verb.ACKNOWLEDGE and incident.status is Status.PROCESSING:
+        return already(EventKind.ACKNOWLEDGED, incident.acknowledged_by, incident.acknowledged_at)
+    if verb is Verb.UNSNOOZE:
+        return _("The incident is not snoozed.")
+    if incident.is_snoozed(now):
+        return _("The incident is snoozed: Unsnooze it first.")
+    return not_state(incident)
 
 
 def not_state(incident: Incident) -> str:

@@ -22,8 +22,8 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from webapp import outbox
 from webapp.cardkit import parts
 from webapp.extensions import db
 from webapp.insights import queries
@@ -32,7 +32,6 @@ from webapp.models import (
     Channel,
     Delivery,
     DeliveryKind,
-    DeliveryStatus,
     DispatchRule,
     Incident,
     LarkIntegration,
@@ -99,26 +98,16 @@ def _uuid(target: Target, due: datetime) -> str:
 
 
 def _insert_once(target: Target, uuid: str, card: dict[str, Any], now: datetime) -> int:
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(Delivery)
-        .values(
-            integration_id=target.integration.id,
-            kind=DeliveryKind.DIGEST,
-            receive_id_type="chat_id",
-            receive_id=target.chat_id,
-            uuid=uuid,
-            status=DeliveryStatus.PENDING.value,
-            next_attempt_at=now,
-            created_at=now,
-            attempts=0,
-            layer=0,
-            payload={"target": target.chat_id, "channel_id": target.channel.id, "card": card},
-        )
-        .on_conflict_do_nothing(index_elements=["uuid"])
-        .returning(Delivery.id)
+    written = outbox.enqueue_once(
+        DeliveryKind.DIGEST,
+        target.integration.id,
+        uuid,
+        receive_id_type="chat_id",
+        receive_id=target.chat_id,
+        now=now,
+        payload={"target": target.chat_id, "channel_id": target.channel.id, "card": card},
     )
-    return len(db.session.execute(stmt).all())  # none when another worker wrote it first
+    return 0 if written is None else 1  # none when another worker wrote it first
 
 
 # -- the card ----------------------------------------------------------------------------

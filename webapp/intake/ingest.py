@@ -6,6 +6,7 @@ writes nothing. Replays of an alert change nothing.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,9 +20,20 @@ from webapp.intake.alert import ParsedAlert
 from webapp.models import Alert, AlertSource, AlertStatus, Incident, Status
 
 
+class Action(enum.StrEnum):
+    """What one alert did, as the intake API answers it."""
+
+    CREATED = "created"
+    JOINED = "joined"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+
 @dataclass
 class Outcome:
-    action: str  # created | joined | resolved | closed | duplicate | ignored
+    action: Action
     incident_number: int | None
 
 
@@ -62,9 +74,9 @@ def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
     if parsed.status is AlertStatus.RESOLVED:
         return _resolve(existing, parsed, actor)
     if existing is not None:
-        return Outcome("duplicate", existing.incident.number)
+        return Outcome(Action.DUPLICATE, existing.incident.number)
     incident = _open_incident_for(source, parsed.dedup_key)
-    action = "joined"
+    action = Action.JOINED
     if incident is None:
         incident = incidents.open_incident(
             source.account_id,
@@ -78,7 +90,7 @@ def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
             details={"alert": parsed.title, "labels": parsed.labels, "source": source.name},
             commit=False,
         )
-        action = "created"
+        action = Action.CREATED
     alert = Alert(
         incident=incident,
         source_id=source.id,
@@ -92,16 +104,16 @@ def _apply(source: AlertSource, parsed: ParsedAlert, actor: Actor) -> Outcome:
         starts_at=starts_at,
     )
     db.session.add(alert)
-    incidents.alert_joined(incident, actor, _details(parsed), first=action == "created")
+    incidents.alert_joined(incident, actor, _details(parsed), first=action is Action.CREATED)
     return Outcome(action, incident.number)
 
 
 def _resolve(alert: Alert | None, parsed: ParsedAlert, actor: Actor) -> Outcome:
     if alert is None:
-        return Outcome("ignored", None)
+        return Outcome(Action.IGNORED, None)
     incident = alert.incident
     if alert.status is AlertStatus.RESOLVED:
-        return Outcome("duplicate", incident.number)
+        return Outcome(Action.DUPLICATE, incident.number)
     alert.status = AlertStatus.RESOLVED
     alert.ends_at = parsed.ends_at or datetime.now(UTC)
     # Keep what the resolved alert said (labels, annotations, values) for the timeline.
@@ -114,7 +126,7 @@ def _resolve(alert: Alert | None, parsed: ParsedAlert, actor: Actor) -> Outcome:
         .limit(1)
     ).first()
     closed = incidents.alert_resolved(incident, actor, _details(parsed), last=still_firing is None)
-    return Outcome("closed" if closed else "resolved", incident.number)
+    return Outcome(Action.CLOSED if closed else Action.RESOLVED, incident.number)
 
 
 def _details(parsed: ParsedAlert) -> dict[str, Any]:

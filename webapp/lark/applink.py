@@ -1,7 +1,7 @@
 """Links from a Lark card into our web app.
 
 On real Lark an AppLink opens the page inside the web-app container, where login-free
-sign-in works (callbacks-and-login.md 2.9). We use `lk_target_url` with the exact URL
+sign-in works (docs/lark/login.md#applink). We use `lk_target_url` with the exact URL
 rather than `path`, so query strings survive; the target shares scheme and host with the
 configured home page, which older clients (< 7.27) require. Anywhere else (the sandbox, a
 self-hosted stand-in) the plain web URL is the link.

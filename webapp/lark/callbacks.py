@@ -6,11 +6,13 @@ prove it came from Lark for this integration.
 2.0 body, the token in `header.token` and the signature (SHA-256 over timestamp, nonce,
 Encrypt Key and the raw body) with a freshness window; for the card's old channel
 (`card.action.trigger_v1`), the SHA-1 signature with the Verification Token. What a verified
-callback asks for is the product's business (webapp/cards/, webapp/inbound/).
+callback asks for is the product's business (webapp/cards/, webapp/inbound/). The rules
+and their sources: docs/lark/callbacks.md.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import time
@@ -26,7 +28,7 @@ from webapp.extensions import db
 from webapp.lark import crypto
 from webapp.models import LarkIntegration
 
-# UNCONFIRMED (callbacks-and-login.md 1.4 item 6): Lark documents no replay window; we
+# Open (docs/lark/callbacks.md#replay-window): Lark documents no replay window; we
 # refuse signed requests whose X-Lark-Request-Timestamp is more than 5 minutes off.
 REPLAY_WINDOW_S = 300
 
@@ -46,11 +48,18 @@ class Malformed(Refused):
         super().__init__(400, "malformed JSON")
 
 
+class Channel(enum.StrEnum):
+    """The callback channel a press came by (docs/lark/callbacks.md#two-channels)."""
+
+    V2 = "v2"  # card.action.trigger
+    V1 = "v1"  # card.action.trigger_v1
+
+
 @dataclass(frozen=True)
 class Callback:
     """A verified button press, from either channel."""
 
-    channel: str  # "v2" (card.action.trigger) or "v1" (card.action.trigger_v1)
+    channel: Channel
     delivery_key: str | None  # header.event_id / X-Refresh-Token: the same delivery again
     open_id: str | None
     message_id: str | None
@@ -151,7 +160,7 @@ def _verify_v2(
     if header.get("event_type") == "card.action.trigger":
         event_id = header.get("event_id")
         press = Callback(
-            channel="v2",
+            channel=Channel.V2,
             delivery_key=f"e:{event_id}" if event_id else None,
             open_id=_dict(event.get("operator")).get("open_id"),
             message_id=_dict(event.get("context")).get("open_message_id"),
@@ -164,11 +173,12 @@ def _verify_v2(
 def _verify_v1(
     integration: LarkIntegration, payload: dict[str, Any], raw: bytes, headers: Headers
 ) -> Callback:
-    # The old channel signs with the Verification Token and is never encrypted (D1, D6).
+    # The old channel signs with the Verification Token and is never encrypted
+    # (docs/lark/callbacks.md#signatures).
     _check_signature(crypto.v1_signature, integration.verification_token, raw, headers)
     refresh = headers.get("X-Refresh-Token")
     return Callback(
-        channel="v1",
+        channel=Channel.V1,
         delivery_key=f"r:{refresh}" if refresh else None,
         open_id=payload.get("open_id"),
         message_id=payload.get("open_message_id"),

@@ -4,7 +4,7 @@ Encryption (new channel, when an Encrypt Key is set): AES-256-CBC with key
 SHA-256(encrypt_key), IV = the first 16 bytes of the base64 payload, PKCS#7 padding.
 Signatures are plain SHA hex digests (not HMAC) over timestamp + nonce + secret + raw body:
 SHA-256 with the Encrypt Key on the new channel, SHA-1 with the Verification Token on the
-old one. See /work/shared/lark/callbacks-and-login.md sections 1.3 and 1.4.
+old one. See docs/lark/callbacks.md#encryption and #signatures.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Lark's failures, classified once: every caller reads `reason`, `permanent` and `retry_after`.
 
 The taxonomy (one table, below) is what the outbox, the diagnostics page and the incident
-timeline speak. Codes come from /work/shared/lark/open-api.md sections 2, 3 and 6.
+timeline speak. Codes and their meaning: docs/lark/open-api.md#error-codes.
 """
 
 from __future__ import annotations

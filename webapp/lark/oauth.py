@@ -2,7 +2,7 @@
 
 One Authlib client per integration (its own App ID / App Secret and hosts), built on
 demand by `client_for`. Every Lark quirk of the login endpoints is handled here and
-nowhere else (see /work/shared/lark/callbacks-and-login.md part 2):
+nowhere else (see docs/lark/login.md):
 
 - the token endpoint answers errors as HTTP 4xx/5xx `{code, error, error_description}`;
   Authlib turns a 4xx into `OAuthError` without the numeric `code` and a 5xx into

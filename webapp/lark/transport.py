@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 # One pooled session for the process; requests' Session is safe for concurrent simple calls.
 _http = requests.Session()
 
-# Lark hands out a new tenant token only when < 30 min remain (open-api.md 1.3), so we
-# refresh at that point; earlier requests would just return the same token.
+# Lark hands out a new tenant token only when < 30 min remain, so we refresh at that point;
+# earlier requests would just return the same token (docs/lark/open-api.md#tenant-token).
 TOKEN_REFRESH_MARGIN = 30 * 60
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"  # noqa: S105 (a URL path)
 

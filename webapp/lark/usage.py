@@ -25,17 +25,17 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.lark.errors import LarkError
-from webapp.models import ApiUsage, LarkApiEvent, LarkIntegration, utcnow
+from webapp.models import ApiUsage, LarkApiEvent, LarkIntegration, dialect_insert, utcnow
 
 log = logging.getLogger(__name__)
 
-# The free edition's quota leaves out auth, events and contact APIs (open-api.md 6.2).
+# The free edition's quota leaves out auth, events and contact APIs
+# (docs/lark/open-api.md#monthly-quota).
 _UNCOUNTED_PREFIXES = ("/open-apis/auth/", "/open-apis/authen/", "/open-apis/contact/")
 
 # reason -> LarkApiEvent.kind, for the answers the diagnostics page explains.
@@ -46,8 +46,9 @@ def is_counted(path: str) -> bool:
     return not path.startswith(_UNCOUNTED_PREFIXES)
 
 
-# The free quota resets "on the 1st" (open-api.md 6.2). Feishu is a China service, so the month
-# turns at midnight Beijing time (UTC+8, no daylight saving), as the sandbox decides too.
+# The free quota resets "on the 1st" (docs/lark/open-api.md#monthly-quota). Feishu is a China
+# service, so the month turns at midnight Beijing time (UTC+8, no daylight saving), as the
+# sandbox decides too.
 QUOTA_TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -202,8 +203,9 @@ def _evidence(integration_id: int | None, **values: Any) -> None:
 
 
 def _increment(conn: Connection, integration_id: int, month: str, calls: int) -> None:
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    stmt = dialect.insert(ApiUsage).values(integration_id=integration_id, month=month, calls=calls)
+    stmt = dialect_insert(ApiUsage, conn).values(
+        integration_id=integration_id, month=month, calls=calls
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["integration_id", "month"],
         set_={"calls": ApiUsage.__table__.c.calls + calls},

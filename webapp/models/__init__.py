@@ -1,6 +1,6 @@
 """All models, importable from one place: `from webapp.models import Incident`."""
 
-from webapp.models.base import JSONType, UTCDateTime, utcnow
+from webapp.models.base import JSONType, UTCDateTime, dialect_insert, utcnow
 from webapp.models.core import (
     Account,
     Channel,
@@ -98,6 +98,7 @@ __all__ = [
     "UTCDateTime",
     "WarRoom",
     "channel_members",
+    "dialect_insert",
     "incident_assignees",
     "incident_responders",
     "team_members",

@@ -30,7 +30,7 @@ class LarkIntegration(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    # The public, unguessable part of the three URLs pasted into Lark.
+    # The public, unguessable part of the four URLs pasted into Lark.
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     app_id: Mapped[str] = mapped_column(String(64))

@@ -45,5 +45,6 @@ def init_app(app: Flask) -> None:
         # user, never by the product's own forms, so Flask-WTF's CSRF check does not apply.
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
+    app.jinja_env.globals["ChatState"] = state.ChatState  # its templates compare against it
     app.extensions.setdefault("test_resets", []).append(state.reset)
     app.extensions["test_resets"].append(inbox.inbox.reset)

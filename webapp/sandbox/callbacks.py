@@ -3,7 +3,7 @@
 The sandbox POSTs to the product over real HTTP (`requests`: it stands in for Lark's
 servers, outside the product's one Lark client seam), signs and encrypts as Lark does,
 waits at most 3 s (1 s for url_verification) and judges the answer the way the Lark client
-does, with Lark's client-side error codes. Sources: callbacks-and-login.md, part 1.
+does, with Lark's client-side error codes. Source: docs/lark/callbacks.md.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from webapp.sandbox import card_rules, crypto, decisions
 from webapp.sandbox.cards import Interactive, version
 from webapp.sandbox.im import replace_content
-from webapp.sandbox.state import App, CardToken, Message, Sandbox, User
+from webapp.sandbox.state import App, CardCallback, CardToken, Message, Sandbox, User
 
 # What the Lark client shows (client 7.28+), shown by the sandbox client in the user's language.
 CLIENT_ERRORS = {
@@ -40,7 +40,7 @@ CARD_KEYS = {"config", "header", "elements", "i18n_elements", "card_link", "sche
 
 @dataclass
 class Attempt:
-    channel: str  # card.action.trigger | card.action.trigger_v1
+    channel: CardCallback
     status: int | None
     body: str
     headers: dict[str, str]
@@ -96,8 +96,8 @@ def click(
     return result
 
 
-def _channels(app: App) -> list[str]:
-    return [c for c in ("card.action.trigger", "card.action.trigger_v1") if c in app.callbacks]
+def _channels(app: App) -> list[CardCallback]:
+    return [c for c in CardCallback if c in app.callbacks]
 
 
 def _prepare(
@@ -154,8 +154,8 @@ def _action(item: Interactive | None, value: Any, option: str | None) -> dict[st
     return action
 
 
-def _post_click(channel: str, p: _Prepared) -> tuple[Attempt, ClickResult]:
-    if channel == "card.action.trigger":
+def _post_click(channel: CardCallback, p: _Prepared) -> tuple[Attempt, ClickResult]:
+    if channel is CardCallback.NEW:
         sent, headers = _new_request(p)
     else:
         sent, headers = _old_request(p)
@@ -196,7 +196,7 @@ def _new_request(p: _Prepared) -> tuple[bytes, dict[str, str]]:
             "event_id": uuid.uuid4().hex,
             "token": p.app.verification_token,
             "create_time": str(int(time.time() * 1_000_000)),
-            "event_type": "card.action.trigger",
+            "event_type": CardCallback.NEW.value,
             "tenant_key": p.app.tenant_key,
             "app_id": p.app.app_id,
         },
@@ -275,7 +275,7 @@ def _stamp() -> dict[str, str]:
     }
 
 
-def _judge(channel: str, text: str, p: _Prepared) -> ClickResult:
+def _judge(channel: CardCallback, text: str, p: _Prepared) -> ClickResult:
     """Read the answer as the client does: toast and card, or 200672/200673/200830."""
     try:
         answer = json.loads(text) if text.strip() else None
@@ -288,7 +288,7 @@ def _judge(channel: str, text: str, p: _Prepared) -> ClickResult:
         isinstance(toast, dict) and isinstance(toast.get("content", ""), str)
     ):
         return _client_error(200672)
-    card = _new_card(answer) if channel == "card.action.trigger" else _old_card(answer)
+    card = _new_card(answer) if channel is CardCallback.NEW else _old_card(answer)
     if isinstance(card, int):
         return _client_error(card)
     if card is not None and _downgrade(p.message, card):

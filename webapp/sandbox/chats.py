@@ -1,6 +1,6 @@
 """Group chats of the bot and the contact lookup, as Lark serves them.
 
-Sources: /work/shared/lark/open-api.md sections 4 (chats) and 5 (batch_get_id).
+Sources: docs/lark/open-api.md#chats and #contact-lookup (batch_get_id).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from flask import Response, g, request
 
 from webapp.sandbox import decisions
 from webapp.sandbox.openapi import LarkApiError, body, gateway, invalid, lark_api, ok
-from webapp.sandbox.state import App, Chat, Sandbox
+from webapp.sandbox.state import App, Chat, ChatState, Sandbox
 
 bp = gateway("lark_sandbox_chats", __name__)
 
@@ -31,7 +31,7 @@ def list_chats(app: App) -> Response:
         mine = [
             c
             for c in sandbox.chats.values()
-            if app.app_id in c.bots and not c.p2p and c.status == "normal"
+            if app.app_id in c.bots and not c.p2p and c.status is ChatState.NORMAL
         ]
         page = [_chat_item(c) for c in mine[start : start + size]]
     has_more = start + size < len(mine)
@@ -178,7 +178,7 @@ def _group(sandbox: Sandbox, app: App, chat_id: str) -> Chat:
     chat = sandbox.chats.get(chat_id)
     if chat is None or chat.p2p:
         raise LarkApiError(400, decisions.CODE_UNKNOWN_GROUP, "invalid chat_id")
-    if chat.status != "normal":
+    if chat.status is not ChatState.NORMAL:
         raise LarkApiError(
             400, 232009, "Your request specifies a chat which has already been dissolved."
         )

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.sandbox import lark_session, limits, seed, state, url_check
-from webapp.sandbox.state import CARD_CALLBACKS, CHAT_EVENTS, App, Sandbox
+from webapp.sandbox.state import CARD_CALLBACKS, CHAT_EVENTS, App, Edition, Sandbox
 
 bp = Blueprint("lark_sandbox_console", __name__, url_prefix="/_lark/console")
 
@@ -160,7 +160,7 @@ def edition(app_id: str) -> BaseResponse:
     sandbox = state.get()
     with sandbox.lock:
         tenant = sandbox.tenants[_app(sandbox, app_id).tenant_key]
-        tenant.edition = "paid" if request.form.get("edition") == "paid" else "free"
+        tenant.edition = Edition.PAID if request.form.get("edition") == "paid" else Edition.FREE
         tenant.monthly_quota = _number(request.form.get("monthly_quota"), tenant.monthly_quota)
         month = limits.month_of(sandbox.now())
         tenant.usage[month] = _number(request.form.get("usage"), tenant.usage.get(month, 0))

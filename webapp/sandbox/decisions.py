@@ -1,7 +1,7 @@
 """Every point the Lark sources leave open, decided once for the sandbox.
 
-Facts with a source live in /work/shared/lark/*.md. Each constant below is a choice where
-those notes say UNCONFIRMED (or say nothing); the comment gives the reason. Change a value
+Facts with a source live in docs/lark/. Each constant below is a choice where Lark's pages
+leave the point open (or say nothing); the comment gives the reason. Change a value
 here and the whole sandbox follows.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 TOKEN_LIFETIME_S = 7200  # documented maximum: 2 hours
 TOKEN_REISSUE_BELOW_S = 30 * 60  # documented: a new token only when < 30 min remain
 # Wrong app_secret on auth/v3/*_access_token/internal: 10015 "app secret invalid", as
-# Lark's generic error-code page lists it (contract-review.md point 10; the official CLI's
+# Lark's generic error-code page lists it (docs/lark/open-api.md#tenant-token; the official CLI's
 # fixtures answer 10014, which that page calls "app unauthorised"; we follow the page).
 # Unknown app_id: 10003 "invalid param".
 # HTTP status of token/permission errors is not documented; we answer 400 like other 4xx codes.
@@ -39,7 +39,7 @@ CHATS_PAGE_SIZE_MAX = 100  # third-party: max 100
 # Group APIs on an unknown chat_id: 232006 "invalid chat_id" (not in the notes' list).
 CODE_UNKNOWN_GROUP = 232006
 # create chat (group/chat/create): a resigned user answers 232022, a user outside the
-# availability range 232043 (contract-review.md point 8), the whole call fails.
+# availability range 232043 (docs/lark/open-api.md#chats), the whole call fails.
 # add members (group/chat-member/create), `succeed_type`: 0 (default) fails the whole call
 # on one unusable id: an unknown id 99992351, a resigned one 232043, one outside the
 # availability range 232024 (the page lists all three; which one wins when several apply
@@ -92,7 +92,7 @@ CARD_V2_INTERACTION_DAYS = 14
 # Events go to the app's one event request URL (事件配置 → 请求地址), schema 2.0 only, and
 # only the event types the app subscribed. Encryption, signature and the url_verification
 # handshake are those of the new card channel: Lark's event guide uses one Encrypt Key and
-# Verification Token pair for events and callbacks (callbacks-and-login.md 1.1, D6, D7).
+# Verification Token pair for events and callbacks (docs/lark/callbacks.md#two-channels).
 # Lark wants a 200 within 3 s (event guide, 接收事件); we wait that long. Lark re-sends a
 # failed event with the same event_id (retries after 15 s, 5 min, 1 h, 6 h on the guide's
 # page); the sandbox re-sends only when asked (handle.redeliver), to keep tests in time.
@@ -119,7 +119,7 @@ CODE_CARD_REFUSED = 230099
 # the code that API documents for a malformed card (delay-update-message-card).
 CODE_DELAYED_CARD_REFUSED = 10002
 # A callback answer whose card breaks a rule: the client shows 200673 "card in the answer
-# is invalid" (card-callback-communication error table; contract-review.md point 2).
+# is invalid" (docs/lark/callbacks.md#client-error-codes).
 # 200672 stays for an answer of the wrong shape.
 CODE_ANSWER_CARD_REFUSED = 200673
 

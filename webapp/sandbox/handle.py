@@ -16,7 +16,7 @@ import requests
 from flask import Flask
 
 from webapp.sandbox import callbacks, cards, events, limits, oauth, seed, state, talk, url_check
-from webapp.sandbox.state import App, Call, Chat, Sandbox, User
+from webapp.sandbox.state import App, Call, Chat, ChatState, Edition, Sandbox, User
 
 
 @dataclass
@@ -155,7 +155,7 @@ class LarkSandbox:
 
     def dissolve_chat(self, chat_id: str) -> None:
         with self.sandbox.lock:
-            self.sandbox.chats[chat_id].status = "dissolved"
+            self.sandbox.chats[chat_id].status = ChatState.DISSOLVED
 
     # --- people acting in groups: Lark sends the events (webapp/sandbox/talk.py) ----------
     def add_bot(self, chat_id: str, by: str, app_id: str = seed.DEMO_APP_ID) -> events.Sent | None:
@@ -313,7 +313,7 @@ class LarkSandbox:
         sandbox = self.sandbox
         with sandbox.lock:
             tenant = sandbox.tenants[tenant_key]
-            tenant.edition = edition or tenant.edition
+            tenant.edition = Edition(edition) if edition else tenant.edition
             tenant.monthly_quota = (
                 monthly_quota if monthly_quota is not None else tenant.monthly_quota
             )

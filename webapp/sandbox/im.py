@@ -1,6 +1,7 @@
 """im/v1 messages and the delayed card update, as Lark serves them.
 
-Sources: /work/shared/lark/open-api.md sections 2 and 3 (send, PATCH, interactive/v1).
+Sources: docs/lark/open-api.md#send and #card-update, docs/lark/callbacks.md#answering (the
+delayed update, interactive/v1).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from webapp.sandbox.openapi import (
     ok,
     reply,
 )
-from webapp.sandbox.state import App, Chat, Message, Sandbox
+from webapp.sandbox.state import App, Chat, ChatState, Message, Sandbox
 
 bp = gateway("lark_sandbox_im", __name__)
 
@@ -114,7 +115,7 @@ def _target(sandbox: Sandbox, app: App, id_type: str, receive_id: str) -> Chat:
         chat = sandbox.chats.get(receive_id)
         if chat is None:
             raise invalid("chat_id not exist", decisions.CODE_UNKNOWN_CHAT)
-        if chat.status != "normal":
+        if chat.status is not ChatState.NORMAL:
             raise LarkApiError(
                 400, 232009, "Your request specifies a chat which has already been dissolved."
             )

@@ -2,7 +2,7 @@
 
 The sandbox stands in for Lark, not for our code, so it keeps its own small sliding-window
 counters instead of webapp/ratelimit.py. Numbers and codes: decisions.py and
-/work/shared/lark/open-api.md section 6.
+docs/lark/open-api.md#rate-limits and #monthly-quota.
 """
 
 from __future__ import annotations

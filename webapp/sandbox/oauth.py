@@ -1,7 +1,7 @@
 """Lark login for web apps: the authorize page, the v2 token endpoint, user_info.
 
-Sources: callbacks-and-login.md part 2 (2.2 authorize, 2.3 token and its error codes,
-2.5 user_info, 2.8 redirect allowlist). Choices where they are silent: decisions.py.
+Sources: docs/lark/login.md (#authorize, #token and its error codes, #user-info,
+#redirect-allowlist). Choices where they are silent: decisions.py.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from webapp.sandbox import decisions, faults, limits, state, tokens
-from webapp.sandbox.state import App, Call, Sandbox
+from webapp.sandbox.state import App, Call, Edition, Sandbox
 
 
 class LarkApiError(Exception):
@@ -171,7 +171,7 @@ def _check_quota(sandbox: Sandbox, app: App) -> None:
     with sandbox.lock:
         tenant = sandbox.tenants[app.tenant_key]
         used = tenant.usage.get(limits.month_of(sandbox.now()), 0)
-        if tenant.edition == "free" and used >= tenant.monthly_quota:
+        if tenant.edition is Edition.FREE and used >= tenant.monthly_quota:
             raise LarkApiError(429, 99991403, "This month's API call quota has been exceeded")
 
 

@@ -20,7 +20,7 @@ DEMO_APP_NAME = "On-call"
 DEMO_APP_SECRET = "sandbox-app-secret-7Hq2LmX9pV4rT8wZ"  # noqa: S105 - published sandbox value
 DEMO_VERIFICATION_TOKEN = "sandbox-vtoken-Qm3Zt8Lw2Rx6"  # noqa: S105 - published sandbox value
 DEMO_ENCRYPT_KEY = "sandbox-encrypt-key-Ve4Nk7Pa1Sd9"
-# The product's demo integration uses this key, so the seeded app's three URLs point at it.
+# The product's demo integration uses this key, so the seeded app's four URLs point at it.
 DEMO_INTEGRATION_KEY = "demo"
 
 # What the simulated Lark client sends as its user agent (desktop and phone).

@@ -8,6 +8,7 @@ app.extensions["test_resets"].
 
 from __future__ import annotations
 
+import enum
 import secrets
 import threading
 import time
@@ -22,7 +23,16 @@ from webapp.sandbox.faults import Faults
 from webapp.sandbox.limits import RateLimits
 
 URGENT_SCOPES = ("im:message.urgent", "im:message.urgent:sms", "im:message.urgent:phone")
-CARD_CALLBACKS = ("card.action.trigger", "card.action.trigger_v1")
+
+
+class CardCallback(enum.StrEnum):
+    """The two card callback channels by event type (docs/lark/callbacks.md#two-channels)."""
+
+    NEW = "card.action.trigger"
+    OLD = "card.action.trigger_v1"
+
+
+CARD_CALLBACKS = tuple(CardCallback)
 # The events the sandbox can send (schema 2.0) to an app's event request URL.
 CHAT_EVENTS = (
     "im.chat.member.bot.added_v1",
@@ -30,6 +40,16 @@ CHAT_EVENTS = (
     "im.chat.disbanded_v1",
     "im.message.receive_v1",
 )
+
+
+class ChatState(enum.StrEnum):
+    NORMAL = "normal"
+    DISSOLVED = "dissolved"
+
+
+class Edition(enum.StrEnum):
+    FREE = "free"  # the monthly quota applies
+    PAID = "paid"
 
 
 @dataclass
@@ -50,7 +70,7 @@ class User:
 class Tenant:
     key: str
     name: str
-    edition: str = "free"  # "free" (monthly quota) or "paid"
+    edition: Edition = field(default_factory=lambda: Edition.FREE)
     monthly_quota: int = decisions.FREE_MONTHLY_QUOTA
     usage: dict[str, int] = field(default_factory=dict)  # "2026-11" -> counted calls
     buzz_quota: int = decisions.BUZZ_MONTHLY_QUOTA  # SMS + phone buzzes a month
@@ -67,7 +87,7 @@ class App:
     encrypt_key: str = ""
     homepage_url: str = ""
     card_request_url: str = ""
-    callbacks: set[str] = field(default_factory=lambda: {"card.action.trigger"})
+    callbacks: set[str] = field(default_factory=lambda: {CardCallback.NEW})
     redirect_urls: list[str] = field(default_factory=list)
     visibility: set[str] | None = None  # open_ids; None = everyone in the tenant
     url_check: str = ""  # the last url_verification outcome, in words
@@ -93,7 +113,7 @@ class Chat:
     bots: set[str]  # app_ids
     description: str = ""
     p2p: bool = False
-    status: str = "normal"  # normal | dissolved
+    status: ChatState = field(default_factory=lambda: ChatState.NORMAL)
     owner_id: str = ""
     # Group setting 谁可以加急: "all_members", or "only_owner" (owner and admins only)
     urgent_setting: str = "all_members"
@@ -122,13 +142,21 @@ class Message:
         return [*self.history, self.content]
 
 
+class BuzzVia(enum.StrEnum):
+    """The three urgent endpoints (docs/lark/urgent.md)."""
+
+    APP = "app"
+    SMS = "sms"
+    PHONE = "phone"
+
+
 @dataclass
 class Buzz:
     """One urgent (加急) call's ring for one person, until they open the chat."""
 
     message_id: str
     open_id: str
-    via: str  # app | sms | phone
+    via: BuzzVia
     at: float
     read: bool = False
 

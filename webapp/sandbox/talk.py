@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.sandbox import events, lark_session, state
 from webapp.sandbox.events import Sent
-from webapp.sandbox.state import Chat, Message, Sandbox, User
+from webapp.sandbox.state import Chat, ChatState, Message, Sandbox, User
 
 # The group's forms in the simulated client (/_lark/chats/...), mounted by init_app.
 bp = Blueprint("lark_sandbox_talk", __name__, url_prefix="/_lark")
@@ -31,7 +31,7 @@ def _group_of(sandbox: Sandbox, chat_id: str, open_id: str) -> tuple[Chat, User]
     user = sandbox.users.get(open_id)
     if chat is None or user is None or chat.p2p or open_id not in chat.members:
         raise NotAllowed("not a member of this group")
-    if chat.status != "normal":
+    if chat.status is not ChatState.NORMAL:
         raise NotAllowed("the group was dissolved")
     return chat, user
 
@@ -58,7 +58,7 @@ def dissolve(sandbox: Sandbox, chat_id: str, open_id: str) -> list[Sent]:
         chat, user = _group_of(sandbox, chat_id, open_id)
         if chat.owner_id and chat.owner_id != open_id:
             raise NotAllowed("only the group's owner can dissolve it")
-        chat.status = "dissolved"
+        chat.status = ChatState.DISSOLVED
     return events.disbanded(sandbox, chat, user)
 
 
@@ -71,7 +71,7 @@ def say(
         user = sandbox.users.get(open_id)
         if chat is None or user is None or open_id not in chat.members:
             raise NotAllowed("not a member of this chat")
-        if chat.status != "normal":
+        if chat.status is not ChatState.NORMAL:
             raise NotAllowed("the group was dissolved")
         bots = [sandbox.apps[a] for a in mention if a in chat.bots and a in sandbox.apps]
         now = sandbox.now()

@@ -14,7 +14,7 @@ from flask import Response, g, request
 
 from webapp.sandbox import decisions, limits
 from webapp.sandbox.openapi import LarkApiError, body, gateway, invalid, lark_api, ok
-from webapp.sandbox.state import App, Buzz, Chat, Message, Sandbox
+from webapp.sandbox.state import App, Buzz, BuzzVia, Chat, Message, Sandbox
 
 SCOPES = {
     "app": ("im:message.urgent", "im:message.urgent:app_send"),
@@ -65,7 +65,7 @@ def _urgent(app: App, message_id: str, via: str) -> Response:
         if via != "app":
             _take_quota(sandbox, app, len(people))
         now = sandbox.now()
-        sandbox.buzzes.extend(Buzz(message.message_id, p, via, now) for p in people)
+        sandbox.buzzes.extend(Buzz(message.message_id, p, BuzzVia(via), now) for p in people)
     return ok({"invalid_user_id_list": unknown})
 
 

@@ -1,7 +1,8 @@
 """Lark's url_verification handshake, run when a card or event request URL is saved.
 
 Lark POSTs {"challenge", "token", "type": "url_verification"} (encrypted when the app has
-an Encrypt Key) and wants the challenge echoed within 1 second (callbacks-and-login.md 1.2).
+an Encrypt Key) and wants the challenge echoed within 1 second
+(docs/lark/callbacks.md#url-verification).
 """
 
 from __future__ import annotations

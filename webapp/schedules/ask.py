@@ -20,13 +20,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp import outbox
 from webapp.extensions import db
 from webapp.identity import bindings
 from webapp.models import (
     Channel,
     Delivery,
     DeliveryKind,
-    DeliveryStatus,
     DispatchRule,
     LarkIntegration,
     Member,
@@ -80,18 +80,14 @@ def answer(integration: LarkIntegration, event: dict[str, Any]) -> Delivery | No
             title, lines = _("Who is on call now"), on_call_lines(integration, chat_id, utcnow())
         else:
             title, lines = _("What I can answer"), help_lines()
-    row = Delivery(
-        integration_id=integration.id,
-        kind=DeliveryKind.REPLY,
+    return outbox.enqueue(
+        DeliveryKind.REPLY,
+        integration.id,
+        f"reply-{message['message_id']}",
         receive_id_type="chat_id",
         receive_id=chat_id,
-        uuid=f"reply-{message['message_id']}"[:50],
-        status=DeliveryStatus.PENDING,
-        next_attempt_at=utcnow(),
         payload={"target": chat_id, "title": title, "lines": lines},
     )
-    db.session.add(row)
-    return row
 
 
 def help_lines() -> list[str]:

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from webapp.cardkit import answer as card_answer
-from webapp.cardkit.answer import Answer
+from webapp.cardkit.answer import Answer, Outcome, Tone
 from webapp.extensions import db
 from webapp.identity.bindings import live_binding
 from webapp.models import (
@@ -125,23 +125,23 @@ def press(
         request_id = 0
     request = db.session.get(CoverRequest, request_id)
     if request is None or request.schedule.account_id != integration.account_id:
-        return _told(locale, "forbidden", lambda: _("This cover request no longer exists."))
+        return _told(locale, Outcome.FORBIDDEN, lambda: _("This cover request no longer exists."))
     binding = live_binding(integration, open_id) if open_id else None
     if binding is None:
-        return _told(locale, "not_linked", _not_linked)
+        return _told(locale, Outcome.NOT_LINKED, _not_linked)
     member = binding.member
     locale = member.locale if member.locale in ("zh", "en") else locale
     if member.id == request.member_id:
         return _told(
-            locale, "forbidden", lambda: _("You asked for this cover; someone else takes it.")
+            locale, Outcome.FORBIDDEN, lambda: _("You asked for this cover; someone else takes it.")
         )
     if request.withdrawn_at is not None:
         name = request.member.name
         return _answer(
-            request, locale, "stale", lambda: _("%(name)s withdrew this request.", name=name)
+            request, locale, Outcome.STALE, lambda: _("%(name)s withdrew this request.", name=name)
         )
     if request.covered_by_id is None and request.ends_at <= utcnow():
-        return _answer(request, locale, "closed", lambda: _("This range is over."))
+        return _answer(request, locale, Outcome.CLOSED, lambda: _("This range is over."))
     if take(request.id, member.id, exclude=message_id):
         db.session.refresh(request)
 
@@ -149,21 +149,21 @@ def press(
             name, when = request.member.name, _when(request)
             return _("You cover %(name)s %(when)s. Thank you!", name=name, when=when)
 
-        return _answer(request, locale, "ok", text)
+        return _answer(request, locale, Outcome.OK, text)
     db.session.refresh(request)
     if request.covered_by_id == member.id:  # the same press again (both channels, a retry)
-        return _answer(request, locale, "ok", lambda: _("You are covering this."))
+        return _answer(request, locale, Outcome.OK, lambda: _("You are covering this."))
     if request.withdrawn_at is not None:  # withdrawn between the check above and the take
         name = request.member.name
         return _answer(
-            request, locale, "stale", lambda: _("%(name)s withdrew this request.", name=name)
+            request, locale, Outcome.STALE, lambda: _("%(name)s withdrew this request.", name=name)
         )
     taker = request.covered_by
 
     def taken_by() -> str:
         return _("Already taken by %(name)s.", name=taker.name if taker else _("someone"))
 
-    return _answer(request, locale, "stale", taken_by)
+    return _answer(request, locale, Outcome.STALE, taken_by)
 
 
 def take(request_id: int, member_id: int, exclude: str | None = None) -> bool:
@@ -289,12 +289,12 @@ def _when(request: CoverRequest) -> str:
     return cards.span(request.starts_at, request.ends_at, request.schedule.timezone, language)
 
 
-def _told(locale: str, outcome: str, text: card_answer.Text) -> Answer:
-    return Answer(toast=card_answer.toast("warning", text, locale), card=None, outcome=outcome)
+def _told(locale: str, outcome: Outcome, text: card_answer.Text) -> Answer:
+    return Answer(toast=card_answer.toast(Tone.WARNING, text, locale), card=None, outcome=outcome)
 
 
-def _answer(request: CoverRequest, locale: str, outcome: str, text: card_answer.Text) -> Answer:
-    kind = "success" if outcome == "ok" else "warning"
+def _answer(request: CoverRequest, locale: str, outcome: Outcome, text: card_answer.Text) -> Answer:
+    kind = Tone.SUCCESS if outcome is Outcome.OK else Tone.WARNING
     card = cards.cover_card(request, locale=locale, page_url=page_url(request.schedule))
     return Answer(toast=card_answer.toast(kind, text, locale), card=card, outcome=outcome)
 

@@ -12,14 +12,12 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from webapp import outbox
 from webapp.extensions import db
 from webapp.identity.bindings import binding_of
 from webapp.models import (
-    Delivery,
     DeliveryKind,
-    DeliveryStatus,
     LarkBinding,
     LarkIntegration,
     Member,
@@ -61,24 +59,17 @@ def insert_once(
     payload: dict[str, Any],
 ) -> None:
     """One outbox row per `uuid`: a second writer (another worker, a rerun) adds nothing."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    values = {
-        "integration_id": integration.id,
-        "kind": kind.value,
-        "receive_id_type": receive[0] if receive else None,
-        "receive_id": receive[1] if receive else None,
-        "member_id": member_id,
-        "message_id": message_id,
-        "uuid": uuid[:50],
-        "status": DeliveryStatus.PENDING.value,
-        "next_attempt_at": now,
-        "created_at": now,
-        "attempts": 0,
-        "layer": 0,
-        "payload": payload,
-    }
-    stmt = dialect.insert(Delivery).values(**values).on_conflict_do_nothing(index_elements=["uuid"])
-    db.session.execute(stmt)
+    outbox.enqueue_once(
+        kind,
+        integration.id,
+        uuid,
+        receive_id_type=receive[0] if receive else None,
+        receive_id=receive[1] if receive else None,
+        member_id=member_id,
+        message_id=message_id,
+        now=now,
+        payload=payload,
+    )
 
 
 def page_url(schedule: Schedule) -> str:

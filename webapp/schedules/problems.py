@@ -27,7 +27,7 @@ SHOWN_FOR = timedelta(days=7)
 
 @dataclass(frozen=True)
 class NotSent:
-    kind: str  # a DeliveryKind
+    kind: DeliveryKind
     target: str  # a person's name, or the group chat
     member_id: int | None
     at: datetime
@@ -57,7 +57,7 @@ def _when(row: Delivery) -> datetime:
 
 def _not_sent(row: Delivery) -> NotSent:
     target = str((row.payload or {}).get("target") or row.receive_id or "")
-    return NotSent(row.kind, target, row.member_id, _when(row), words(row))
+    return NotSent(DeliveryKind(row.kind), target, row.member_id, _when(row), words(row))
 
 
 def cover_not_sent(request: CoverRequest) -> list[NotSent]:

@@ -39,6 +39,7 @@ from webapp.incidents import lookup as incident_lookup
 from webapp.lark.errors import LarkError
 from webapp.models import Edition, LarkIntegration, Member, Platform, utcnow
 from webapp.paging import budget as paging_budget
+from webapp.views.access import account_row, require_admin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -65,7 +66,7 @@ def _format_when(when: datetime) -> str:
 
 
 def _dispatch_url() -> str | None:
-    """Helper DELIVERY's channels page, when the app has one."""
+    """The channels page (dispatch policies), when the app has one."""
     for rule in current_app.url_map.iter_rules():
         if rule.rule.rstrip("/") == "/admin/channels" and "GET" in (rule.methods or ()):
             return url_for(rule.endpoint)
@@ -81,18 +82,11 @@ def _me() -> Member:
 
 
 def _admin() -> Member:
-    member = _me()
-    if not member.is_admin:
-        abort(403)
-    return member
+    return require_admin()
 
 
 def _integration(integration_id: int) -> LarkIntegration:
-    admin = _admin()
-    integration = db.session.get(LarkIntegration, integration_id)
-    if integration is None or integration.account_id != admin.account_id:
-        abort(404)
-    return integration
+    return account_row(LarkIntegration, integration_id, _admin().account_id)
 
 
 def _is_htmx() -> bool:
@@ -179,7 +173,7 @@ def integration_new() -> ResponseReturnValue:
         integration, warnings = integrations.create(admin.account, data)
     except IntegrationInvalid as invalid:
         return _form_page(None, data.cleaned(), invalid.errors, 422)
-    flash(_("Integration created. Paste the three URLs below into the Lark developer console."))
+    flash(_("Integration created. Paste the four URLs below into the Lark developer console."))
     for warning in warnings:
         flash(warning, "warning")
     return redirect(url_for("admin.integration_detail", integration_id=integration.id), 303)
@@ -320,11 +314,7 @@ bp.add_url_rule("/license", "license", license_page, methods=["GET"])
 
 
 def _seat_member(admin: Member) -> Member:
-    raw = request.form.get("member_id", "")
-    member = db.session.get(Member, int(raw)) if raw.isdigit() else None
-    if member is None or member.account_id != admin.account_id:
-        abort(404)
-    return member
+    return account_row(Member, request.form.get("member_id", ""), admin.account_id)
 
 
 @bp.post("/license/<action>")

@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.dispatch import rules as dispatch_rules
 from webapp.dispatch.rules import LayerInput, RuleInput, RuleInvalid
-from webapp.extensions import db, login_manager
+from webapp.extensions import db
 from webapp.models import (
     Channel,
     ChatStatus,
@@ -38,18 +38,12 @@ from webapp.models import (
     utcnow,
 )
 from webapp.oncall import targets as schedule_targets
+from webapp.views.access import account_row, signed_in_admin
 
 bp = Blueprint("dispatch", __name__, url_prefix="/admin/channels")
 
 
-@bp.before_request
-def signed_in_admin() -> ResponseReturnValue | None:
-    """Admin pages' guard: sign in first, then admins only (insights uses it too)."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not current_user.is_admin:
-        abort(403)
-    return None
+bp.before_request(signed_in_admin)
 
 
 @bp.context_processor
@@ -58,10 +52,7 @@ def _admin_nav() -> dict[str, Any]:
 
 
 def _channel(channel_id: int) -> Channel:
-    channel = db.session.get(Channel, channel_id)
-    if channel is None or channel.account_id != current_user.account_id:
-        abort(404)
-    return channel
+    return account_row(Channel, channel_id)
 
 
 def _rule(channel: Channel, rule_id: int) -> DispatchRule:

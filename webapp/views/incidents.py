@@ -46,8 +46,9 @@ from webapp.incidents.service import (
     NoSeat,
     NotAllowed,
 )
+from webapp.incidents.states import state_of, state_words
 from webapp.lark import errors as lark_errors
-from webapp.models import EventKind, Incident, Member, Source, utcnow
+from webapp.models import Incident, Member, Source, utcnow
 from webapp.paging import words as paging_words
 from webapp.views import list_etag, list_rows
 from webapp.views.lark_context import lark_member_required
@@ -72,7 +73,7 @@ def init_app(app: Any) -> None:
     globals_["inc_row"] = list_rows.row_html
     globals_["inc_bulk_offers"] = lambda: offers.bulk_offers(_member())
     globals_["inc_event_label"] = events.event_label
-    globals_["EventKind"] = EventKind
+    globals_["inc_state"] = state_of
     globals_["inc_lark_fix"] = lark_errors.fix
     globals_["inc_waiting_words"] = outbox_outcomes.waiting_words
     globals_["inc_fallback_words"] = mail.reason_words
@@ -104,10 +105,7 @@ def _labels() -> dict[str, Any]:
         "Critical": _("Critical"),
         "Warning": _("Warning"),
         "Info": _("Info"),
-        "Triggered": _("Triggered"),
-        "Processing": _("Processing"),
-        "Closed": _("Closed"),
-        "Snoozed": _("Snoozed"),
+        **{str(state): word for state, word in state_words().items()},
         "until": _("until"),
         "snooze_for": _("Snooze for"),
         "durations": [(m, offers.span(m)) for m in SNOOZE_MINUTES],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -15,7 +15,7 @@ from webapp.extensions import db
 from webapp.insights import charts, queries
 from webapp.insights.words import duration
 from webapp.models import Channel, Member, Severity, utcnow
-from webapp.views.dispatch import signed_in_admin
+from webapp.views.access import account_row, signed_in_admin
 
 bp = Blueprint("insights", __name__, url_prefix="/admin/insights")
 
@@ -51,10 +51,7 @@ def _channel(account_id: int) -> Channel | None:
     raw = request.args.get("channel", "")
     if not raw:
         return None
-    channel = db.session.get(Channel, int(raw)) if raw.isdigit() else None
-    if channel is None or channel.account_id != account_id:
-        abort(404)
-    return channel
+    return account_row(Channel, raw, account_id)
 
 
 def _charts(found: queries.Insights) -> dict[str, Markup]:

@@ -53,7 +53,7 @@ from webapp.views.lark_login import (
 bp = Blueprint("lark", __name__, url_prefix="/lark/<key>")
 log = logging.getLogger(__name__)
 
-# Where the homepage's default view lives once the incident pages exist (helper WEB).
+# The homepage's default view: the member's incident list.
 DEFAULT_VIEW = "incidents_web.list"
 
 
@@ -62,8 +62,8 @@ DEFAULT_VIEW = "incidents_web.list"
 
 @bp.app_template_global()
 def url_for_if(endpoint: str, **values: Any) -> str | None:
-    """A URL when the endpoint exists, else None: lets the shell link to pages other
-    helpers are still building without breaking while they are missing."""
+    """A URL when the app registered the endpoint, else None: the shell links only to
+    pages this app serves."""
     if endpoint not in current_app.view_functions:
         return None
     try:
@@ -73,7 +73,7 @@ def url_for_if(endpoint: str, **values: Any) -> str | None:
 
 
 # The shell's navigation: label, endpoint, URL values, and the endpoint used while the first
-# is missing (None: hide the link). Pages of other helpers appear once they exist.
+# is missing (None: hide the link).
 _NAV: tuple[tuple[Any, str, dict[str, str], str | None], ...] = (
     (_l("My incidents"), "incidents_web.list", {}, "lark.home"),
     (_l("All incidents"), "incidents_web.list", {"scope": "all"}, None),
@@ -232,7 +232,7 @@ def bind(key: str) -> ResponseReturnValue:
 @bp.get("/")
 @lark_member_required
 def home(key: str) -> ResponseReturnValue:
-    # Seam for helper WEB: the incident list is the homepage's default view once it exists.
+    # The incident list is the homepage; the bare shell stands in when it is not registered.
     if DEFAULT_VIEW in current_app.view_functions:
         return redirect(url_for(DEFAULT_VIEW, key=key))
     return render_template("lark/home.html")

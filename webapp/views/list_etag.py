@@ -1,13 +1,15 @@
 """The incident list's conditional GET: an ETag over what the list region shows.
 
 The list refreshes itself every few seconds on every open homepage, and almost always
-nothing changed. The tag covers everything the region draws: the rows' versions (any
-change to an incident bumps its version), the counts, which rows exist (a new incident, or
-one leaving the filter), how old each row reads ("5 minutes ago" moves on by itself), the
-member, their role and seat, the language and time zone, the filters and the page size.
+nothing changed. The tag covers everything the region draws: each row as the row memo keys
+it (`list_rows.reads`: the columns, the channel's and the assignees' names, whether it is
+snoozed, how old it reads), the counts, which rows exist (a new incident, or one leaving the
+filter), the member, their role and seat, the language and time zone, the filters and the
+page size.
 It is computed by one statement and compared before anything is rendered; while one index
-probe says nothing in the account changed since, and no shown age or snooze moved on, the
-last tag stands without even that statement (`list_tag`).
+probe says nothing in the account changed since, the names the rows drew still read the
+same, and no shown age or snooze moved on, the last tag stands without even that statement
+(`list_tag`).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Response, current_app, request, session
-from flask_babel import format_timedelta, get_locale, get_timezone
+from flask_babel import get_locale, get_timezone
 from flask_wtf.csrf import generate_csrf
 
 from webapp.i18n import ago_reads_until
-from webapp.incidents import freshness, memo, queries
+from webapp.incidents import freshness, memo, queries, rows
 from webapp.models import Member
+from webapp.views import list_rows
 
 # The region's forms carry CSRF tokens that expire (Flask-WTF: an hour); draw them anew
 # at least this often, however quiet the list is.
@@ -42,6 +45,7 @@ class Look:
     since: datetime  # the change detector's window starts here
     marks: tuple[int, ...]
     until: datetime  # a row's age or a snooze moves on by then
+    names: rows.Names  # the channels' and people's names the rows drew
 
 
 # One look per member's view, app and process; bounded: the oldest half goes when it is full.
@@ -75,7 +79,7 @@ def list_tag(member: Member, filters: queries.Filters, limit: int, now: datetime
     # probe, not two; a clock set back (tests travel) starts afresh.
     if look is not None and look.at <= now and look.since >= now - 3 * freshness.SETTLE:
         since, marks = look.since, freshness.changes(member, look.since)
-        if now < look.until and marks == look.marks:
+        if now < look.until and marks == look.marks and rows.names_now(look.names) == look.names:
             return look
     look = _look(member, filters, limit, now, view, since, marks)
     looks.put(view, look)
@@ -100,13 +104,12 @@ def _look(
     if shown.next_wake is not None:
         until.append(shown.next_wake)
     for row in shown.rows:
-        snoozed = row.snoozed_until is not None and row.snoozed_until > now
-        age = format_timedelta(row.created_at - now, add_direction=True)
-        parts.append(f"{row.id}:{row.version}:{snoozed}:{age}")
+        parts.append(repr(list_rows.reads(row, now)))
         until.append(ago_reads_until(row.created_at, now))
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
     counts = queries.Counts(dict(zip(queries.COUNTED, shown.counts, strict=True)))
-    return Look(digest, shown.last_modified, counts, now, since, marks, min(until))
+    names = rows.names_drawn(shown.rows)
+    return Look(digest, shown.last_modified, counts, now, since, marks, min(until), names)
 
 
 def not_modified(tag: str) -> bool:

@@ -32,14 +32,12 @@ def row_html(row: ListRow, base: str, labels: dict[str, Any]) -> Markup:
     now = utcnow()
     member: Member = g.lark.member
     key = (
-        row,
+        *reads(row, now),
         base,
         str(get_locale()),
         str(get_timezone()),
         labels["zone"],  # a zone's offset moves on at daylight saving
         member.has_seat,
-        row.is_snoozed(now),
-        ago(row.created_at, now),
     )
     if current_app.debug:
         return _draw(row, base, now)
@@ -47,6 +45,12 @@ def row_html(row: ListRow, base: str, labels: dict[str, Any]) -> Markup:
         "list_rows", memo.Store(_ROWS_MAX)
     )
     return drawn.get_or_make(key, lambda: _draw(row, base, now))
+
+
+def reads(row: ListRow, now: datetime) -> tuple[ListRow, bool, str]:
+    """What a row reads at `now`: its columns and names, whether it is snoozed and
+    how old it reads. The row memo's key and the list's ETag are both built from this."""
+    return row, row.is_snoozed(now), ago(row.created_at, now)
 
 
 def _draw(row: ListRow, base: str, now: datetime) -> Markup:

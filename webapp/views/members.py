@@ -9,25 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.extensions import db, login_manager
+from webapp.extensions import db
 from webapp.identity import passwords
 from webapp.models import Member
+from webapp.views.access import account_row, signed_in_admin
 
 bp = Blueprint("members", __name__, url_prefix="/admin/members")
 
 
-@bp.before_request
-def _admin_only() -> ResponseReturnValue | None:
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not current_user.is_admin:
-        abort(403)
-    return None
+bp.before_request(signed_in_admin)
 
 
 def _admin() -> Member:
@@ -36,10 +31,7 @@ def _admin() -> Member:
 
 
 def _member(member_id: int) -> Member:
-    member = db.session.get(Member, member_id)
-    if member is None or member.account_id != _admin().account_id:
-        abort(404)
-    return member
+    return account_row(Member, member_id)
 
 
 def _page(status: int = 200, **context: Any) -> ResponseReturnValue:

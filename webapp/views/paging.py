@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from webapp.extensions import db
 from webapp.lark.errors import fix
-from webapp.models import Member, utcnow
+from webapp.models import DeliveryStatus, Member, utcnow
 from webapp.paging import budget, rules, trial
 from webapp.paging.words import rule_words
 from webapp.views.lark_context import lark_member_required
@@ -54,6 +54,8 @@ def _mine_page(error: str | None = None, status: int = 200) -> ResponseReturnVal
         error=error,
         test=test,
         test_fix=fix(test.reason) if test is not None and test.reason else "",
+        test_rang=test is not None and test.status is DeliveryStatus.DELIVERED,
+        test_failed=test is not None and test.status is DeliveryStatus.FAILED,
         **_form_context(ladders),
     )
     return page, status

@@ -30,6 +30,7 @@ from webapp.models import (
 from webapp.schedules import cover, feeds, problems, service, views_model
 from webapp.schedules.service import LayerInput, ScheduleError, ScheduleInUse
 from webapp.views import schedule_words
+from webapp.views.access import account_row, require_admin
 
 bp = Blueprint("schedules", __name__)
 WEEKDAYS = range(7)
@@ -49,16 +50,11 @@ def _signed_in() -> None:
 
 
 def _admin() -> None:
-    _signed_in()
-    if not current_user.is_admin:
-        abort(403)
+    require_admin()
 
 
 def _schedule(schedule_id: int) -> Schedule:
-    schedule = db.session.get(Schedule, schedule_id)
-    if schedule is None or schedule.account_id != current_user.account_id:
-        abort(404)
-    return schedule
+    return account_row(Schedule, schedule_id)
 
 
 def _members() -> list[Member]:

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     make_response,
     redirect,
@@ -23,7 +22,7 @@ from webapp.extensions import db
 from webapp.intake import sources as alert_sources
 from webapp.intake.parsers import KINDS
 from webapp.models import AlertSource
-from webapp.views.dispatch import signed_in_admin
+from webapp.views.access import account_row, signed_in_admin
 
 bp = Blueprint("sources", __name__, url_prefix="/admin/sources")
 bp.before_request(signed_in_admin)
@@ -40,10 +39,7 @@ def kind_labels() -> dict[str, str]:
 
 
 def _source(source_id: int) -> AlertSource:
-    source = db.session.get(AlertSource, source_id)
-    if source is None or source.account_id != current_user.account_id:
-        abort(404)
-    return source
+    return account_row(AlertSource, source_id)
 
 
 @bp.get("/")
