@@ -14,6 +14,7 @@ BENCHMARKS = (
     "insights",
     "integration_save",
     "storm",
+    "buzz",
 )
 
 

@@ -73,7 +73,7 @@ def test_a_rule_saved_with_only_a_schedule_pages_whoever_is_on_call_when_it_fire
     answer = _save(client, path, integration, **{"layer0-schedule": str(schedule.id)})
 
     assert answer.startswith("303"), answer
-    rule = db.session.scalars(select(DispatchRule)).one()
+    rule = db.session.scalars(select(DispatchRule).where(DispatchRule.position == 1)).one()
     assert rule.layers[0]["schedule_ids"] == [schedule.id]
     policy = client.get(path).get_data(as_text=True)
     assert "At once:" in policy and "on call in Core Platform primary" in policy
@@ -151,7 +151,7 @@ def test_a_schedule_deleted_later_shows_as_gone_and_the_next_layer_fires_at_once
     policy = client.get(path).get_data(as_text=True)
     assert "Some schedules these rules page through were deleted" in policy
     assert "on call in Core Platform primary (the schedule was deleted" in policy
-    rule = db.session.scalars(select(DispatchRule)).one()
+    rule = db.session.scalars(select(DispatchRule).where(DispatchRule.position == 1)).one()
     form = client.get(f"{path}/{rule.id}").get_data(as_text=True)
     assert "deleted: untick it" in form
 
@@ -168,7 +168,7 @@ def test_the_demo_rule_s_second_layer_pages_whoever_is_on_call_in_the_demo_sched
 ) -> None:
     answer = app.test_cli_runner().invoke(args=["demo", "load"])
     assert answer.exit_code == 0, answer.output
-    rule = db.session.scalars(select(DispatchRule)).one()
+    rule = db.session.scalars(select(DispatchRule).where(DispatchRule.position == 1)).one()
     schedule = db.session.scalars(select(Schedule)).one()
     assert rule.layers[1]["schedule_ids"] == [schedule.id]
 

@@ -15,12 +15,22 @@ from typing import Any
 import lark_oapi
 import pytest
 import requests
+from flask import Flask
 from lark_oapi.api.contact.v3 import BatchGetIdUserRequest, BatchGetIdUserRequestBody
-from lark_oapi.api.im.v1 import CreateMessageRequest, CreateMessageRequestBody, ListChatRequest
+from lark_oapi.api.im.v1 import (
+    CreateMessageRequest,
+    CreateMessageRequestBody,
+    ListChatRequest,
+    UrgentAppMessageRequest,
+    UrgentPhoneMessageRequest,
+    UrgentReceivers,
+    UrgentSmsMessageRequest,
+)
 from werkzeug.serving import make_server
 
 from tests.sandbox_fixtures import LarkSandbox
 from tests.sandbox_helpers import card
+from webapp.lark.client import LarkClient
 from webapp.sandbox import seed
 
 
@@ -121,3 +131,42 @@ def test_the_official_sdk_reads_lark_errors_and_lists(lark: LarkSandbox, lark_or
         .build()
     )
     assert found.data.user_list[0].user_id == seed.LI_LEI.open_id
+
+
+@pytest.mark.parametrize("via", ["app", "sms", "phone"])
+def test_our_buzz_request_is_shaped_like_the_official_sdk_s(
+    via: str, app: Flask, lark: LarkSandbox, lark_origin: str
+) -> None:
+    """lark-oapi's UrgentApp/Sms/PhoneMessageRequest and our LarkClient.buzz send the same
+    method, path, query and body, and the sandbox accepts both."""
+    sdk, app_id = _client(lark, lark_origin)
+    app_handle = lark.app(app_id)
+    ours = LarkClient(
+        base_url=lark.base_url, app_id=app_id, app_secret=app_handle.app.app_secret, timeout=5
+    )
+    message_id = ours.send_card(
+        "open_id", seed.LI_LEI.open_id, card("Buzz me"), "buzz-sdk"
+    ).message_id
+    builders = {
+        "app": UrgentAppMessageRequest,
+        "sms": UrgentSmsMessageRequest,
+        "phone": UrgentPhoneMessageRequest,
+    }
+    request = (
+        builders[via]
+        .builder()
+        .message_id(message_id)
+        .user_id_type("open_id")
+        .request_body(UrgentReceivers.builder().user_id_list([seed.LI_LEI.open_id]).build())
+        .build()
+    )
+    answer = getattr(sdk.im.v1.message, f"urgent_{via}")(request)
+    assert answer.success(), (answer.code, answer.msg)
+    assert answer.data.invalid_user_id_list == []
+    with app.app_context():
+        assert ours.buzz(message_id, via, [seed.LI_LEI.open_id]) == []
+
+    sdk_call, our_call = lark.calls(f"*/urgent_{via}", "PATCH")
+    assert sdk_call.path == our_call.path == f"/open-apis/im/v1/messages/{message_id}/urgent_{via}"
+    assert sdk_call.query == our_call.query == {"user_id_type": "open_id"}
+    assert sdk_call.body == our_call.body == {"user_id_list": [seed.LI_LEI.open_id]}

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.identity import bindings
 from webapp.incidents import service as incidents
 from webapp.incidents.service import Actor
 from webapp.intake.parsers import KINDS
@@ -22,6 +23,7 @@ from webapp.models import (
     DispatchRule,
     Edition,
     Incident,
+    LarkBinding,
     LarkIntegration,
     Member,
     NoiseRules,
@@ -34,6 +36,7 @@ from webapp.models import (
     TokenScope,
     utcnow,
 )
+from webapp.paging import rules as paging_rules
 from webapp.sandbox import seed, state, url_check
 from webapp.schedules import demo as schedules_demo
 from webapp.tokens import service as tokens
@@ -138,10 +141,12 @@ def _lark_demo(account: Account, channel: Channel) -> list[str]:
     if not db.session.execute(
         select(DispatchRule.id).where(DispatchRule.channel_id == channel.id).limit(1)
     ).first():
+        db.session.add(_critical_rule(account, channel, integration))
         db.session.add(
             DispatchRule(
                 channel_id=channel.id,
                 integration_id=integration.id,
+                position=1,
                 name="Everything to the on-call chat and the assignees",
                 layers=[
                     {
@@ -154,8 +159,67 @@ def _lark_demo(account: Account, channel: Channel) -> list[str]:
                 ],
             )
         )
+    _link_people(integration, account)
+    _paging_defaults(account)
     db.session.commit()
     return [f"Lark web app homepage (网页配置 URL): {base}/lark/{integration.key}/"]
+
+
+def _critical_rule(
+    account: Account, channel: Channel, integration: LarkIntegration
+) -> DispatchRule:
+    """Critical incidents reach whoever is on call at once (and so buzz them, by the default
+    rules), with the on-call chat; the admin hears of it after 10 minutes unacknowledged."""
+    admin = db.session.scalars(
+        select(Member).where(Member.account_id == account.id, Member.role == Role.ADMIN)
+    ).first()
+    return DispatchRule(
+        channel_id=channel.id,
+        integration_id=integration.id,
+        position=0,
+        name="Critical: whoever is on call, at once",
+        severities=[Severity.CRITICAL.value],
+        layers=[
+            {
+                **_on_call_layer(account),
+                "delay_minutes": 0,
+                "assignees": True,
+                "chat_ids": [seed.ONCALL_CHAT.chat_id],
+                "chat_names": {seed.ONCALL_CHAT.chat_id: seed.ONCALL_CHAT.name},
+            },
+            {"delay_minutes": 10, "member_ids": [admin.id] if admin else []},
+        ],
+    )
+
+
+def _link_people(integration: LarkIntegration, account: Account) -> None:
+    """Each demo member linked to the sandbox's Lark user with the same e-mail, as the
+    integration page's one-click "link members" does (method "bulk")."""
+    users = {user.email: user for user in seed.USERS}
+    for member in account.members:
+        user = users.get(member.email)
+        if user is None or bindings.binding_of(integration, member) is not None:
+            continue
+        db.session.add(
+            LarkBinding(
+                integration_id=integration.id,
+                member_id=member.id,
+                open_id=user.open_id,
+                tenant_key=seed.TENANT_KEY,
+                lark_name=user.name,
+                method="bulk",
+            )
+        )
+
+
+def _paging_defaults(account: Account) -> None:
+    """The account's default notification rules: the starting ladder, written out so the
+    admin's Paging page shows them as the account's own."""
+    if paging_rules.account_ladders(account.id)["Critical"].source == "account":
+        return
+    for severity, ladder in paging_rules.BUILT_IN.items():
+        window = (ladder.quiet_start, ladder.quiet_end)
+        paging_rules.save(account.id, None, severity, list(ladder.steps), ladder.quiet, window)
 
 
 def _on_call_layer(account: Account) -> dict[str, object]:

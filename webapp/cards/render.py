@@ -70,13 +70,21 @@ def incident_card(
     web_url: str,
     notice: Notice | None = None,
     zone: tzinfo | None = None,
+    unacknowledged_for: int | None = None,
 ) -> dict[str, Any]:
+    """`unacknowledged_for`: minutes, when this card goes to a layer told because nobody
+    acknowledged; the card says so first."""
     zone = zone or _ZONES.get(locale, UTC)
     with force_locale(locale):
         now = utcnow()
         card = _card(incident, zone, web_url, notice, now, full=True)
         if wire_bytes(card) > MAX_CARD_BYTES:
             card = _card(incident, zone, web_url, notice, now, full=False)
+        if unacknowledged_for is not None:
+            why = _(
+                "Sent to you because nobody acknowledged for %(n)s minutes.", n=unacknowledged_for
+            )
+            card["body"]["elements"].insert(0, _text(why))
     return card
 
 

@@ -277,6 +277,8 @@ def render(incident: Incident, integration: LarkIntegration, row: Delivery) -> d
     """The card from the incident's state now, not from when the row was written."""
     web_url = applink.incident_url(integration, incident.number)
     zone = timezones.zone_for(row.member, integration)  # no member: the integration's
+    late = (row.payload or {}).get("unacknowledged_for")  # a layer told by escalation
+    locale = locale_for(integration, row)
     return cards.incident_card(
-        incident, locale=locale_for(integration, row), web_url=web_url, zone=zone
+        incident, locale=locale, web_url=web_url, zone=zone, unacknowledged_for=late
     )

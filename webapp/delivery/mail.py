@@ -31,6 +31,7 @@ from webapp.models import (
     LarkIntegration,
     Member,
 )
+from webapp.paging.ladder import LADDER_EMAIL
 
 RETRY_WINDOW = timedelta(minutes=55)
 
@@ -47,6 +48,8 @@ def incident_link(incident: Incident, integration: LarkIntegration | None) -> st
 
 def reason_words(reason: str) -> str:
     """Why Lark could not be used, in words, for the e-mail and the timeline."""
+    if reason == LADDER_EMAIL:
+        return _("your notification rules add an e-mail when an incident stays unacknowledged.")
     if reason == fallback.NOT_BOUND:
         return _(
             "You have not linked your Lark account to the On-call app yet: open the app once "

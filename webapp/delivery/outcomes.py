@@ -140,12 +140,18 @@ class ToldVia(enum.StrEnum):
     LARK = "lark"  # a person's direct card
     CHAT = "chat"  # a group chat's card
     EMAIL = "email"
+    BUZZ = "buzz"  # one step of a person's ladder (webapp/paging/)
 
 
 class ToldState(enum.StrEnum):
     DELIVERED = "delivered"
     WAITING = "waiting"
     FAILED = "failed"
+    # A buzz step's own states: rang, still to come, stopped by an acknowledgement, held back.
+    BUZZED = "buzzed"
+    SCHEDULED = "scheduled"
+    STOPPED = "stopped"
+    QUIET = "quiet"
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,9 @@ class Told:
     message_id: str | None
     reason: str | None
     words: str  # why it waits, or the fix for a failure
+    via: str = ""  # a buzz step's way: app, sms, phone or email
+    step: int = 0  # its place in the person's ladder
+    rule: str = ""  # whose ladder: own, account, built_in
 
 
 def who_was_told(incident: Incident) -> list[Told]:
@@ -217,4 +226,44 @@ def who_was_told(incident: Incident) -> list[Told]:
                     waiting_words(row.reason),
                 )
             )
-    return told
+    return told + buzzes(incident)
+
+
+def buzzes(incident: Incident) -> list[Told]:
+    """Each step of each person's ladder: rang (when, how), stopped, held back or refused
+    (with Lark's reason and its fix), or still scheduled."""
+    rows = db.session.scalars(
+        select(Delivery)
+        .where(Delivery.incident_id == incident.id, Delivery.kind == DeliveryKind.BUZZ)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+    )
+    return [_buzz_told(row) for row in rows]
+
+
+def _buzz_told(row: Delivery) -> Told:
+    payload = row.payload or {}
+    failed_at = payload.get("failed_at")
+    state, at, words = {
+        DeliveryStatus.DELIVERED: (ToldState.BUZZED, row.delivered_at, ""),
+        DeliveryStatus.CANCELLED: (ToldState.STOPPED, None, ""),
+        DeliveryStatus.FAILED: (
+            ToldState.FAILED,
+            datetime.fromisoformat(failed_at) if failed_at else None,
+            fix(row.reason or ""),
+        ),
+        DeliveryStatus.PENDING: (ToldState.SCHEDULED, row.next_attempt_at, ""),
+    }[row.status]
+    if row.status is DeliveryStatus.CANCELLED and row.reason == "quiet_hours":
+        state = ToldState.QUIET
+    return Told(
+        target(row),
+        ToldVia.BUZZ,
+        state,
+        at,
+        row.message_id,
+        row.reason,
+        words,
+        via=str(payload.get("via") or ""),
+        step=int(payload.get("step") or 0),
+        rule=str(payload.get("rule") or ""),
+    )

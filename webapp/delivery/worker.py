@@ -24,7 +24,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import case, func, select, update
 
-from webapp.delivery import gates, lark_limits, mail, schedule_kinds, webhook_kinds
+from webapp.delivery import buzz_kinds, gates, lark_limits, mail, schedule_kinds, webhook_kinds
 from webapp.delivery.gates import notice_card
 from webapp.delivery.kinds import HANDLERS
 from webapp.delivery.outcomes import backoff, fail, note_waiting, stats
@@ -215,7 +215,11 @@ def _handle(row: Delivery, now: datetime) -> None:
     if integration is None or not integration.enabled:
         fail(row, "integration_disabled", None, "the Lark integration is disabled", now)
         return
-    handler = HANDLERS.get(row.kind) or schedule_kinds.HANDLERS.get(row.kind)
+    handler = (
+        HANDLERS.get(row.kind)
+        or schedule_kinds.HANDLERS.get(row.kind)
+        or buzz_kinds.HANDLERS.get(row.kind)
+    )
     if handler is None:
         fail(row, "invalid_request", None, f"unknown outbox kind {row.kind!r}", now)
         return

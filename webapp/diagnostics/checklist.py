@@ -19,6 +19,7 @@ from webapp.extensions import db
 from webapp.i18n import ago
 from webapp.models import (
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
     LarkApiEvent,
     LarkBinding,
@@ -63,6 +64,8 @@ class Evidence:
     bulk_links: int
     not_linked_failures: int
     permission_refusals: list[str]
+    buzzes_ok: set[str]  # app / sms / phone: kinds of buzz Lark accepted (a page or a test)
+    buzz_scope_refusals: int
 
 
 def gather(integration: LarkIntegration) -> Evidence:
@@ -84,6 +87,14 @@ def gather(integration: LarkIntegration) -> Evidence:
         LarkApiEvent.kind.in_(("permission", "no_permission")),
         LarkApiEvent.created_at >= since,
     )
+    buzzes = db.session.execute(
+        select(Delivery.status, Delivery.reason, Delivery.payload).where(
+            Delivery.integration_id == integration.id,
+            Delivery.kind == DeliveryKind.BUZZ,
+            Delivery.created_at >= since,
+            Delivery.status.in_((DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)),
+        )
+    ).all()
     return Evidence(
         token_ok_at=integration.token_ok_at,
         token_error=integration.token_error,
@@ -99,6 +110,12 @@ def gather(integration: LarkIntegration) -> Evidence:
         bulk_links=bindings("bulk"),
         not_linked_failures=int(db.session.execute(failures).scalar_one()),
         permission_refusals=sorted(set(db.session.scalars(refused))),
+        buzzes_ok={
+            str((payload or {}).get("via"))
+            for status, _reason, payload in buzzes
+            if status is DeliveryStatus.DELIVERED
+        },
+        buzz_scope_refusals=sum(1 for _s, reason, _p in buzzes if reason == "buzz_scope"),
     )
 
 
@@ -114,6 +131,7 @@ def steps(integration: LarkIntegration) -> list[Step]:
         _chat_events(ev),
         _redirect_url(ev),
         _permissions(ev),
+        _urgent_scopes(ev),
         _publish(ev),
     ]
 
@@ -285,6 +303,29 @@ def _permissions(ev: Evidence) -> Step:
         scopes=", ".join(confirmed) or _("none"),
     )
     return Step("permissions", title, where, StepStatus.WAITING, text)
+
+
+def _urgent_scopes(ev: Evidence) -> Step:
+    """Ticked only by a buzz Lark accepted: a page's, or the rules page's test buzz."""
+    title = _(
+        "Apply for im:message.urgent (and im:message.urgent:sms, im:message.urgent:phone for "
+        "SMS and phone buzzes)"
+    )
+    where = _("Permissions & Scopes (权限管理)")
+    if ev.buzz_scope_refusals and not ev.buzzes_ok:
+        text = _(
+            "Lark refused %(count)s buzz(es) for a missing urgent permission in the last 30 days.",
+            count=ev.buzz_scope_refusals,
+        )
+        return Step("urgent_scopes", title, where, StepStatus.FAILING, text)
+    if "app" in ev.buzzes_ok:
+        text = _("Buzzes Lark accepted: %(kinds)s.", kinds=", ".join(sorted(ev.buzzes_ok)))
+        return Step("urgent_scopes", title, where, StepStatus.DONE, text)
+    text = _(
+        "Not proven yet: confirmed when a page buzzes someone, or when a member presses "
+        '"Send me a test buzz" on their notification rules page.'
+    )
+    return Step("urgent_scopes", title, where, StepStatus.WAITING, text)
 
 
 def _publish(ev: Evidence) -> Step:

@@ -18,7 +18,9 @@ from webapp.diagnostics.checks import Check, Level
 from webapp.extensions import db
 from webapp.i18n import ago
 from webapp.lark import usage
-from webapp.models import Edition, LarkApiEvent, LarkIntegration, utcnow
+from webapp.lark.errors import fix
+from webapp.models import Edition, FailureReason, LarkApiEvent, LarkIntegration, utcnow
+from webapp.paging import budget
 
 RECENT = timedelta(days=7)
 RATE_WINDOW = timedelta(hours=24)
@@ -135,3 +137,31 @@ def quota_check(integration: LarkIntegration) -> Check:
     if counted >= QUOTA_WARNING * quota:
         return Check("quota", title, Level.WARNING, evidence, fix)
     return Check("quota", title, Level.OK, evidence)
+
+
+def buzz_quota_check(integration: LarkIntegration) -> Check:
+    """Red when Lark answered 230024 this month: SMS and phone buzzes fall back."""
+    title = _("SMS and phone buzz quota")
+    month = budget.month(integration.id, utcnow())
+    evidence = _(
+        "This month: %(sms)s SMS and %(phone)s phone buzz(es), about %(sms_f)s and %(phone_f)s "
+        "by the month's end at this pace.",
+        sms=month.sms,
+        phone=month.phone,
+        sms_f=month.sms_forecast,
+        phone_f=month.phone_forecast,
+    )
+    if month.quota_refused:
+        return Check(
+            "buzz_quota",
+            title,
+            Level.FAILING,
+            _(
+                "Lark refused a buzz this month: the tenant's SMS and phone buzz quota is used "
+                "up (230024). Pages fall back to an in-app buzz and an e-mail."
+            )
+            + " "
+            + evidence,
+            fix(FailureReason.BUZZ_QUOTA),
+        )
+    return Check("buzz_quota", title, Level.OK, evidence)

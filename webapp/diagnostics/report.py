@@ -31,7 +31,12 @@ from webapp.diagnostics.checks import (
     target_of,
     worst,
 )
-from webapp.diagnostics.limits import permissions_check, quota_check, rate_limit_check
+from webapp.diagnostics.limits import (
+    buzz_quota_check,
+    permissions_check,
+    quota_check,
+    rate_limit_check,
+)
 from webapp.diagnostics.silences import silences_check
 from webapp.extensions import db
 from webapp.lark.errors import fix as lark_fix
@@ -128,6 +133,7 @@ def report(integration: LarkIntegration) -> Report:
         permissions_check(integration),
         rate_limit_check(integration),
         quota_check(integration),
+        buzz_quota_check(integration),
     ]
     return Report(integration, checks, recent_failures(integration))
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from webapp import outbox
 from webapp.dispatch import chat_events, fallback, notices
@@ -42,6 +42,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.oncall.targets import on_call_members
+from webapp.paging import ladder
 
 # Events after which nobody needs to be told "still unacknowledged" (a silence holds the
 # incident's pages: its end pages again when the incident still waits, webapp/silences/).
@@ -86,9 +87,8 @@ def on_incident_changed(incident: Incident, event: IncidentEvent, **_: Any) -> N
         redraw_soon(incident)
         return
     update_cards(incident, exclude=(event.details or {}).get("message_id"))
-    # Escalations are scheduled only by a channel's rules: without a channel there is none.
-    if event.kind in STOPS_ESCALATION and incident.channel_id is not None:
-        cancel_escalation(incident, event.kind)
+    if event.kind in STOPS_ESCALATION:
+        ladder.stop(incident, event.kind)  # the ladder's steps and the policy's escalations
 
 
 # -- writing rows ------------------------------------------------------------------------
@@ -150,6 +150,7 @@ def tell(
     A person with no live binding gets a row that has already failed as `not_linked`, and a
     timeline line, so nobody is left out silently.
     """
+    told: list[tuple[Member, Delivery]] = []
     for member in members:
         binding = live_binding_of(integration, member)
         if binding is None:
@@ -160,13 +161,27 @@ def tell(
         )
         if schedule_name := (on_call_in or {}).get(member.id):
             row.payload = {**row.payload, "on_call_in": schedule_name}
+        _say_why(row, incident, layer)
+        told.append((member, row))
     gone = chat_events.gone([integration.id]) if chats else {}
     dissolved = {chat_id for chat_id, row in gone.items() if row.status is ChatStatus.DISBANDED}
+    group_cards: list[Delivery] = []
     for chat_id, name in chats.items():
         if chat_id in dissolved:  # a dissolved chat never comes back: said, not sent
             _chat_gone(incident, integration, chat_id, name, layer)
             continue
-        send_row(incident, integration, "chat_id", chat_id, name, layer, None)
+        group_cards.append(send_row(incident, integration, "chat_id", chat_id, name, layer, None))
+    for row in group_cards:
+        _say_why(row, incident, layer)
+    for member, row in told:  # each person's ladder: their group cards first, then their own
+        ladder.plan(incident, integration, member, row, utcnow(), group_cards)
+
+
+def _say_why(row: Delivery, incident: Incident, layer: int) -> None:
+    """A later layer's card says how long nobody acknowledged (the card draws the words)."""
+    if layer > 0:
+        minutes = max(1, round((utcnow() - incident.created_at).total_seconds() / 60))
+        row.payload = {**row.payload, "unacknowledged_for": minutes}
 
 
 def send_row(
@@ -311,19 +326,6 @@ def _redraw_row(incident: Incident, card: CardMessage, due: datetime) -> Deliver
         card_message_id=card.id,
         message_id=card.message_id,
         next_attempt_at=due,
-    )
-
-
-def cancel_escalation(incident: Incident, why: str) -> None:
-    db.session.execute(
-        update(Delivery)
-        .where(
-            Delivery.incident_id == incident.id,
-            Delivery.kind == DeliveryKind.ESCALATE,
-            Delivery.status == DeliveryStatus.PENDING,
-        )
-        .values(status=DeliveryStatus.CANCELLED, reason=why[:32])
-        .execution_options(synchronize_session=False)
     )
 
 

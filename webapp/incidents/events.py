@@ -35,5 +35,7 @@ def event_label(kind: str) -> str:
         EventKind.STORM: _("alert storm"),
         EventKind.FLAPPING: _("alert flapping"),
         EventKind.NOT_PAGED: _("not paged"),
+        EventKind.BUZZED: _("buzzed"),
+        EventKind.BUZZ_FAILED: _("buzz not sent"),
     }
     return labels.get(kind, kind.replace("_", " "))

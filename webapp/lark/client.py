@@ -15,7 +15,7 @@ from urllib.parse import quote
 from flask import current_app
 
 from webapp.lark import usage
-from webapp.lark.errors import LarkError
+from webapp.lark.errors import LarkError, buzz_error
 from webapp.lark.transport import LarkTransport
 from webapp.models import LarkIntegration
 
@@ -100,6 +100,21 @@ class LarkClient(LarkTransport):
         self._call(
             "POST", "/open-apis/interactive/v1/card/update", json={"token": token, "card": card}
         )
+
+    def buzz(self, message_id: str, via: str, open_ids: list[str]) -> list[str]:
+        """Lark's urgent (加急) on a message the bot sent: `via` is app, sms or phone
+        (docs/lark/urgent.md). Returns the open_ids Lark could not buzz; a refusal raises
+        LarkError with a buzz reason (quota, group setting, 200 unread, scope, not in chat)."""
+        try:
+            body = self._call(
+                "PATCH",
+                f"/open-apis/im/v1/messages/{quote(message_id, safe='')}/urgent_{via}",
+                params={"user_id_type": "open_id"},
+                json={"user_id_list": open_ids},
+            )
+        except LarkError as exc:
+            raise buzz_error(exc) from exc
+        return [str(i) for i in _data(body).get("invalid_user_id_list") or []]
 
     # -- chats -----------------------------------------------------------------------
 

@@ -56,6 +56,10 @@ REASONS: dict[FailureReason, frozenset[int]] = {
     # 232068 "the group is being created" (a repeat of a create still running), 230049 "the
     # message is being sent": the same request again a little later succeeds.
     FailureReason.BUSY: frozenset({232068, 230049}),
+    # The urgent (加急) endpoints' own refusals (docs/lark/urgent.md).
+    FailureReason.BUZZ_QUOTA: frozenset({230024}),
+    FailureReason.BUZZ_NOT_ALLOWED: frozenset({230052}),
+    FailureReason.BUZZ_UNREAD: frozenset({230023}),
 }
 _BY_CODE = {code: reason for reason, codes in REASONS.items() for code in codes}
 
@@ -75,6 +79,9 @@ TOKEN_INVALID_CODES = frozenset({99991663, 99991664, 99991671})
 # No code of our own is ever 0; these mark failures that never reached Lark's JSON.
 NETWORK_CODE = -1
 BAD_ANSWER_CODE = -2
+
+
+BUZZ_ALL_INVALID_CODE = 230001  # urgent_*: every id in user_id_list was invalid
 
 
 class LarkError(Exception):
@@ -114,6 +121,19 @@ def classify(code: int, http_status: int | None, msg: str = "") -> str:
         return FailureReason.SERVER
     # An unknown code on a 2xx/4xx answer: retrying the same request will not help.
     return FailureReason.INVALID_REQUEST
+
+
+def buzz_error(exc: LarkError) -> LarkError:
+    """A refused urgent call, in the buzz's own words: a missing permission there is the
+    urgent scope, and 230001 means no one in user_id_list could be buzzed, which for our
+    one-person calls (shaped like lark-oapi's UrgentReceivers) is "not in the chat"."""
+    if exc.reason == FailureReason.NO_PERMISSION:
+        reason = FailureReason.BUZZ_SCOPE
+    elif exc.code == BUZZ_ALL_INVALID_CODE:
+        reason = FailureReason.NOT_IN_CHAT
+    else:
+        return exc
+    return LarkError(exc.code, exc.msg, http_status=exc.http_status, reason=reason, path=exc.path)
 
 
 def fix(reason: str) -> str:
@@ -186,5 +206,40 @@ def fix(reason: str) -> str:
         FailureReason.NETWORK: _(
             "Lark could not be reached (timeout or connection error). It is retried."
         ),
+        **_buzz_fixes(),
     }
     return texts.get(reason, _("Unknown Lark error."))
+
+
+def _buzz_fixes() -> dict[str, str]:
+    return {
+        FailureReason.BUZZ_QUOTA: _(
+            "The tenant's SMS and phone buzz quota is used up (230024). An in-app buzz and an "
+            "e-mail went instead; buy more buzzes in the Lark admin console (Billing, "
+            "Entitlements: SMS / phone buzz) or move phone steps later in the rules."
+        ),
+        FailureReason.BUZZ_NOT_ALLOWED: _(
+            "In this group only the owner and admins may buzz (230052). In the group's "
+            "settings let all members buzz, or make the bot an admin."
+        ),
+        FailureReason.BUZZ_UNREAD: _(
+            "The person has 200 unread buzzes, Lark's limit (230023). They must open their "
+            "buzzes in Lark before another can ring."
+        ),
+        FailureReason.BUZZ_SCOPE: _(
+            "The Lark app lacks the buzz permission (im:message.urgent, "
+            "im:message.urgent:sms or im:message.urgent:phone). Add it in the developer "
+            "console, publish a new version and have the tenant admin approve it."
+        ),
+        FailureReason.NOT_IN_CHAT: _(
+            "The person is not in the chat of the card, so Lark cannot buzz them there. Add "
+            "them to the group chat, or let their own direct card be buzzed."
+        ),
+        FailureReason.NO_CARD: _(
+            "The card to buzz never reached the person; see its own line in Who was told."
+        ),
+        FailureReason.PHONE_RESERVED: _(
+            "Phone buzzes are reserved for Critical incidents (Admin, Paging); an in-app buzz "
+            "went instead."
+        ),
+    }

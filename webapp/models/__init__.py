@@ -48,6 +48,7 @@ from webapp.models.lark import (
     LicenseRefusal,
     Platform,
 )
+from webapp.models.paging import BuzzUsage, PagingRule, PagingSettings
 from webapp.models.schedules import (
     CalendarFeed,
     CoverRequest,
@@ -67,6 +68,7 @@ __all__ = [
     "ApiToken",
     "ApiUsage",
     "AuditEntry",
+    "BuzzUsage",
     "CalendarFeed",
     "CallbackReceipt",
     "CardMessage",
@@ -94,6 +96,8 @@ __all__ = [
     "MaintenanceWindow",
     "Member",
     "NoiseRules",
+    "PagingRule",
+    "PagingSettings",
     "Platform",
     "QuietReason",
     "Role",

@@ -59,6 +59,7 @@ class DeliveryKind(enum.StrEnum):
     MAINTENANCE = "maintenance"  # a window began or ended, to its chats (webapp/silences/)
     WEBHOOK = "webhook"  # a signed event to an account's endpoint (webapp/webhooks/); no Lark
     ALERT_NOTICE = "alert_notice"  # an alert storm or a flapping alert, to a channel's chats
+    BUZZ = "buzz"  # one step of a person's ladder: Lark's urgent (加急) on a card, or e-mail
 
 
 class FailureReason(enum.StrEnum):
@@ -86,6 +87,14 @@ class FailureReason(enum.StrEnum):
     NETWORK = "network"
     SMTP = "smtp"  # the mail server refused or was unreachable
     NOBODY_ON_CALL = "nobody_on_call"  # a schedule layer found nobody on call
+    # Lark's refusals of a buzz (docs/lark/urgent.md), and our own reasons not to buzz.
+    BUZZ_QUOTA = "buzz_quota"  # the tenant's SMS / phone buzz quota is used up
+    BUZZ_NOT_ALLOWED = "buzz_not_allowed"  # the group lets only its owner and admins buzz
+    BUZZ_UNREAD = "buzz_unread"  # the person has 200 unread buzzes
+    BUZZ_SCOPE = "buzz_scope"  # the app lacks the urgent scope for this kind of buzz
+    NOT_IN_CHAT = "not_in_chat"  # the person is not in the chat of the buzzed message
+    NO_CARD = "no_card"  # the card to buzz never reached the person
+    PHONE_RESERVED = "phone_reserved"  # phone buzzes are kept for Critical incidents
 
 
 class DeliveryStatus(enum.StrEnum):

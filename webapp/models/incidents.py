@@ -88,6 +88,8 @@ class EventKind(enum.StrEnum):
     STORM = "storm"  # the incident's alert count crossed one of its channel's thresholds
     FLAPPING = "flapping"  # an alert changed state too often; its pages are muted a while
     NOT_PAGED = "not_paged"  # opened by an alert that was recorded but not paged (and why)
+    BUZZED = "buzzed"  # one step of a person's ladder went out (webapp/paging/)
+    BUZZ_FAILED = "buzz_failed"  # a step Lark refused, or one we held back, with the reason
 
 
 incident_assignees = Table(

@@ -21,6 +21,7 @@ from webapp.sandbox import (
     openapi,
     state,
     talk,
+    urgent,
 )
 
 
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
     blueprints = (
         openapi.bp,
         im.bp,
+        urgent.bp,
         chats.bp,
         oauth.bp,
         control.bp,

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from markupsafe import escape
 from werkzeug.wrappers import Response as BaseResponse
 
-from webapp.sandbox import callbacks, cards, lark_session, state
+from webapp.sandbox import callbacks, cards, lark_session, state, urgent
 from webapp.sandbox.callbacks import ClickResult
 from webapp.sandbox.state import Chat, Message, Sandbox, User
 
@@ -72,6 +72,7 @@ class ChatEntry:
     chat: Chat
     title: str
     last: str
+    ringing: bool = False
 
 
 @dataclass
@@ -84,6 +85,7 @@ class MessageItem:
     text: str
     toast: dict[str, Any] | None = None
     error: str = ""
+    ringing: str = ""  # an unread buzz on this message: app, sms or phone
 
 
 @bp.get("/messenger")
@@ -129,7 +131,8 @@ def conversation(chat_id: str) -> Response | tuple[str, int]:
 def _entry(sandbox: Sandbox, chat: Chat, user: User) -> ChatEntry:
     messages = sandbox.messages_in(chat.chat_id)
     last = _summary(messages[-1], user.locale) if messages else ""
-    return ChatEntry(chat, _title(sandbox, chat), last)
+    ringing = bool(urgent.ringing(sandbox, user.open_id, {m.message_id for m in messages}))
+    return ChatEntry(chat, _title(sandbox, chat), last, ringing)
 
 
 def _title(sandbox: Sandbox, chat: Chat) -> str:
@@ -160,9 +163,13 @@ def _conversation_context(sandbox: Sandbox, user: User, chat_id: str) -> dict[st
         abort(404)
     messages = sandbox.messages_in(chat_id)
     items = [_item(sandbox, m, user) for m in messages]
-    stamp = "|".join(
-        f"{m.message_id}:{len(m.history)}:{m.errors.get(user.open_id)}:{m.toasts.get(user.open_id)}"
-        for m in messages
+    stamp = (
+        "|".join(
+            f"{m.message_id}:{len(m.history)}:{m.errors.get(user.open_id)}:{m.toasts.get(user.open_id)}"
+            for m in messages
+        )
+        + "|"
+        + ",".join(f"{i.message.message_id}={i.ringing}" for i in items if i.ringing)
     )
     return {
         "chat": chat,
@@ -222,7 +229,27 @@ def _item(sandbox: Sandbox, message: Message, user: User) -> MessageItem:
         text,
         message.toasts.get(user.open_id),
         message.errors.get(user.open_id, ""),
+        urgent.ringing(sandbox, user.open_id, {message.message_id}).get(message.message_id, ""),
     )
+
+
+@bp.post("/messages/<message_id>/buzz/open")
+def open_buzz(message_id: str) -> BaseResponse:
+    """The person opens the buzzed card (Lark's buzz dialog): it stops ringing for them."""
+    sandbox = state.get()
+    user = lark_session.current_user(sandbox)
+    if user is None:
+        abort(401)
+    with sandbox.lock:
+        message = sandbox.messages.get(message_id)
+        if message is None or user.open_id not in sandbox.chats[message.chat_id].members:
+            abort(404)
+        urgent.open_chat(sandbox, user.open_id, {message_id})
+        item = _item(sandbox, message, user)
+    if request.headers.get("HX-Request"):
+        html = render_template("sandbox/_message.html", item=item)
+        return Response(html, headers={"Vary": "HX-Request"})
+    return redirect(url_for(".chat", chat_id=message.chat_id), 303)
 
 
 @bp.post("/messages/<message_id>/actions/<int:index>")
@@ -248,6 +275,7 @@ def press(message_id: str, index: int) -> BaseResponse:
         if not 0 <= seen < len(revisions):
             abort(409)
         items = cards.view(json.loads(revisions[seen]), _card_locale(user.locale)).interactives
+        urgent.open_chat(sandbox, user.open_id, {message_id})  # pressing opens the card too
     if index >= len(items):
         abort(409)
     result = callbacks.click(

@@ -71,7 +71,26 @@ def set_quota() -> Response:
         monthly_quota=data.get("monthly_quota"),
         usage=data.get("usage"),
     )
-    return jsonify(tenant_key=tenant, usage=handle.usage(tenant))
+    handle.set_buzz_quota(tenant, data.get("buzz_quota"), data.get("buzz_used"))
+    return jsonify(tenant_key=tenant, usage=handle.usage(tenant), buzz=handle.buzz_usage(tenant))
+
+
+@bp.post("/_control/scopes")
+def set_scopes() -> Response:
+    """The urgent scopes an app holds (as the tenant admin approved them)."""
+    data = _json()
+    scopes = [str(s) for s in data.get("scopes") or []]
+    _handle().set_scopes(str(data.get("app_id") or seed.DEMO_APP_ID), scopes)
+    return jsonify(scopes=scopes)
+
+
+@bp.post("/_control/chats/<chat_id>/urgent")
+def set_chat_urgent(chat_id: str) -> Response:
+    """A group's 谁可以加急 setting: all_members, or only_owner (owner and admins)."""
+    data = _json()
+    setting = "only_owner" if data.get("setting") == "only_owner" else "all_members"
+    _handle().set_chat_urgent(chat_id, setting, bool(data.get("bot_admin")))
+    return jsonify(chat_id=chat_id, setting=setting)
 
 
 @bp.post("/_control/users")
@@ -124,7 +143,14 @@ def messages() -> Response:
 def calls() -> Response:
     found = _handle().calls(request.args.get("path"), request.args.get("method"))
     rows = [
-        {"at": c.at, "method": c.method, "path": c.path, "status": c.status, "code": c.code}
+        {
+            "at": c.at,
+            "method": c.method,
+            "path": c.path,
+            "status": c.status,
+            "code": c.code,
+            **({"body": c.body} if "/urgent_" in c.path else {}),
+        }
         for c in found
     ]
     return jsonify(count=len(rows), calls=rows[-1000:])

@@ -218,3 +218,15 @@ SAME_OPEN_ID_FOR_EVERY_APP = True
 # --- Faults -----------------------------------------------------------------------------
 # An injected 5xx answers Lark's generic server error body {"code": 20050, ...}.
 FAULT_SERVER_ERROR_CODE = 20050
+
+# --- Urgent (加急, docs/lark/urgent.md) --------------------------------------------------
+# The tenant's SMS + phone buzz quota a month: Lark's help centre gives it per plan, which
+# our notes did not read (UNCONFIRMED); 100 is small enough that a test can use it up.
+BUZZ_MONTHLY_QUOTA = 100
+MAX_UNREAD_BUZZES = 200  # documented: a person's unread buzzes may not exceed 200
+MAX_BUZZ_IDS = 200  # documented: user_id_list holds at most 200 ids
+# A missing urgent scope: 99991672 with the scopes named, as for other scopes.
+CODE_MISSING_SCOPE = 99991672
+# Buzzing a message of another app, or an unknown message: 230012 "only the bot's own
+# messages"; an unknown id is refused the same way (the stricter choice).
+CODE_NOT_OWN_MESSAGE = 230012

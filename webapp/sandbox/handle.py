@@ -339,6 +339,41 @@ class LarkSandbox:
             if usage is not None:
                 tenant.usage[limits.month_of(sandbox.now())] = usage
 
+    def set_buzz_quota(
+        self, tenant_key: str = seed.TENANT_KEY, quota: int | None = None, used: int | None = None
+    ) -> None:
+        """The tenant's SMS + phone buzz quota a month, and this month's buzzes so far."""
+        sandbox = self.sandbox
+        with sandbox.lock:
+            tenant = sandbox.tenants[tenant_key]
+            if quota is not None:
+                tenant.buzz_quota = int(quota)
+            if used is not None:
+                tenant.buzz_used[limits.month_of(sandbox.now())] = int(used)
+
+    def buzz_usage(self, tenant_key: str = seed.TENANT_KEY) -> dict[str, int]:
+        sandbox = self.sandbox
+        with sandbox.lock:
+            tenant = sandbox.tenants[tenant_key]
+            used = tenant.buzz_used.get(limits.month_of(sandbox.now()), 0)
+            return {"quota": tenant.buzz_quota, "used": used}
+
+    def set_scopes(self, app_id: str, scopes: list[str]) -> None:
+        with self.sandbox.lock:
+            self.sandbox.apps[app_id].scopes = set(scopes)
+
+    def set_chat_urgent(self, chat_id: str, setting: str, bot_admin: bool = False) -> None:
+        sandbox = self.sandbox
+        with sandbox.lock:
+            chat = sandbox.chats[chat_id]
+            chat.urgent_setting = setting
+            chat.admins = set(chat.bots) if bot_admin else set()
+
+    def buzzes(self, open_id: str | None = None) -> list[state.Buzz]:
+        """Every buzz the sandbox rang (for one person), oldest first."""
+        with self.sandbox.lock:
+            return [b for b in self.sandbox.buzzes if open_id is None or b.open_id == open_id]
+
     def usage(self, tenant_key: str = seed.TENANT_KEY) -> int:
         sandbox = self.sandbox
         with sandbox.lock:

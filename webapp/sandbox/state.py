@@ -22,6 +22,8 @@ from webapp.sandbox import decisions, seed
 from webapp.sandbox.faults import Faults
 from webapp.sandbox.limits import RateLimits
 
+URGENT_SCOPES = ("im:message.urgent", "im:message.urgent:sms", "im:message.urgent:phone")
+
 
 class CardCallback(enum.StrEnum):
     """The two card callback channels by event type (docs/lark/callbacks.md#two-channels)."""
@@ -74,6 +76,8 @@ class Tenant:
     usage: dict[str, int] = field(default_factory=dict)  # "2026-11" -> counted calls
     # Words the tenant's data-loss-prevention audit refuses in a message (230028).
     dlp_words: set[str] = field(default_factory=set)
+    buzz_quota: int = decisions.BUZZ_MONTHLY_QUOTA  # SMS + phone buzzes a month
+    buzz_used: dict[str, int] = field(default_factory=dict)  # "2026-11" -> SMS + phone buzzes
 
 
 @dataclass
@@ -94,8 +98,11 @@ class App:
     event_request_url: str = ""
     events: set[str] = field(default_factory=set)  # subscribed CHAT_EVENTS
     event_url_check: str = ""
-    # The scopes granted in the developer console (decisions.DEFAULT_SCOPES by default).
-    scopes: set[str] = field(default_factory=lambda: set(decisions.DEFAULT_SCOPES))
+    # The scopes granted in the developer console (decisions.DEFAULT_SCOPES by default) and
+    # the urgent (加急) scopes the tenant admin approved; the seeded demo app has them all.
+    scopes: set[str] = field(
+        default_factory=lambda: set(decisions.DEFAULT_SCOPES) | set(URGENT_SCOPES)
+    )
     disabled: bool = False  # stopped by the tenant admin: tokens answer 10014
 
     @property
@@ -120,6 +127,9 @@ class Chat:
     # The group setting "only the owner and admins may speak", and the bots made admins.
     only_admins_speak: bool = False
     admin_bots: set[str] = field(default_factory=set)
+    # Group setting 谁可以加急: "all_members", or "only_owner" (owner and admins only)
+    urgent_setting: str = "all_members"
+    admins: set[str] = field(default_factory=set)  # app_ids and open_ids made admins
 
 
 @dataclass
@@ -144,6 +154,25 @@ class Message:
     def revisions(self) -> list[str]:
         """Every content this message has shown, oldest first; the index is its revision."""
         return [*self.history, self.content]
+
+
+class BuzzVia(enum.StrEnum):
+    """The three urgent endpoints (docs/lark/urgent.md)."""
+
+    APP = "app"
+    SMS = "sms"
+    PHONE = "phone"
+
+
+@dataclass
+class Buzz:
+    """One urgent (加急) call's ring for one person, until they open the chat."""
+
+    message_id: str
+    open_id: str
+    via: BuzzVia
+    at: float
+    read: bool = False
 
 
 @dataclass
@@ -182,6 +211,7 @@ class Sandbox:
         self.chats_building: set[tuple[str, str]] = set()  # (app, uuid) of creates running
         self.chat_build_seconds = 0.0  # how long a create takes (tests make it slow)
         self.card_tokens: dict[str, CardToken] = {}
+        self.buzzes: list[Buzz] = []
         self.refresh_tokens: dict[tuple[str, str], str] = {}  # X-Refresh-Token per click
         self.oauth_codes: dict[str, Any] = {}
         self.used_refresh: set[str] = set()

@@ -38,6 +38,7 @@ from webapp.identity.integration_form import IntegrationInput, IntegrationInvali
 from webapp.incidents import lookup as incident_lookup
 from webapp.lark.errors import LarkError
 from webapp.models import Edition, LarkIntegration, Member, Platform, utcnow
+from webapp.paging import budget as paging_budget
 from webapp.views.access import account_row, require_admin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -298,6 +299,7 @@ def _license_context() -> dict[str, Any]:
         "refusals": licensing.recent_refusals(me.account) if me.is_admin else [],
         "admins": licensing.admins_of(me.account),
         "me": me,
+        "months": paging_budget.months_of(me.account_id, utcnow()) if me.is_admin else [],
     }
 
 

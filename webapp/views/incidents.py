@@ -49,6 +49,7 @@ from webapp.incidents.service import (
 from webapp.incidents.states import state_of, state_words
 from webapp.lark import errors as lark_errors
 from webapp.models import Incident, Member, Source, utcnow
+from webapp.paging import words as paging_words
 from webapp.silences import quick
 from webapp.silences import words as silence_words
 from webapp.views import list_etag, list_rows
@@ -82,6 +83,8 @@ def init_app(app: Any) -> None:
     globals_["inc_fallback_words"] = mail.reason_words
     globals_["silence_timeline"] = silence_words.timeline
     globals_["silence_line"] = silence_words.held_line
+    globals_["buzz_step_words"] = paging_words.step_words
+    globals_["buzz_line"] = paging_words.line
 
 
 @bp.context_processor
