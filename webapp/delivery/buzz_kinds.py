@@ -18,6 +18,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from webapp import outbox
 from webapp.delivery import lark_limits
 from webapp.delivery.gates import client, waits_for_limit
 from webapp.delivery.kinds import locale_for, reply_card
@@ -201,22 +202,23 @@ def _refused(
 
 def _quota_fallback(row: Delivery, incident: Incident, now: datetime) -> None:
     """SMS / phone quota used up: an in-app buzz on the same card now, and the e-mail."""
-    instead = Delivery(
-        integration_id=row.integration_id,
+    if row.integration_id is None:
+        return  # a buzz row always names its integration
+    payload = {**(row.payload or {}), "via": APP, "instead_of": (row.payload or {}).get("via")}
+    payload.pop("failed_at", None)
+    outbox.enqueue(
+        DeliveryKind.BUZZ,
+        row.integration_id,
+        f"buzzfb-{row.id}",
         incident_id=row.incident_id,
-        kind=DeliveryKind.BUZZ,
         receive_id_type=row.receive_id_type,
         receive_id=row.receive_id,
         member_id=row.member_id,
-        uuid=f"buzzfb-{row.id}",
         layer=row.layer,
-        status=DeliveryStatus.PENDING,
-        next_attempt_at=now,
-        payload={**(row.payload or {}), "via": APP, "instead_of": (row.payload or {}).get("via")},
+        now=now,
+        payload=payload,
     )
-    instead.payload.pop("failed_at", None)
-    db.session.add(instead)
-    if row.member is not None and row.integration_id is not None:
+    if row.member is not None:
         fallback.email(incident, row.member, FailureReason.BUZZ_QUOTA, row.integration_id, now)
 
 

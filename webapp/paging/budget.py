@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.extensions import db
 from webapp.lark import usage
@@ -18,6 +17,7 @@ from webapp.models import (
     FailureReason,
     LarkIntegration,
     Severity,
+    dialect_insert,
 )
 from webapp.paging.rules import APP, PHONE, SMS, settings_of
 
@@ -38,9 +38,8 @@ def count(integration_id: int, via: str, now: datetime) -> None:
     if via not in (APP, SMS, PHONE):
         return
     month = usage.month_of(now)
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     db.session.execute(
-        dialect.insert(BuzzUsage)
+        dialect_insert(BuzzUsage)
         .values(integration_id=integration_id, month=month, app=0, sms=0, phone=0)
         .on_conflict_do_nothing(index_elements=["integration_id", "month"])
     )

@@ -9,12 +9,12 @@ end of the snooze.
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
 
+from webapp import outbox
 from webapp.extensions import db
 from webapp.models import (
     Delivery,
@@ -46,23 +46,21 @@ def plan(
     for index, step in enumerate(ladder.steps):
         if step.via == CARD:
             continue
-        row = Delivery(
-            integration_id=integration.id,
+        row = outbox.enqueue(
+            DeliveryKind.BUZZ,
+            integration.id,
             incident_id=incident.id,
-            kind=DeliveryKind.BUZZ,
             receive_id_type=card.receive_id_type,
             receive_id=card.receive_id,
             member=member,
-            uuid=uuidlib.uuid4().hex,
             layer=card.layer,
-            status=DeliveryStatus.PENDING,
+            now=now,
             next_attempt_at=now + timedelta(minutes=step.after),
             payload=step_payload(ladder, index, card, group_cards or []),
             # Why the row waits, for "every pending row says why" (the outbox's rule).
             last_error=f"step {index + 1}: {step.via} {step.after} min after the card, "
             "if still unacknowledged",
         )
-        db.session.add(row)
         rows.append(row)
     return rows
 

@@ -3,10 +3,9 @@ like any page; and the evidence that buzzing works (the setup checklist's tick).
 
 from __future__ import annotations
 
-import uuid as uuidlib
-
 from sqlalchemy import Select, select
 
+from webapp import outbox
 from webapp.extensions import db
 from webapp.identity import bindings
 from webapp.models import (
@@ -15,7 +14,6 @@ from webapp.models import (
     DeliveryStatus,
     LarkIntegration,
     Member,
-    utcnow,
 )
 from webapp.paging.ladder import BUZZ_PURPOSE
 from webapp.paging.rules import APP
@@ -30,18 +28,14 @@ def request_test_buzz(member: Member, integration: LarkIntegration) -> Delivery:
     binding = bindings.binding_of(integration, member)
     if binding is None:
         raise NotLinked(member.name)
-    row = Delivery(
-        integration_id=integration.id,
-        kind=DeliveryKind.BUZZ,
+    row = outbox.enqueue(
+        DeliveryKind.BUZZ,
+        integration.id,
         receive_id_type="open_id",
         receive_id=binding.open_id,
         member_id=member.id,
-        uuid=uuidlib.uuid4().hex,
-        status=DeliveryStatus.PENDING,
-        next_attempt_at=utcnow(),
         payload={"purpose": BUZZ_PURPOSE, "test": True, "via": APP, "target": member.name},
     )
-    db.session.add(row)
     db.session.commit()
     return row
 
