@@ -113,8 +113,10 @@ def _ring(
     group cards (in that chat) when their own never arrived. A group that refuses is named
     on the timeline before the next card is tried."""
     via = _via(row, incident)
-    wait = lark_limits.allow_call(integration.app_id, f"urgent_{via}")
-    if waits_for_limit(row, None, integration, now, lark_limits.patiently(lambda: wait)):
+    budget_left = lark_limits.patiently(
+        lambda: lark_limits.allow_call(integration.app_id, f"urgent_{via}")
+    )
+    if waits_for_limit(row, None, integration, now, budget_left):
         return
     for card in cards:
         try:
