@@ -43,15 +43,30 @@ def test_at_most_five_messages_a_second_go_to_one_person(storage: str) -> None:
     waits = [lark_limits.allow_send(APP, "ou_busy") for _ in range(6)]
 
     assert waits.count(0.0) == 4  # one under Lark's 5, for the network's jitter
-    assert 0 < waits[-1] <= 1.0
+    assert 0 < waits[-1] <= 1.0 + lark_limits.EDGE_S
     assert lark_limits.allow_send(APP, "ou_other") == 0.0  # others are not slowed down
+
+
+def test_a_message_held_back_goes_clear_of_the_window_s_edge(
+    storage: str, clock: time_machine.Traveller
+) -> None:
+    """Lark counts each call a few ms after we do, and not always the same few: a call sent
+    the moment our window frees a slot can still find Lark's window full (its 6th, 230020).
+    The wait runs EDGE_S past the edge, and the budget is there when it is over."""
+    for _ in range(4):
+        assert lark_limits.allow_send(APP, "ou_busy") == 0.0
+    wait = lark_limits.allow_send(APP, "ou_busy")
+
+    assert 1.0 + lark_limits.EDGE_S - 0.05 <= wait <= 1.0 + lark_limits.EDGE_S
+    clock.shift(wait)
+    assert lark_limits.allow_send(APP, "ou_busy") == 0.0
 
 
 def test_messages_of_one_app_are_paced_at_33_in_any_two_seconds(storage: str) -> None:
     waits = [lark_limits.allow_send(APP, f"ou_{n}") for n in range(34)]
 
     assert waits[:33] == [0.0] * 33
-    assert 0 < waits[33] <= 2.0  # the pace frees a slot within two seconds, never a minute
+    assert 0 < waits[33] <= 2.0 + lark_limits.EDGE_S  # within two seconds, never a minute
     assert lark_limits.allow_send("cli_another_app", "ou_1") == 0.0
 
 
