@@ -69,7 +69,7 @@ def test_test_credentials_answers_in_place(
     assert "Lark accepted the App ID and App Secret." in page.inner_text("#credentials")
     assert page.url.endswith(f"/admin/integrations/{integration.id}")  # swapped, not reloaded
     assert "1 of 10 steps confirmed" not in page.inner_text("#checklist")
-    assert "2 of 10 steps confirmed" in page.inner_text("#checklist")
+    assert "2 of 11 steps confirmed" in page.inner_text("#checklist")
 
 
 @pytest.mark.browser
