@@ -163,8 +163,9 @@ def save(
 
 
 def forget_own(member: Member) -> None:
-    """The member follows the account's defaults again."""
+    """The member follows the account's defaults again, and commit."""
     db.session.execute(delete(PagingRule).where(PagingRule.member_id == member.id))
+    db.session.commit()
 
 
 def settings_of(account_id: int) -> PagingSettings:

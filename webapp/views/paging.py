@@ -12,7 +12,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from webapp.extensions import db
 from webapp.lark.errors import fix
 from webapp.models import DeliveryStatus, Member, utcnow
 from webapp.paging import budget, rules, trial
@@ -77,7 +76,6 @@ def save_mine(key: str) -> ResponseReturnValue:
 @lark_member_required
 def reset_mine(key: str) -> ResponseReturnValue:
     rules.forget_own(g.lark.member)
-    db.session.commit()
     flash(_("You follow the account's default rules again."), "success")
     return redirect(url_for(".mine", key=key), 303)
 
